@@ -1,0 +1,97 @@
+"""`tern generate MODEL --prompt ...`: stream a reply to stdout, with the turn's figures."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app.cli.output import emit_json, mib, num
+from app.context import AppContext
+from backend.engine import Done, EngineClient, EngineError, Token
+from backend.engine.protocol import DEFAULT_PARAMS
+from backend.errors import TernError
+from backend.models.synth import SYNTHETIC_LABEL
+
+ORDER = 20
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("generate", help="generate a reply from a model, streamed to stdout")
+    p.add_argument("model", help="a GGUF file, or the name of a local model (`name` or `name:ENCODING`)")
+    p.add_argument("--prompt", "-p", required=True, help="the user message")
+    p.add_argument("--system", default="", help="a system prompt")
+    p.add_argument("--raw", action="store_true", help="send the prompt as is, without the chat template")
+    p.add_argument("--json", action="store_true", help="print one JSON object per event, then the stats")
+    p.add_argument("--max-tokens", "-n", type=int, default=DEFAULT_PARAMS["max_tokens"])
+    p.add_argument("--seed", type=int, default=DEFAULT_PARAMS["seed"], help="-1 for a random seed")
+    p.add_argument("--temperature", "-t", type=float, default=DEFAULT_PARAMS["temperature"], help="0 = greedy")
+    p.add_argument("--top-p", type=float, default=DEFAULT_PARAMS["top_p"])
+    p.add_argument("--top-k", type=int, default=DEFAULT_PARAMS["top_k"])
+    p.add_argument("--repeat-penalty", type=float, default=DEFAULT_PARAMS["repeat_penalty"])
+    p.add_argument("--ignore-eos", action="store_true", help="always generate --max-tokens tokens")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: physical cores)")
+    p.add_argument("--ctx", type=int, default=0, help="context length in tokens (default: from settings)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    ctx = AppContext()
+    out_json = args.json
+    try:
+        path = ctx.registry.resolve(args.model)
+        params = {
+            "max_tokens": args.max_tokens, "seed": args.seed, "temperature": args.temperature,
+            "top_p": args.top_p, "top_k": args.top_k, "repeat_penalty": args.repeat_penalty,
+            "ignore_eos": args.ignore_eos,
+        }
+        with EngineClient("cli") as engine:
+            info = engine.load(path, n_ctx=args.ctx or ctx.settings.n_ctx,
+                               n_threads=args.threads or ctx.settings.threads or None)
+            if out_json:
+                emit_json({"event": "loaded", "info": info.to_dict(), "synthetic_label":
+                           SYNTHETIC_LABEL if info.synthetic else None})
+            elif info.synthetic:
+                print(f"[{path.name}: {SYNTHETIC_LABEL}]", file=sys.stderr)
+            messages = ([{"role": "system", "content": args.system}] if args.system else [])
+            messages.append({"role": "user", "content": args.prompt})
+            events = engine.generate(prompt=args.prompt if args.raw else None,
+                                     messages=None if args.raw else messages, params=params)
+            try:
+                for ev in events:
+                    if isinstance(ev, Token):
+                        if out_json:
+                            emit_json({"event": "token", "text": ev.text, "i": ev.index, "t_ns": ev.t_ns})
+                        else:
+                            sys.stdout.write(ev.text)
+                            sys.stdout.flush()
+                    elif isinstance(ev, Done):
+                        report(ev, out_json)
+            except KeyboardInterrupt:
+                events.close()  # cancels the reply in the engine
+                return 130
+    except EngineError as e:
+        return fail(e, out_json, 3 if e.code == "crashed" else 1)
+    except TernError as e:
+        return fail(e, out_json, 1)
+    return 0
+
+
+def report(done: Done, out_json: bool) -> None:
+    s = done.stats
+    if out_json:
+        emit_json({"event": "done", "stats": s.to_dict(), "tail": done.tail})
+        return
+    sys.stdout.write(done.tail + "\n")
+    print(
+        f"— {s.output_tokens} tokens · stop: {s.stop_reason} · time to first token {num(s.ttft_ms, '{:.0f}', ' ms')}"
+        f" · prefill {num(s.prefill_tps, '{:.1f}', ' tok/s')} · decode {num(s.decode_tps, '{:.1f}', ' tok/s')}"
+        f" · engine peak RAM {mib(s.peak_rss)} · CPU {s.cpu_s:.2f} s",
+        file=sys.stderr,
+    )
+
+
+def fail(e: TernError, out_json: bool, status: int) -> int:
+    if out_json:
+        emit_json({"event": "error", "code": getattr(e, "code", "error"), "message": str(e)})
+    print(f"tern: {e}", file=sys.stderr)
+    return status

@@ -1,0 +1,19 @@
+"""`tern gui` (and plain `tern`): open the window."""
+
+from __future__ import annotations
+
+import argparse
+
+ORDER = 10
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("gui", help="open the Tern window (the default)")
+    p.add_argument("--screenshot", metavar="PNG", help="save the window to PNG once shown, then quit")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.gui import run_gui
+
+    return run_gui(screenshot=args.screenshot)

@@ -1,0 +1,64 @@
+"""Tern's entry point: parse the command line, set up logging, dispatch to a command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from app import __version__
+from backend.errors import TernError
+
+log = logging.getLogger("tern")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app.cli import register_all
+
+    parser = argparse.ArgumentParser(prog="tern", description="Chat with 1.58-bit (ternary) models, offline.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more detail (with --version: build details)")
+    parser.add_argument("--self-test", action="store_true", help="check this installation end to end and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    register_all(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--engine-worker"]:  # a frozen bundle runs its engine worker as itself
+        from backend.engine.worker import main as worker_main
+
+        return worker_main()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from app.version_info import version_text
+
+        print(version_text(args.verbose))
+        return 0
+
+    from app.logs import setup_logging
+
+    setup_logging(args.verbose)
+    if args.self_test:
+        from app.selftest import run_self_test
+
+        return run_self_test()
+    if not args.command:
+        args = parser.parse_args(["gui", *argv])
+    try:
+        return int(args.func(args) or 0)
+    except TernError as e:
+        log.info("command failed: %s", e)
+        print(f"tern: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `tern ... | head`: the reader left; not an error
+        sys.stderr.close()
+        return 0
+
+
+def gui_main() -> int:
+    return main(["gui"])

@@ -1,0 +1,46 @@
+"""What the loaded llama.cpp build can do on this CPU: SIMD paths and the ternary fast path."""
+
+from __future__ import annotations
+
+import platform
+import re
+from functools import lru_cache
+from typing import Any
+
+from backend.engine.hardware import cpu_name
+
+
+def parse_system_info(text: str) -> list[str]:
+    """Feature names llama.cpp reports as on (`AVX2 = 1`), in order."""
+    return [name for name, on in re.findall(r"([A-Z0-9_]+) = (\d)", text) if on == "1"]
+
+
+def ternary_fast_path(features: list[str], machine: str | None = None) -> tuple[bool, str]:
+    """llama.cpp's TQ1_0/TQ2_0 kernels are fast with AVX2 on x86 and NEON on ARM; scalar otherwise."""
+    machine = (machine or platform.machine()).lower()
+    if machine in ("arm64", "aarch64") or machine.startswith("arm"):
+        ok = "NEON" in features
+        return ok, "yes (NEON)" if ok else "no — this ARM build lacks NEON; ternary models will be slow here"
+    ok = "AVX2" in features
+    return ok, "yes (AVX2)" if ok else "no — this CPU or build lacks AVX2; ternary models will be slow here"
+
+
+@lru_cache(maxsize=1)
+def build_info() -> dict[str, Any]:
+    import llama_cpp
+
+    from backend.engine import cpu_backends
+
+    backend = cpu_backends.ensure_loaded()
+    text = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    features = parse_system_info(text)
+    fast, note = ternary_fast_path(features)
+    return {
+        "cpu": cpu_name(),
+        "backend": backend,
+        "simd": ", ".join(features),
+        "features": features,
+        "ternary_fast": fast,
+        "ternary_fast_note": note,
+        "system_info": text.strip(),
+    }

@@ -1,0 +1,51 @@
+"""Facts about this machine the engine needs: physical cores, process memory counters."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import psutil
+
+
+def physical_cores() -> int:
+    """Default engine threads: physical cores (hyper-threads slow llama.cpp's matmuls down)."""
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
+def peak_rss_self() -> int:
+    """This process's peak resident memory in bytes, from the OS's own accounting."""
+    if sys.platform == "win32":
+        return int(psutil.Process().memory_info().peak_wset)
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def cpu_seconds_self() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def cpu_name() -> str:
+    """The CPU's marketing name, as the OS reports it."""
+    import platform
+
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    if line.lower().startswith(("model name", "hardware", "cpu model")):
+                        return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+    elif sys.platform == "darwin":
+        import subprocess
+
+        try:
+            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                                  timeout=2).stdout.strip() or platform.processor()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return platform.processor() or platform.machine()

@@ -1,0 +1,1 @@
+"""GGUF inspection, preflight checks, synthetic models, variants and the local registry."""

@@ -1,0 +1,276 @@
+"""Read a GGUF file's header (metadata and tensor table) without loading its tensors.
+
+The parser reads through a `ByteSource`, so the same code inspects a local file and a file on the
+Hub fetched by HTTP range requests (`backend.hub`). Big numeric arrays (token scores and types)
+are skipped, never read; string arrays are walked but not kept.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
+
+GGUF_MAGIC = b"GGUF"
+DEFAULT_ALIGNMENT = 32
+# bitnet.cpp's own ggml fork numbers its I2_S format 36; mainline llama.cpp has no type 36.
+I2_S_TYPE = 36
+TERNARY_TYPES = {"TQ1_0", "TQ2_0"}
+
+_SCALAR = {  # GGUF value type -> struct format
+    0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d",
+}
+_STRING, _ARRAY = 8, 9
+
+
+class HeaderError(Exception):
+    """The bytes are not a readable GGUF header; `reason` is a short phrase for a user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NeedMoreData(Exception):
+    """The source ended before the header did (a truncated file, or a partial download)."""
+
+    def __init__(self, needed_end: int) -> None:
+        super().__init__(f"header continues past byte {needed_end}")
+        self.needed_end = needed_end
+
+
+class ByteSource(Protocol):
+    def read_at(self, offset: int, size: int) -> bytes:
+        """Up to `size` bytes from `offset`; fewer only at the end of the source."""
+        ...
+
+
+class FileSource:
+    def __init__(self, path: Path) -> None:
+        self._f = open(path, "rb")  # noqa: SIM115 - closed by close()
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        self._f.seek(offset)
+        return self._f.read(size)
+
+    def close(self) -> None:
+        self._f.close()
+
+
+@dataclass
+class TensorInfo:
+    name: str
+    shape: tuple[int, ...]
+    type_id: int
+    offset: int  # relative to the start of tensor data
+    info_offset: int  # where this entry's type field sits in the file (used by tests to corrupt it)
+
+    @property
+    def type_name(self) -> str:
+        return type_name(self.type_id)
+
+    @property
+    def n_elements(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int | None:
+        try:
+            block, size = GGML_QUANT_SIZES[GGMLQuantizationType(self.type_id)]
+        except (ValueError, KeyError):
+            return None
+        return self.n_elements // block * size
+
+
+@dataclass
+class GGUFHeader:
+    version: int
+    metadata: dict[str, Any]
+    array_lengths: dict[str, int]
+    tensors: list[TensorInfo]
+    header_end: int
+    data_start: int
+
+    @property
+    def architecture(self) -> str:
+        return str(self.metadata.get("general.architecture", "unknown"))
+
+    def arch_value(self, key: str, default: Any = None) -> Any:
+        return self.metadata.get(f"{self.architecture}.{key}", default)
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("general.name") or "")
+
+    @property
+    def context_length(self) -> int | None:
+        v = self.arch_value("context_length")
+        return int(v) if v is not None else None
+
+    @property
+    def n_params(self) -> int:
+        return sum(t.n_elements for t in self.tensors)
+
+    @property
+    def chat_template(self) -> str | None:
+        v = self.metadata.get("tokenizer.chat_template")
+        return str(v) if v else None
+
+    @property
+    def split_count(self) -> int:
+        return int(self.metadata.get("split.count", 1) or 1)
+
+    @property
+    def data_bytes(self) -> int | None:
+        """Bytes of tensor data this file must hold, or None if a tensor type is unknown."""
+        end = 0
+        for t in self.tensors:
+            n = t.nbytes
+            if n is None:
+                return None
+            end = max(end, t.offset + n)
+        return end
+
+    @property
+    def expected_file_size(self) -> int | None:
+        n = self.data_bytes
+        return None if n is None else self.data_start + n
+
+    def type_counts(self) -> dict[str, int]:
+        """Tensor encodings by number of parameters they hold, largest first."""
+        counts: dict[str, int] = {}
+        for t in self.tensors:
+            counts[t.type_name] = counts.get(t.type_name, 0) + t.n_elements
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+    @property
+    def encoding(self) -> str:
+        """The encoding of the bulk of the weights (what a person calls the file's quantization)."""
+        big = [t for t in self.tensors if len(t.shape) >= 2 and not t.name.startswith("token_embd")]
+        counts: dict[str, int] = {}
+        for t in big or self.tensors:
+            counts[t.type_name] = counts.get(t.type_name, 0) + t.n_elements
+        return max(counts, key=counts.__getitem__) if counts else "unknown"
+
+    @property
+    def unknown_types(self) -> list[int]:
+        return sorted({t.type_id for t in self.tensors if not is_known_type(t.type_id)})
+
+
+def is_known_type(type_id: int) -> bool:
+    try:
+        GGMLQuantizationType(type_id)
+    except ValueError:
+        return False
+    return True
+
+
+def type_name(type_id: int) -> str:
+    if type_id == I2_S_TYPE:
+        return "I2_S"
+    try:
+        return GGMLQuantizationType(type_id).name
+    except ValueError:
+        return f"type {type_id}"
+
+
+class _Cursor:
+    def __init__(self, src: ByteSource, chunk: int) -> None:
+        self.src, self.pos, self.chunk = src, 0, chunk
+        self.buf, self.buf_start = b"", 0
+
+    def _need(self, n: int) -> memoryview:
+        end = self.pos + n
+        if self.pos < self.buf_start or end > self.buf_start + len(self.buf):
+            want = max(n, self.chunk)
+            self.buf = self.src.read_at(self.pos, want)
+            self.buf_start = self.pos
+            if len(self.buf) < n:
+                raise NeedMoreData(end)
+        rel = self.pos - self.buf_start
+        self.pos = end
+        return memoryview(self.buf)[rel : rel + n]
+
+    def unpack(self, fmt: str) -> Any:
+        size = struct.calcsize("<" + fmt)
+        return struct.unpack("<" + fmt, self._need(size))[0]
+
+    def string(self, limit: int = 1 << 26) -> str:
+        n = self.unpack("Q")
+        if n > limit:
+            raise HeaderError(f"implausible string length {n}")
+        return bytes(self._need(n)).decode("utf-8", errors="replace")
+
+    def skip(self, n: int) -> None:
+        self.pos += n
+
+
+def parse_header(src: ByteSource, chunk: int = 1 << 20) -> GGUFHeader:
+    """Parse the header from `src`; raises HeaderError or NeedMoreData."""
+    cur = _Cursor(src, chunk)
+    try:
+        magic = bytes(cur._need(4))
+    except NeedMoreData as e:
+        raise HeaderError("the file is empty or shorter than a GGUF header") from e
+    if magic != GGUF_MAGIC:
+        raise HeaderError("it is not a GGUF file (no GGUF signature at the start)")
+    version = cur.unpack("I")
+    if version not in (2, 3):
+        raise HeaderError(f"GGUF version {version} is not supported (expected 2 or 3)")
+    n_tensors, n_kv = cur.unpack("Q"), cur.unpack("Q")
+    if n_tensors > 1 << 24 or n_kv > 1 << 24:
+        raise HeaderError("the header is corrupt (implausible tensor or key count)")
+
+    metadata: dict[str, Any] = {}
+    array_lengths: dict[str, int] = {}
+    for _ in range(n_kv):
+        key = cur.string(1 << 16)
+        vtype = cur.unpack("I")
+        if vtype in _SCALAR:
+            metadata[key] = cur.unpack(_SCALAR[vtype])
+        elif vtype == _STRING:
+            metadata[key] = cur.string()
+        elif vtype == _ARRAY:
+            etype, count = cur.unpack("I"), cur.unpack("Q")
+            array_lengths[key] = count
+            if etype in _SCALAR:
+                cur.skip(struct.calcsize("<" + _SCALAR[etype]) * count)
+            elif etype == _STRING:
+                for _ in range(count):
+                    cur.skip(cur.unpack("Q"))
+            else:
+                raise HeaderError(f"the header is corrupt (array of value type {etype} in {key})")
+        else:
+            raise HeaderError(f"the header is corrupt (value type {vtype} in {key})")
+
+    tensors: list[TensorInfo] = []
+    for _ in range(n_tensors):
+        name = cur.string(1 << 16)
+        n_dims = cur.unpack("I")
+        if n_dims > 8:
+            raise HeaderError(f"the header is corrupt (tensor {name} has {n_dims} dimensions)")
+        shape = tuple(cur.unpack("Q") for _ in range(n_dims))
+        info_offset = cur.pos
+        type_id = cur.unpack("I")
+        offset = cur.unpack("Q")
+        tensors.append(TensorInfo(name, shape, type_id, offset, info_offset))
+
+    header_end = cur.pos
+    align = int(metadata.get("general.alignment", DEFAULT_ALIGNMENT) or DEFAULT_ALIGNMENT)
+    data_start = (header_end + align - 1) // align * align
+    return GGUFHeader(version, metadata, array_lengths, tensors, header_end, data_start)
+
+
+def read_header(path: Path) -> GGUFHeader:
+    """Parse a local file's header; a file that ends inside its header raises HeaderError."""
+    src = FileSource(path)
+    try:
+        return parse_header(src)
+    except NeedMoreData as e:
+        raise HeaderError("the file is truncated: it ends inside its header") from e
+    finally:
+        src.close()

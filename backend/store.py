@@ -1,0 +1,296 @@
+"""Tern's one SQLite database: conversations and messages, local models, benchmark runs.
+
+WAL mode, foreign keys on, a versioned schema migrated forward at open. Each thread gets its
+own connection (sqlite3 connections must not cross threads). Conversations and messages are
+handled here; the model registry (`backend.models.registry`) and benchmark history
+(`backend.bench.history`) keep their queries next to their own logic and share this connection.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        model TEXT,
+        system_prompt TEXT NOT NULL DEFAULT '',
+        params_json TEXT NOT NULL DEFAULT '{}',
+        deleted_at REAL
+    );
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+        content TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'complete',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        model TEXT,
+        stats_json TEXT
+    );
+    CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+    CREATE TABLE models (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        family TEXT,
+        repo TEXT,
+        n_params INTEGER,
+        chat INTEGER,
+        license TEXT,
+        synthetic INTEGER NOT NULL DEFAULT 0,
+        added_at REAL NOT NULL
+    );
+    CREATE TABLE variants (
+        id INTEGER PRIMARY KEY,
+        model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        encoding TEXT NOT NULL,
+        path TEXT NOT NULL UNIQUE,
+        file_bytes INTEGER NOT NULL,
+        sha256 TEXT,
+        source TEXT NOT NULL,
+        source_repo TEXT,
+        source_file TEXT,
+        derived_from_path TEXT,
+        derived_from_sha256 TEXT,
+        verified INTEGER NOT NULL DEFAULT 0,
+        complete INTEGER NOT NULL DEFAULT 1,
+        quarantined INTEGER NOT NULL DEFAULT 0,
+        added_at REAL NOT NULL,
+        info_json TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE bench_runs (
+        id INTEGER PRIMARY KEY,
+        created_at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        label TEXT,
+        fingerprint_json TEXT NOT NULL DEFAULT '{}',
+        config_json TEXT NOT NULL DEFAULT '{}',
+        summary_json TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE bench_samples (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES bench_runs(id) ON DELETE CASCADE,
+        side TEXT NOT NULL,
+        iteration INTEGER NOT NULL,
+        prompt_index INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,
+        stats_json TEXT NOT NULL DEFAULT '{}',
+        energy_json TEXT NOT NULL DEFAULT '{}'
+    );
+    """,
+]
+
+# Message states. A reply is written while it streams ("streaming"); one left "streaming" when
+# Tern starts was cut off by a crash or a kill, and becomes "interrupted".
+STREAMING, COMPLETE, INTERRUPTED, CANCELLED, FAILED = "streaming", "complete", "interrupted", "cancelled", "error"
+
+
+@dataclass
+class Conversation:
+    id: int
+    title: str
+    created_at: float
+    updated_at: float
+    model: str | None
+    system_prompt: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Message:
+    id: int
+    conversation_id: int
+    role: str
+    content: str
+    status: str
+    created_at: float
+    model: str | None
+    stats: dict[str, Any] | None
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._migrate()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"The database {self.path} was written by a newer Tern (schema {version}); update Tern."
+                )
+            for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version={i}")
+
+    # -- conversations ------------------------------------------------------------------------
+    def create_conversation(self, title: str = "New chat", model: str | None = None,
+                            system_prompt: str = "", params: dict[str, Any] | None = None) -> Conversation:
+        now = time.time()
+        cur = self.db.execute(
+            "INSERT INTO conversations (title, created_at, updated_at, model, system_prompt, params_json)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (title, now, now, model, system_prompt, json.dumps(params or {})),
+        )
+        return self.conversation(int(cur.lastrowid))  # type: ignore[arg-type]
+
+    def conversation(self, cid: int) -> Conversation:
+        row = self.db.execute("SELECT * FROM conversations WHERE id = ?", (cid,)).fetchone()
+        if row is None:
+            raise KeyError(cid)
+        return _conversation(row)
+
+    def conversations(self, search: str = "") -> list[Conversation]:
+        """Live conversations, most recently active first; `search` matches titles and messages."""
+        if search:
+            like = f"%{search}%"
+            rows = self.db.execute(
+                "SELECT * FROM conversations c WHERE deleted_at IS NULL AND (title LIKE ? OR EXISTS"
+                " (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content LIKE ?))"
+                " ORDER BY updated_at DESC, id DESC",
+                (like, like),
+            )
+        else:
+            rows = self.db.execute(
+                "SELECT * FROM conversations WHERE deleted_at IS NULL ORDER BY updated_at DESC, id DESC"
+            )
+        return [_conversation(r) for r in rows]
+
+    def update_conversation(self, cid: int, **fields: Any) -> None:
+        allowed = {"title", "model", "system_prompt", "params"}
+        sets, values = [], []
+        for key, value in fields.items():
+            if key not in allowed:
+                raise ValueError(key)
+            if key == "params":
+                key, value = "params_json", json.dumps(value)
+            sets.append(f"{key} = ?")
+            values.append(value)
+        if sets:
+            self.db.execute(f"UPDATE conversations SET {', '.join(sets)} WHERE id = ?", (*values, cid))
+
+    def touch(self, cid: int) -> None:
+        self.db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (time.time(), cid))
+
+    def delete_conversation(self, cid: int) -> None:
+        """Soft delete, so the window can offer Undo; `purge_deleted` removes for good."""
+        self.db.execute("UPDATE conversations SET deleted_at = ? WHERE id = ?", (time.time(), cid))
+
+    def restore_conversation(self, cid: int) -> None:
+        self.db.execute("UPDATE conversations SET deleted_at = NULL WHERE id = ?", (cid,))
+
+    def purge_deleted(self, older_than_s: float = 0.0) -> int:
+        cur = self.db.execute(
+            "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
+            (time.time() - older_than_s,),
+        )
+        return cur.rowcount
+
+    # -- messages -----------------------------------------------------------------------------
+    def add_message(self, cid: int, role: str, content: str, status: str = COMPLETE,
+                    model: str | None = None, stats: dict[str, Any] | None = None) -> Message:
+        now = time.time()
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO messages (conversation_id, role, content, status, created_at, updated_at, model,"
+                " stats_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (cid, role, content, status, now, now, model, json.dumps(stats) if stats else None),
+            )
+            db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, cid))
+        return self.message(int(cur.lastrowid))  # type: ignore[arg-type]
+
+    def message(self, mid: int) -> Message:
+        row = self.db.execute("SELECT * FROM messages WHERE id = ?", (mid,)).fetchone()
+        if row is None:
+            raise KeyError(mid)
+        return _message(row)
+
+    def messages(self, cid: int) -> list[Message]:
+        rows = self.db.execute("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (cid,))
+        return [_message(r) for r in rows]
+
+    def update_message(self, mid: int, content: str | None = None, status: str | None = None,
+                       stats: dict[str, Any] | None = None) -> None:
+        sets, values = ["updated_at = ?"], [time.time()]
+        if content is not None:
+            sets.append("content = ?")
+            values.append(content)
+        if status is not None:
+            sets.append("status = ?")
+            values.append(status)
+        if stats is not None:
+            sets.append("stats_json = ?")
+            values.append(json.dumps(stats))
+        self.db.execute(f"UPDATE messages SET {', '.join(sets)} WHERE id = ?", (*values, mid))
+
+    def delete_messages_from(self, cid: int, mid: int) -> None:
+        """Delete message `mid` and every later one (edit-and-resend, regenerate)."""
+        self.db.execute("DELETE FROM messages WHERE conversation_id = ? AND id >= ?", (cid, mid))
+
+    def mark_interrupted(self) -> int:
+        """At start-up: replies still 'streaming' were cut off by a crash or a kill."""
+        cur = self.db.execute("UPDATE messages SET status = ? WHERE status = ?", (INTERRUPTED, STREAMING))
+        return cur.rowcount
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    return Conversation(row["id"], row["title"], row["created_at"], row["updated_at"], row["model"],
+                        row["system_prompt"], json.loads(row["params_json"] or "{}"))
+
+
+def _message(row: sqlite3.Row) -> Message:
+    stats = json.loads(row["stats_json"]) if row["stats_json"] else None
+    return Message(row["id"], row["conversation_id"], row["role"], row["content"], row["status"],
+                   row["created_at"], row["model"], stats)

@@ -1,0 +1,53 @@
+"""Fixtures shared by every test: an isolated TERN_HOME, no internet, synthetic models."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from backend.models.synth import make_pair
+
+# Nothing in a test may reach the Hub: point huggingface_hub at a closed local port unless a
+# test starts the local Hub server (tests/support/hub_server.py) and sets HF_ENDPOINT itself.
+CLOSED_ENDPOINT = "http://127.0.0.1:9"
+
+
+@pytest.fixture(autouse=True)
+def tern_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "tern-home"
+    monkeypatch.setenv("TERN_HOME", str(home))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("HF_ENDPOINT", CLOSED_ENDPOINT)
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The tiny synthetic model in F16, TQ2_0 and TQ1_0, all of seed 7 (the same ternary weights)."""
+    folder = tmp_path_factory.mktemp("models")
+    return make_pair(folder, shape="tiny", seed=7, encodings=("tq2_0", "tq1_0", "f16"))
+
+
+@pytest.fixture()
+def tiny(tiny_models: dict[str, Path]) -> Path:
+    return tiny_models["tq2_0"]
+
+
+@pytest.fixture()
+def engine():
+    """A started engine worker, always shut down afterwards."""
+    from backend.engine import EngineClient
+
+    client = EngineClient("test")
+    client.start()
+    yield client
+    client.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -1,0 +1,1 @@
+"""PySide6 widgets and view-models. Never imports llama_cpp; talks to backend through app wiring."""
