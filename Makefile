@@ -31,7 +31,7 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest tests/bench -s -q -p no:cacheprovider $(PYTEST_FLAGS)
 
 screenshots: $(STAMP)
-	$(PY) packaging/screenshots.py docs/screenshots
+	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(PY) -m app.screenshots assets/screenshots
 
 package: $(STAMP)
 	$(MAKE) -C packaging package PY=$(abspath $(PY))
