@@ -40,7 +40,6 @@ class Worker:
         self.formatter: ChatFormatter | None = None
         self.info: dict[str, Any] = {}
         self._abort_cb: Any = None
-        self._aborting = False
         self._buf = ctypes.create_string_buffer(64)
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -113,7 +112,6 @@ class Worker:
         bos = model.token_get_text(model.token_bos()) if model.token_bos() >= 0 else ""
         eos = model.token_get_text(model.token_eos()) if model.token_eos() >= 0 else ""
         self.formatter = ChatFormatter(header.chat_template, bos, eos)
-        self._install_abort_callback()
         self.info = {
             "path": path,
             "architecture": header.architecture,
@@ -178,9 +176,11 @@ class Worker:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         max_tokens = max(0, int(params["max_tokens"]))
         try:
-            self._aborting = True  # a long prompt can be cancelled mid-evaluation
-            llm.eval(tokens[reuse:])
-            self._aborting = False
+            self._set_abort_callback(True)  # a long prompt can be cancelled mid-evaluation
+            try:
+                llm.eval(tokens[reuse:])
+            finally:
+                self._set_abort_callback(False)  # ggml calls it per graph node: too costly per token
             t_prefill_end = time.perf_counter_ns()
             llm._sampler = llm._init_sampler(
                 top_k=int(params["top_k"]), top_p=float(params["top_p"]), min_p=float(params["min_p"]),
@@ -210,7 +210,6 @@ class Worker:
             else:
                 stop_reason = "length"
         except RuntimeError as e:
-            self._aborting = False
             if self.cancel.is_set():
                 stop_reason = "cancelled"
                 llm.reset()
@@ -218,7 +217,6 @@ class Worker:
                 llm.reset()
                 raise RequestError("generate_failed", f"llama.cpp failed while generating: {e}") from e
         finally:
-            self._aborting = False
             llm._sampler = None
         tail = decoder.decode(b"", final=True)  # bytes of a character the reply stopped inside
         t_end = time.perf_counter_ns()
@@ -244,18 +242,20 @@ class Worker:
         self.emit({"ev": "done", "id": rid, "stats": stats, "tail": tail})
 
     # -- helpers ----------------------------------------------------------------------------
-    def _install_abort_callback(self) -> None:
+    def _set_abort_callback(self, on: bool) -> None:
         """Let cancel interrupt a long prompt evaluation, not only the gaps between tokens."""
         import llama_cpp
 
-        worker = self
+        if self._abort_cb is None:
+            worker = self
 
-        @llama_cpp.ggml_abort_callback
-        def abort(_data: Any) -> bool:
-            return worker._aborting and worker.cancel.is_set()
+            @llama_cpp.ggml_abort_callback
+            def abort(_data: Any) -> bool:
+                return worker.cancel.is_set()
 
-        self._abort_cb = abort  # keep a reference: ctypes does not
-        llama_cpp.llama_set_abort_callback(self.llm._ctx.ctx, abort, None)
+            self._abort_cb = abort  # keep a reference: ctypes does not
+        callback = self._abort_cb if on else llama_cpp.ggml_abort_callback()
+        llama_cpp.llama_set_abort_callback(self.llm._ctx.ctx, callback, None)
 
     def _piece(self, token: int) -> bytes:
         """The bytes of one token (llama-cpp-python's own helper returns a padded 32-byte buffer)."""

@@ -187,3 +187,25 @@ def test_abort_inside_llama_cpp_is_reported(engine: EngineClient, tmp_path: Path
     assert "llama.cpp aborted" in str(err.value) and "binary-ops.cpp" in str(err.value)
     engine.start()
     assert engine.load(tiny).encoding == "TQ2_0"
+
+
+def test_cancel_interrupts_a_long_prompt_evaluation(tmp_path: Path) -> None:
+    """Cancel reaches inside llama.cpp's prompt evaluation (abort callback), not only between tokens."""
+    model = make_model(tmp_path / "demo.gguf", "demo", "tq2_0")
+    long_prompt = [{"role": "user", "content": "lorem ipsum dolor " * 170}]  # ~1,900 tokens to evaluate
+    with EngineClient("prefill") as engine:
+        engine.load(model, n_ctx=2048)
+        got: list[object] = []
+        t = threading.Thread(target=lambda: got.extend(engine.generate(long_prompt, {"max_tokens": 4})))
+        t.start()
+        time.sleep(0.3)  # well inside the evaluation, which takes seconds on this shape
+        t0 = time.perf_counter()
+        engine.cancel()
+        t.join(10)
+        elapsed = time.perf_counter() - t0
+        assert isinstance(got[-1], Done)
+        stats = got[-1].stats
+        assert stats.stop_reason == "cancelled" and stats.output_tokens == 0
+        assert elapsed < 0.2
+        _, done = run(engine, 3)
+        assert done.stats.output_tokens == 3 and done.stats.prompt_cached == 0
