@@ -1,0 +1,377 @@
+"""The sampler: a thread that reads the engine child's RSS and CPU time and the power source.
+
+At `hz` (default 10) it appends one immutable `Sample` to a ring buffer; readers take a
+`Snapshot` (the GUI polls one on a QTimer) or ask for the energy of a window. It never touches
+widgets. The power source is probed on the sampler's own thread at start; a measured source
+whose value stops changing while the engine keeps the CPU busy is demoted to the next candidate,
+with a notice that says so.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from backend.metrics.energy import Baseline, Point, TurnEnergy, baseline, turn_energy
+from backend.metrics.power.base import PowerSource, SourceUnavailable
+from backend.metrics.power.probe import Candidate, ProbeContext, Rejected, platform_candidates, probe
+from backend.metrics.process import ProcessGone, ProcessReader
+from backend.metrics.snapshot import PowerState, Sample, Snapshot
+
+log = logging.getLogger("tern.metrics")
+NO_POWER = "No power reading"
+
+
+class Sampler:
+    def __init__(
+        self,
+        hz: float = 10.0,
+        power: PowerSource | Sequence[tuple[str, Candidate]] | str | None = "auto",
+        *,
+        cpu_name: str | None = None,
+        watts_per_core: float = 0.0,
+        history_s: float = 900.0,
+        clock: Callable[[], int] = time.time_ns,
+        sysfs: Path = Path("/sys/class"),
+        freeze_s: float = 3.0,
+        busy_cores: float = 0.5,
+    ) -> None:
+        """`power`: "auto" probes this OS's sources, a list probes those, a source is used as is, None: off."""
+        self.hz = float(hz)
+        self.clock = clock
+        self.freeze_s, self.busy_cores = freeze_s, busy_cores
+        self.n_cpus = psutil.cpu_count(logical=True) or 1
+        self._lock = threading.Lock()
+        self._appended = threading.Condition(self._lock)
+        self._ring: collections.deque[Sample] = collections.deque(maxlen=max(16, int(history_s * self.hz)))
+        self._pid: int | None = None
+        self._reader: ProcessReader | None = None
+        self._sampled_peak = self._last_sampled_peak = 0
+        self._engine_cpu: tuple[int | None, float | None] = (None, None)
+        self._source: PowerSource | None = None
+        self._remaining: list[tuple[str, Candidate]] = []
+        self._rejected: list[Rejected] = []
+        self._notices: list[str] = []
+        self._epoch = 0
+        self._frozen_since: Sample | None = None
+        self._own_cpu_s = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if cpu_name is None:
+            from backend.engine.hardware import cpu_name as _cpu_name
+
+            cpu_name = _cpu_name()
+        self._ctx = ProbeContext(engine_cpu=lambda: self._engine_cpu, cpu_name=cpu_name,
+                                 watts_per_core=watts_per_core, sysfs=Path(sysfs))
+        self._to_probe: Sequence[tuple[str, Candidate]] | None = None
+        self._probed = threading.Event()
+        if power == "auto":
+            self._to_probe = platform_candidates()
+        elif power is None:
+            self._rejected = [Rejected("power", "power readings are turned off")]
+            self._probed.set()
+        elif isinstance(power, PowerSource):
+            self._source = power
+            self._probed.set()
+        else:
+            self._to_probe = list(power)  # type: ignore[arg-type]
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> Sampler:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="metrics-sampler", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self._source is not None:
+            self._source.close()
+
+    def __enter__(self) -> Sampler:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def set_hz(self, hz: float) -> None:
+        self.hz = max(0.5, float(hz))
+
+    def probe_now(self) -> None:
+        """Choose the power source (the thread does this first; tests without a thread call it)."""
+        if self._to_probe is not None:
+            choice = probe(self._to_probe, self._ctx)
+            self._to_probe = None
+            self._source, self._remaining, self._rejected = choice.source, choice.remaining, choice.rejected
+        self._probed.set()
+
+    def wait_probed(self, timeout: float = 5.0) -> bool:
+        return self._probed.wait(timeout)
+
+    def watch(self, pid: int | None) -> None:
+        """Follow this engine process (None: none). Call when an engine starts, restarts or closes."""
+        reader = None
+        if pid is not None:
+            try:
+                reader = ProcessReader(pid)
+            except ProcessGone as e:
+                log.warning("cannot watch engine: %s", e)
+        with self._lock:
+            self._pid, self._reader, self._sampled_peak = pid, reader, 0
+            self._frozen_since = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._pid
+
+    def _run(self) -> None:
+        self.probe_now()
+        next_t = time.monotonic()
+        while not self._stop.is_set():
+            c0 = time.thread_time()
+            try:
+                self.sample_once()
+            except Exception:  # keep sampling: one bad read must not stop the readouts
+                log.exception("metrics sample failed")
+            self._own_cpu_s += time.thread_time() - c0
+            next_t += 1.0 / self.hz
+            delay = next_t - time.monotonic()
+            if delay < 0:
+                next_t, delay = time.monotonic(), 0.0
+            self._stop.wait(delay)
+
+    # -- one tick ---------------------------------------------------------------------------
+    def sample_once(self) -> Sample:
+        t = self.clock()
+        with self._lock:
+            pid, reader = self._pid, self._reader
+        reading = None
+        if reader is not None:
+            try:
+                reading = reader.read()
+            except ProcessGone:
+                with self._lock:
+                    if self._reader is reader:
+                        self._reader = None
+        self._engine_cpu = (pid, reading.cpu_s) if reading else (None, None)
+        power, note = self._read_power()
+        sample = Sample(t, pid if reading else None, reading.rss if reading else None,
+                        reading.peak_rss if reading else None, reading.cpu_s if reading else None,
+                        power, self._epoch, note)
+        with self._appended:
+            self._ring.append(sample)
+            if reading and reading.rss > self._sampled_peak:
+                self._sampled_peak = reading.rss
+            self._appended.notify_all()
+        self._check_freeze(sample)
+        return sample
+
+    def _read_power(self) -> tuple[float | None, str]:
+        src = self._source
+        if src is None:
+            return None, self.power_state().reason
+        try:
+            value = float(src.read())
+        except SourceUnavailable as e:
+            return None, e.reason
+        except Exception as e:
+            log.exception("power source %s failed", src.info.key)
+            return None, f"the power source failed: {type(e).__name__}: {e}"
+        if not math.isfinite(value):
+            return None, f"the power source gave {value}"
+        return value, ""
+
+    def _check_freeze(self, s: Sample) -> None:
+        src = self._source
+        if src is None or src.info.per_process or s.power is None or s.cpu_s is None:
+            self._frozen_since = None
+            return
+        first = self._frozen_since
+        if first is None or first.power != s.power or first.pid != s.pid or first.epoch != s.epoch:
+            self._frozen_since = s
+            return
+        span = (s.t_ns - first.t_ns) / 1e9
+        if span < max(self.freeze_s, 3 * src.info.resolution_s) or first.cpu_s is None:
+            return
+        cores = (s.cpu_s - first.cpu_s) / span
+        if cores >= self.busy_cores:
+            self._demote(f"{src.info.badge} stopped changing for {span:.1f} s while the engine kept "
+                         f"{cores:.1f} cores busy")
+
+    def _demote(self, why: str) -> None:
+        old = self._source
+        if old is not None:
+            old.close()
+        choice = probe(self._remaining, self._ctx)
+        with self._lock:
+            self._source, self._remaining = choice.source, choice.remaining
+            self._rejected += choice.rejected
+            self._epoch += 1
+            self._frozen_since = None
+            then = f"; Tern now uses {choice.source.info.badge}" if choice.source else "; no other power source is left"
+            self._notices.append(f"{why}, so Tern stopped trusting it{then}.")
+        log.warning("power source demoted: %s", self._notices[-1])
+
+    # -- reading ----------------------------------------------------------------------------
+    @property
+    def sampler_cpu_s(self) -> float:
+        return self._own_cpu_s
+
+    def min_window_s(self) -> float:
+        """The shortest window this sampler and source can measure: 2× the coarser of the two."""
+        res = self._source.info.resolution_s if self._source else 0.0
+        return 2 * max(res, 1.0 / self.hz)
+
+    def power_state(self) -> PowerState:
+        with self._lock:
+            src, rejected, notices = self._source, list(self._rejected), tuple(self._notices)
+        hints = tuple(r.hint for r in rejected if r.hint)
+        passed = "\n".join(f"• {r.name}: {r.reason}" for r in rejected)
+        extra = ""
+        if passed:
+            heading = "Sources tried before this one, and why they were not used" if src else "Sources tried"
+            extra += f"\n\n{heading}:\n" + passed
+        if hints:
+            extra += "\n\nHow to get a better source:\n" + "\n".join(hints)
+        if notices:
+            extra += "\n\nNotices:\n" + "\n".join(f"• {n}" for n in notices)
+        if src is None:
+            if not self._probed.is_set():
+                return PowerState(False, "Power: looking for a source…", reason="still looking for a power source")
+            reason = "; ".join(r.reason for r in rejected[-1:]) or "no power source can be read here"
+            return PowerState(False, NO_POWER, reason=reason, notices=notices, hints=hints,
+                              explanation="Tern found no way to read power on this computer." + extra)
+        i = src.info
+        return PowerState(True, i.badge, i.key, i.kind, i.measured, i.covers, i.method, "", i.explanation + extra,
+                          notices, hints)
+
+    def _recent(self, n: int) -> list[Sample]:
+        with self._lock:
+            out = list(itertools.islice(reversed(self._ring), n))
+            peak = self._sampled_peak
+        out.reverse()
+        self._last_sampled_peak = peak
+        return out
+
+    def snapshot(self, window_s: float = 60.0) -> Snapshot:
+        samples = self._recent(int(window_s * self.hz * 1.2) + 4)
+        power = self.power_state()
+        if not samples:
+            return Snapshot(self.clock(), self.hz, self._pid, None, None, "", None, self.n_cpus, None,
+                            power.reason or "no sample yet", power, (), self._own_cpu_s)
+        last = samples[-1]
+        cutoff = last.t_ns - int(window_s * 1e9)
+        samples = [s for s in samples if s.t_ns >= cutoff]
+        ago = _one_second_before(samples)
+        cores = None
+        if ago is not None and ago.pid == last.pid and ago.cpu_s is not None and last.cpu_s is not None:
+            cores = (last.cpu_s - ago.cpu_s) / ((last.t_ns - ago.t_ns) / 1e9)
+        watts, note = None, last.note
+        if last.power is not None:
+            if power.kind == "instant":
+                watts = last.power
+            elif ago is not None and ago.power is not None and ago.epoch == last.epoch:
+                watts = (last.power - ago.power) / ((last.t_ns - ago.t_ns) / 1e9)
+            else:
+                note = "measuring…"
+        peak, kind = (last.peak_rss, "os") if last.peak_rss is not None else (
+            (self._last_sampled_peak or None), "sampled" if last.rss is not None else "")
+        return Snapshot(last.t_ns, self.hz, last.pid, last.rss, peak if last.rss is not None else None, kind, cores,
+                        self.n_cpus, watts, note if watts is None else "", power, tuple(samples), self._own_cpu_s)
+
+    def points(self) -> tuple[list[Point], str]:
+        with self._lock:
+            ring = list(self._ring)
+        kind = self._source.info.kind if self._source else "counter"
+        return [Point(s.t_ns, s.power, s.epoch, s.note) for s in ring], kind
+
+    def wait_for(self, t_ns: int, timeout: float = 2.0) -> bool:
+        """Block until a sample at or after t_ns exists (False on timeout or when not running)."""
+        deadline = time.monotonic() + timeout
+        with self._appended:
+            while not self._ring or self._ring[-1].t_ns < t_ns:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._thread is None:
+                    return bool(self._ring) and self._ring[-1].t_ns >= t_ns
+                self._appended.wait(min(left, 0.25))
+        return True
+
+    # -- energy -----------------------------------------------------------------------------
+    def baseline_seconds(self) -> float:
+        res = self._source.info.resolution_s if self._source else 0.0
+        return max(3.0, 2.5 * res, 3.0 / self.hz)
+
+    def idle_baseline_between(self, t0_ns: int, t1_ns: int, max_cores: float = 0.1) -> Baseline:
+        if self._source is None:
+            return Baseline.unavailable(self.power_state().reason)
+        with self._lock:
+            ring = [s for s in self._ring if t0_ns <= s.t_ns <= t1_ns]
+        busy = [s for s in ring if s.cpu_s is not None]
+        if len(busy) >= 2 and busy[0].pid == busy[-1].pid:
+            cores = (busy[-1].cpu_s - busy[0].cpu_s) / max((busy[-1].t_ns - busy[0].t_ns) / 1e9, 1e-9)  # type: ignore[operator]
+            if cores > max_cores:
+                return Baseline.unavailable(f"the engine was busy ({cores:.1f} cores) when idle power was due to be "
+                                            "measured")
+        points, kind = self.points()
+        return baseline(points, kind, t0_ns, t1_ns, self.min_window_s())
+
+    def idle_baseline_before(self, t_ns: int, seconds: float | None = None) -> Baseline:
+        """Idle power over the seconds just before t_ns, if the engine was idle then."""
+        seconds = seconds or self.baseline_seconds()
+        end = t_ns - 50_000_000
+        b = self.idle_baseline_between(end - int(seconds * 1e9), end)
+        if b.status != "ok" and "started after" in b.reason:
+            return Baseline.unavailable("the sampler had not been running long enough before the reply")
+        return b
+
+    def measure_idle(self, seconds: float | None = None) -> Baseline:
+        """Measure idle power now, blocking for `seconds` (run it off the GUI thread)."""
+        if not self.wait_probed():
+            return Baseline.unavailable("still looking for a power source")
+        seconds = seconds or self.baseline_seconds()
+        t0 = self.clock()
+        t1 = t0 + int(seconds * 1e9)
+        if not self.wait_for(t1 + int(1e9 / self.hz), timeout=seconds + 3.0):
+            return Baseline.unavailable("the sampler is not running")
+        return self.idle_baseline_between(t0, t1)
+
+    def turn_energy(self, stats: Any, base: Baseline | None = None, wait_s: float = 2.0) -> TurnEnergy:
+        """J total, J/output-token and the prefill/decode split of one reply, from its TurnStats."""
+        get = stats.get if isinstance(stats, dict) else lambda k, d=None: getattr(stats, k, d)
+        t_start, t_first, t_end = int(get("t_start_ns", 0)), int(get("t_first_ns", 0) or 0), int(get("t_end_ns", 0))
+        out_tokens = int(get("output_tokens", 0))
+        prefill_tokens = int(get("prompt_tokens", 0)) - int(get("prompt_cached", 0))
+        state = self.power_state()
+        if not state.available:
+            return TurnEnergy(state.badge, "", False, "unavailable", state.reason, output_tokens=out_tokens)
+        self.wait_for(t_end + int(1e9 / self.hz), timeout=wait_s)
+        if base is None:
+            base = self.idle_baseline_before(t_start)
+        points, kind = self.points()
+        return turn_energy(points, kind, t_start_ns=t_start, t_first_ns=t_first, t_end_ns=t_end,
+                           output_tokens=out_tokens, prefill_tokens=prefill_tokens, base=base,
+                           min_seconds=self.min_window_s(), source=state.badge, covers=state.covers,
+                           measured=state.measured)
+
+
+def _one_second_before(samples: list[Sample]) -> Sample | None:
+    if len(samples) < 2:
+        return None
+    target = samples[-1].t_ns - 1_000_000_000
+    for s in reversed(samples[:-1]):
+        if s.t_ns <= target:
+            return s
+    return samples[0]
