@@ -1,0 +1,1 @@
+"""Published reference figures, as data (read with importlib.resources, so a frozen bundle finds them)."""

@@ -1,0 +1,64 @@
+"""When a ternary model has no F16 twin: what deriving one would take (disk and RAM), before doing it.
+
+Deriving turns the TQ file back into F16 with the same ternary weights (`backend.models.derive`).
+Its F16 file holds every 2-D tensor in 2 bytes per weight and the norms in F32.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from backend.bench.pairing import PairError
+from backend.models.gguf_header import GGUFHeader
+from backend.models.ram_fit import RamFit, kv_cache_bytes, ram_fit
+
+GB = 1e9
+
+
+@dataclass(frozen=True)
+class DeriveOffer:
+    source: Path
+    disk_bytes: int  # the F16 file's size (estimated from the header)
+    disk_free: int  # free space where it would be written
+    ram: RamFit  # running the F16 variant
+    target_dir: Path
+
+    @property
+    def fits_disk(self) -> bool:
+        return self.disk_bytes < self.disk_free
+
+    def describe(self) -> str:
+        disk = f"{self.disk_bytes / GB:.2f} GB of disk ({self.disk_free / GB:.1f} GB free)"
+        ram = f"{self.ram.need_bytes / GB:.2f} GB of RAM to run ({self.ram.verdict})"
+        return f"Deriving the F16 variant takes {disk} and {ram}."
+
+
+class MissingTwin(PairError):
+    def __init__(self, source: Path, offer: DeriveOffer) -> None:
+        hint = offer.describe() + (" Derive it from the model's page, or name an F16 file."
+                                   if offer.fits_disk else " There is not enough free disk space to derive it.")
+        super().__init__(f"{source.name} has no F16 variant to compare with.", hint, code="no_twin")
+        self.offer = offer
+
+
+def f16_bytes(header: GGUFHeader) -> int:
+    total = header.data_start
+    for t in header.tensors:
+        total += t.n_elements * (2 if len(t.shape) >= 2 else 4)
+    return total
+
+
+def derive_offer(source: Path, header: GGUFHeader, n_ctx: int = 2048, target_dir: Path | None = None,
+                 available_ram: int | None = None) -> DeriveOffer:
+    from backend.paths import paths
+
+    target = target_dir or paths().models
+    probe = target
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    disk = f16_bytes(header)
+    fit = ram_fit(disk, kv_cache_bytes(header, min(n_ctx, header.context_length or n_ctx)), available_ram)
+    return DeriveOffer(source, disk, free, fit, target)
