@@ -7,6 +7,7 @@ Two variants of one model are a *variant pair* for the comparison.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,14 +97,20 @@ class Registry:
 
     def add_variant(self, model_name: str, path: str | Path, encoding: str, source: str,
                     model_fields: dict[str, Any] | None = None, **fields: Any) -> Variant:
-        """Record a complete file as a variant (replacing any record of the same path)."""
-        path = Path(path).resolve()
+        """Record a complete file as a variant (replacing any record of the same path).
+
+        The path is kept as given (made absolute, symlinks not followed): a Hub download is a
+        snapshot symlink whose split-model siblings sit next to it, not next to the blob.
+        `file_bytes` may be given (all parts of a split model); it defaults to the file's size.
+        """
+        path = _abs(path)
         info = fields.pop("info", {})
+        file_bytes = fields.pop("file_bytes", None) or path.stat().st_size
         with self.store.transaction():
             model_id = self.ensure_model(model_name, **(model_fields or {}))
             self.store.db.execute("DELETE FROM variants WHERE path = ?", (str(path),))
             cols = ["model_id", "encoding", "path", "file_bytes", "source", "added_at", "info_json", *fields]
-            values = [model_id, encoding.upper(), str(path), path.stat().st_size, source, time.time(),
+            values = [model_id, encoding.upper(), str(path), file_bytes, source, time.time(),
                       json.dumps(info), *fields.values()]
             cur = self.store.db.execute(
                 f"INSERT INTO variants ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", values
@@ -126,11 +133,16 @@ class Registry:
         return _variant(row)
 
     def variant_by_path(self, path: str | Path) -> Variant | None:
-        row = self.store.db.execute(
-            "SELECT v.*, m.name AS model_name FROM variants v JOIN models m ON m.id = v.model_id WHERE v.path = ?",
-            (str(Path(path).resolve()),),
-        ).fetchone()
-        return _variant(row) if row else None
+        """The variant recorded for `path`, matched as given or through symlinks (snapshot vs blob)."""
+        query = "SELECT v.*, m.name AS model_name FROM variants v JOIN models m ON m.id = v.model_id"
+        row = self.store.db.execute(query + " WHERE v.path = ?", (str(_abs(path)),)).fetchone()
+        if row:
+            return _variant(row)
+        target = Path(path).resolve()
+        for row in self.store.db.execute(query):
+            if Path(row["path"]).resolve() == target:
+                return _variant(row)
+        return None
 
     def models(self) -> list[LocalModel]:
         db = self.store.db
@@ -175,6 +187,11 @@ class Registry:
 
     def remove_variant(self, vid: int) -> None:
         self.store.db.execute("DELETE FROM variants WHERE id = ?", (vid,))
+
+
+def _abs(path: str | Path) -> Path:
+    """Absolute and normalized, without following symlinks."""
+    return Path(os.path.abspath(Path(path).expanduser()))
 
 
 def _model(row: Any) -> LocalModel:

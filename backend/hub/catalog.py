@@ -1,0 +1,179 @@
+"""The curated catalog of 1.58-bit models (data in `assets/catalog/catalog.json`).
+
+The catalog states only what was checked (file listings, model cards, FACTS.md); anything else
+reads "unknown — see the repo page". RAM figures are computed here, not stored: the Hub's listed
+file size plus the KV cache at the chosen context (from the model's published dimensions, when
+known) plus llama.cpp's runtime overhead — and labelled an estimate.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from backend.models.ram_fit import RamFit, ram_fit
+
+UNKNOWN = "unknown — see the repo page"
+DEFAULT_CTX = 2048
+
+
+@dataclass(frozen=True)
+class CatalogFile:
+    name: str
+    encoding: str
+    size_text: str  # as the Hub lists it ("2.53 GB")
+    approx_bytes: int | None
+    default: bool = False
+    model: str | None = None  # a different local model name for this file (other embeddings, …)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    id: str
+    name: str  # the local model name downloads are registered under
+    title: str
+    family: str
+    parameters: str
+    license: str
+    chat: bool | None
+    repo: str
+    runs: str  # "yes" | "check" (not verified here: inspect before downloading)
+    files: tuple[CatalogFile, ...]
+    fp16: str
+    kv: dict[str, Any] | None
+    notes: dict[str, str] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+    split: bool = False
+
+    @property
+    def default_file(self) -> CatalogFile:
+        return next((f for f in self.files if f.default), self.files[0])
+
+    def model_name_for(self, filename: str) -> str:
+        f = next((f for f in self.files if f.name == filename), None)
+        return (f.model if f and f.model else None) or self.name
+
+    def kv_bytes(self, n_ctx: int = DEFAULT_CTX) -> int | None:
+        """F16 K and V cache at `n_ctx` from the published dimensions; None when they are unknown."""
+        if not self.kv:
+            return None
+        ctx = min(n_ctx, int(self.kv.get("context_length") or n_ctx))
+        return 2 * int(self.kv["n_layer"]) * ctx * int(self.kv["n_head_kv"]) * int(self.kv["head_dim"]) * 2
+
+    def weights_bytes(self, f: CatalogFile | None = None) -> int | None:
+        """The listed bytes of one file, or of every part for a split model."""
+        if self.split:
+            sizes = [p.approx_bytes for p in self.files]
+            return sum(s for s in sizes if s) if all(sizes) else None
+        return (f or self.default_file).approx_bytes
+
+    def ram(self, f: CatalogFile | None = None, n_ctx: int = DEFAULT_CTX,
+            available: int | None = None) -> RamFit | None:
+        """Estimated RAM to run `f` at `n_ctx` (weights + KV + overhead); None when KV size is unknown."""
+        weights, kv = self.weights_bytes(f), self.kv_bytes(n_ctx)
+        if weights is None or kv is None:
+            return None
+        return ram_fit(weights, kv, available)
+
+    def ram_text(self, f: CatalogFile | None = None, n_ctx: int = DEFAULT_CTX) -> str:
+        fit = self.ram(f, n_ctx)
+        if fit is None:
+            w = self.weights_bytes(f)
+            floor = f" — at least {w / 1e9:.2f} GB for the weights" if w else ""
+            return f"unknown until the header is read (`tern models inspect`){floor}"
+        return f"≈ {fit.need_bytes / 1024**3:.2f} GiB at {n_ctx} tokens (estimate: listed size + KV cache + runtime)"
+
+    def to_dict(self, n_ctx: int = DEFAULT_CTX) -> dict[str, Any]:
+        files = []
+        for f in self.files:
+            fit = self.ram(f, n_ctx)
+            files.append({"name": f.name, "encoding": f.encoding, "size_text": f.size_text,
+                          "approx_bytes": f.approx_bytes, "default": f.default, "model": self.model_name_for(f.name),
+                          "note": f.note, "ram_need_bytes": fit.need_bytes if fit else None,
+                          "ram_verdict": fit.verdict if fit else None, "ram_text": self.ram_text(f, n_ctx)})
+        return {"id": self.id, "name": self.name, "title": self.title, "family": self.family,
+                "parameters": self.parameters, "license": self.license, "chat": self.chat, "repo": self.repo,
+                "runs": self.runs, "fp16": self.fp16, "n_ctx": n_ctx, "files": files, "notes": self.notes,
+                "sources": list(self.sources), "split": self.split}
+
+
+@dataclass(frozen=True)
+class Incompatible:
+    repo: str
+    title: str
+    reason: str
+    license: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    entries: tuple[CatalogEntry, ...]
+    incompatible: tuple[Incompatible, ...]
+    about: str
+
+    def entry(self, key: str) -> CatalogEntry | None:
+        k = key.lower()
+        return next((e for e in self.entries if k in (e.id.lower(), e.repo.lower())), None)
+
+    def for_file(self, repo: str, filename: str) -> CatalogEntry | None:
+        repo_l = repo.lower()
+        return next((e for e in self.entries
+                     if e.repo.lower() == repo_l and any(f.name == filename for f in e.files)), None)
+
+    def incompatibility(self, repo: str) -> Incompatible | None:
+        for bad in self.incompatible:
+            pattern = "^" + re.escape(bad.repo).replace(r"\*", ".*") + "$"
+            if re.match(pattern, repo, re.IGNORECASE):
+                return bad
+        return None
+
+
+def _entry(d: dict[str, Any]) -> CatalogEntry:
+    files = tuple(CatalogFile(f["name"], f["encoding"], f.get("size_text") or UNKNOWN, f.get("approx_bytes"),
+                              bool(f.get("default")), f.get("model"), f.get("note", "")) for f in d["files"])
+    notes = {k: str(v) for k, v in d.items() if k.endswith("_note")}
+    return CatalogEntry(d["id"], d["name"], d.get("title", d["name"]), d.get("family") or UNKNOWN,
+                        d.get("parameters") or UNKNOWN, d.get("license") or UNKNOWN, d.get("chat"), d["repo"],
+                        d.get("runs", "check"), files, d.get("fp16") or UNKNOWN, d.get("kv"), notes,
+                        tuple(d.get("sources", ())), bool(d.get("split")))
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    """The bundled catalog (read through importlib.resources, so a frozen bundle finds it)."""
+    text = resources.files("assets.catalog").joinpath("catalog.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    bad = tuple(Incompatible(b["repo"], b.get("title", b["repo"]), b["reason"], b.get("license") or UNKNOWN)
+                for b in data.get("incompatible", []))
+    return Catalog(tuple(_entry(e) for e in data["models"]), bad, data.get("about", ""))
+
+
+_ENC_TAIL = re.compile(r"[-_.](?:TQ1_0|TQ2_0|I2_S|IQ2_TN|F16|BF16|F32|Q\d_K(?:_[SML])?|Q\d_\d|IQ\d\w*|quant)\b.*$",
+                       re.IGNORECASE)
+_SPLIT_TAIL = re.compile(r"-\d{5}-of-\d{5}$")
+
+
+def guess_model_name(repo: str, filename: str) -> str:
+    """A local name for a file outside the catalog: the file's stem without its encoding or part number.
+
+    `Llama3-8B-1.58-100B-tokens-TQ2_0.gguf` → `llama3-8b-1.58-100b-tokens`; files of one model in
+    different encodings get the same name, so they become variants of one model.
+    """
+    stem = filename.rsplit("/", 1)[-1]
+    stem = stem[:-5] if stem.lower().endswith(".gguf") else stem
+    stem = _SPLIT_TAIL.sub("", stem)
+    base = _ENC_TAIL.sub("", stem) or stem
+    if base.lower() in ("ggml-model", "model", "") or len(base) < 3:
+        base = repo.rsplit("/", 1)[-1]
+        base = re.sub(r"[-_]gguf$", "", base, flags=re.IGNORECASE)
+    return re.sub(r"[^a-z0-9.]+", "-", base.lower()).strip("-")
+
+
+def model_name_for(repo: str, filename: str) -> str:
+    entry = load_catalog().for_file(repo, filename)
+    return entry.model_name_for(filename) if entry else guess_model_name(repo, filename)

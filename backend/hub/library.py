@@ -1,0 +1,260 @@
+"""The Hub meets the local registry: download a model as a variant, remove it, show catalog status.
+
+`download_model` is the whole "I want this model" path: list the repo (exact sizes, sha256,
+commit), refuse before any byte if the disk is too small, read the header over HTTP and refuse
+files llama.cpp cannot run, fetch every part with progress, verify, and record the variant so
+`tern generate NAME` finds it. Blocks; run it off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backend.hub import cache as hc
+from backend.hub.api import RepoListing, repo_listing
+from backend.hub.catalog import CatalogEntry, load_catalog, model_name_for
+from backend.hub.download import FetchedFile, ProgressFn, check_disk, fetch_files
+from backend.hub.env import HubEnv
+from backend.hub.errors import ChecksumMismatch, HubError, NotRunnable
+from backend.hub.remote import Inspection, inspect_remote
+from backend.models.registry import LocalModel, Registry, UnknownModel, Variant
+from backend.paths import paths
+
+log = logging.getLogger("tern.hub")
+PREFERRED = ("TQ2_0", "TQ1_0")
+
+
+@dataclass
+class DownloadResult:
+    variant: Variant
+    inspection: Inspection | None
+    files: list[FetchedFile]
+    seconds: float
+
+    @property
+    def downloaded_bytes(self) -> int:
+        return sum(f.downloaded_bytes for f in self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.variant.model_name, "encoding": self.variant.encoding, "path": str(self.variant.path),
+                "file_bytes": self.variant.file_bytes, "sha256": self.variant.sha256,
+                "verified": self.variant.verified, "downloaded_bytes": self.downloaded_bytes,
+                "resumed_from": sum(f.resumed_from for f in self.files), "seconds": round(self.seconds, 3),
+                "verdict": self.inspection.verdict.to_dict() if self.inspection else None,
+                "ram": self.inspection.to_dict().get("ram") if self.inspection else None}
+
+
+def choose_file(listing: RepoListing) -> str:
+    """The file to fetch when none is named: the catalog's default, else the only ternary GGUF."""
+    entry = next((e for e in load_catalog().entries if e.repo.lower() == listing.repo.lower()), None)
+    names = {f.name for f in listing.files}
+    if entry and entry.default_file.name in names:
+        return entry.default_file.name
+    ggufs = [f for f in listing.gguf_files if f.split is None or f.split[1] == 1]
+    for enc in PREFERRED:
+        hits = [f for f in ggufs if f.encoding_hint == enc]
+        if len(hits) == 1:
+            return hits[0].name
+    if len(ggufs) == 1:
+        return ggufs[0].name
+    if not ggufs:
+        raise HubError(f"{listing.repo} has no GGUF file.", "Tern runs GGUF files; pick a repo that has one "
+                       "(`tern models search`).", listing.repo)
+    names_txt = ", ".join(f.name for f in ggufs)
+    raise HubError(f"{listing.repo} has several GGUF files; say which one to download.",
+                   f"Its GGUF files: {names_txt}.", listing.repo)
+
+
+def _model_fields(repo: str, filename: str, listing: RepoListing, inspection: Inspection | None) -> dict[str, Any]:
+    entry: CatalogEntry | None = load_catalog().for_file(repo, filename)
+    header = inspection.header if inspection else None
+    chat = entry.chat if entry else (None if header is None else header.chat_template is not None)
+    return {"family": entry.family if entry else None, "repo": repo,
+            "n_params": header.n_params if header else None,
+            "chat": None if chat is None else int(chat),
+            "license": entry.license if entry else listing.license}
+
+
+def download_model(registry: Registry, repo: str, filename: str | None = None, token: str | None = None,
+                   progress: ProgressFn | None = None, cancel: threading.Event | None = None, n_ctx: int = 2048,
+                   check: bool = True, model_name: str | None = None, retries: int = 3) -> DownloadResult:
+    """Download `repo`/`filename` (all parts of a split model) and register it as a variant.
+
+    Raises (all TernError): RepoNotFound, FileNotFoundOnHub, AuthRequired, RateLimited, HubOffline,
+    DiskFull (nothing written), NotRunnable (nothing written), Cancelled / DownloadInterrupted
+    (partial kept; call again to resume), ChecksumMismatch (file quarantined, recorded as such).
+    """
+    t0 = time.monotonic()
+    env = HubEnv.current(token)
+    listing = repo_listing(repo, env=env)
+    filename = filename or choose_file(listing)
+    parts = listing.parts_of(filename)
+    first = parts[0].name
+    check_disk(env, repo, parts)
+    inspection = None
+    if check:
+        inspection = inspect_remote(repo, first, env.token, n_ctx, listing=listing, cancel=cancel)
+        if not inspection.runs:
+            raise NotRunnable(f"Tern will not download {repo}/{first}: {inspection.verdict.text}.",
+                              _not_runnable_hint(inspection), repo, first)
+    name = model_name or model_name_for(repo, first)
+    try:
+        fetched = fetch_files(env, repo, listing.commit or "main", parts, progress, cancel, retries)
+    except ChecksumMismatch as e:
+        _record_quarantine(registry, name, repo, first, e, inspection)
+        raise
+    encoding = inspection.verdict.encoding if inspection else (parts[0].encoding_hint or "UNKNOWN")
+    total = sum(Path(f.path).stat().st_size for f in fetched)
+    _forget_quarantined(registry, repo, first)
+    variant = registry.add_variant(
+        name, fetched[0].path, encoding, "hub", model_fields=_model_fields(repo, first, listing, inspection),
+        file_bytes=total, sha256=fetched[0].sha256, source_repo=repo, source_file=first,
+        verified=int(all(f.verified for f in fetched)), complete=1,
+        info={"commit": listing.commit, "parts": [f.filename for f in fetched],
+              "sha256s": {f.filename: f.sha256 for f in fetched},
+              "verdict": inspection.verdict.text if inspection else None},
+    )
+    log.info("downloaded %s/%s as %s:%s", repo, first, name, encoding)
+    return DownloadResult(variant, inspection, fetched, time.monotonic() - t0)
+
+
+def _not_runnable_hint(ins: Inspection) -> str:
+    code = ins.verdict.code
+    if code == "needs_bitnet_cpp":
+        return "Pick a TQ1_0 or TQ2_0 GGUF of the model instead (see `tern models catalog`)."
+    if code == "unsupported_architecture":
+        return "This build of llama.cpp has no graph for that architecture."
+    if code == "not_gguf":
+        return "Tern runs GGUF files only."
+    return "Inspect the file with `tern models inspect` for details."
+
+
+def _record_quarantine(registry: Registry, name: str, repo: str, filename: str, e: ChecksumMismatch,
+                       inspection: Inspection | None) -> None:
+    """Keep a record (never loadable) so the library can show the file and offer a re-download."""
+    registry.add_variant(
+        name, e.quarantine_path, inspection.verdict.encoding if inspection else "UNKNOWN", "hub",
+        model_fields={"repo": repo}, sha256=e.actual, source_repo=repo, source_file=filename, verified=0,
+        complete=1, quarantined=1, info={"quarantine_reason": "sha256 mismatch", "expected_sha256": e.expected,
+                                         "actual_sha256": e.actual})
+
+
+def _forget_quarantined(registry: Registry, repo: str, filename: str) -> None:
+    """A good copy arrived: drop the records (and files) of earlier quarantined copies."""
+    for m in registry.models():
+        stale = [v for v in m.variants if v.quarantined and v.source_repo == repo and v.source_file == filename]
+        for v in stale:
+            Path(v.path).unlink(missing_ok=True)
+            registry.remove_variant(v.id)
+        if stale and len(stale) == len(m.variants):
+            _drop_model_row(registry, m.name)
+
+
+def _drop_model_row(registry: Registry, name: str) -> None:
+    registry.store.db.execute("DELETE FROM models WHERE name = ?", (name,))
+
+
+@dataclass
+class RemoveResult:
+    model: str
+    freed_bytes: int
+    deleted: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # files that are the user's own (imported in place)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "freed_bytes": self.freed_bytes, "deleted": self.deleted, "kept": self.kept}
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def _delete_hub_files(v: Variant, freed: list[int], deleted: list[str]) -> None:
+    snap = Path(v.path)
+    names = v.info.get("parts") or [snap.name]
+    for name in names:
+        pointer = snap.parent / name
+        blob = pointer.resolve() if pointer.is_symlink() else None
+        if pointer.is_symlink() or pointer.exists():
+            if blob is None:
+                freed[0] += pointer.stat().st_size
+            pointer.unlink()
+            deleted.append(str(pointer))
+        if blob is not None and blob.exists() and not _blob_referenced(blob):
+            freed[0] += blob.stat().st_size
+            blob.unlink()
+            deleted.append(str(blob))
+
+
+def _blob_referenced(blob: Path) -> bool:
+    snaps = blob.parent.parent / "snapshots"
+    return any(p.is_symlink() and p.resolve() == blob for p in snaps.rglob("*")) if snaps.exists() else False
+
+
+def remove_model(registry: Registry, name: str, encoding: str | None = None) -> RemoveResult:
+    """Forget a model (or one variant) and delete the files Tern owns; returns the space freed.
+
+    Hub files leave the HF cache unless another snapshot still uses the same blob; derived and
+    synthetic files and imported copies (all in Tern's data dir) are deleted; a file imported in
+    place stays where the user keeps it. Raises UnknownModel.
+    """
+    model: LocalModel | None = registry.find(name)
+    if model is None:
+        known = ", ".join(m.name for m in registry.models()) or "none"
+        raise UnknownModel(f"No local model is called {name!r}.", f"Known models: {known}.")
+    variants = [v for v in model.variants if encoding is None or v.encoding.upper() == encoding.upper()]
+    freed, deleted, kept = [0], [], []
+    data = paths().data
+    for v in variants:
+        p = Path(v.path)
+        if v.source == "hub" and not v.quarantined:
+            _delete_hub_files(v, freed, deleted)
+        elif _inside(p, data) and p.exists():
+            freed[0] += p.stat().st_size
+            p.unlink()
+            deleted.append(str(p))
+        elif p.exists():
+            kept.append(str(p))
+        registry.remove_variant(v.id)
+    left = registry.find(model.name)
+    if encoding is None or left is None or not left.variants:
+        _drop_model_row(registry, model.name)
+    return RemoveResult(model.name, freed[0], deleted, kept)
+
+
+def catalog_status(registry: Registry) -> dict[str, dict[str, str]]:
+    """For each catalog entry id and file: "downloaded" / "partial (N bytes)" / "quarantined" / "not downloaded".
+
+    Works offline: it reads the registry and Tern's note of partial downloads only.
+    """
+    by_source: dict[tuple[str, str], Variant] = {}
+    for m in registry.models():
+        for v in m.variants:
+            if v.source_repo and v.source_file:
+                by_source[(v.source_repo.lower(), v.source_file)] = v
+    partial = {(p.repo.lower(), p.filename): p.have_bytes for p in hc.pending_downloads()}
+    out: dict[str, dict[str, str]] = {}
+    for e in load_catalog().entries:
+        files: dict[str, str] = {}
+        for f in e.files:
+            key = (e.repo.lower(), f.name)
+            v = by_source.get(key)
+            if v is not None and v.quarantined:
+                files[f.name] = "quarantined"
+            elif v is not None and v.usable:
+                files[f.name] = "downloaded"
+            elif key in partial:
+                files[f.name] = f"partial ({partial[key]:,} bytes)"
+            else:
+                files[f.name] = "not downloaded"
+        out[e.id] = files
+    return out

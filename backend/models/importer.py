@@ -1,0 +1,77 @@
+"""Import a GGUF file from disk into the library (in place, or as a copy in Tern's data dir).
+
+The file gets the same checks as a download — readable header, an encoding and architecture
+this llama.cpp runs, no truncation, every part of a split model present — and its sha256 is
+recorded as provenance. A file that fails a check is refused with the reason, and nothing is
+recorded. Blocks (hashing reads the whole file); run it off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from backend.errors import ModelFileError
+from backend.hub.catalog import guess_model_name
+from backend.hub.remote import inspect_local
+from backend.models.checks import preflight, split_parts
+from backend.models.derive import DeriveCancelled, DeriveProgress, sha256_file
+from backend.models.registry import Registry, Variant
+from backend.models.synth import SYNTHETIC_LABEL
+from backend.paths import paths
+
+ProgressFn = Callable[[DeriveProgress], None]
+NO_RAM_LIMIT = 1 << 62  # import does not refuse a model for today's free RAM; loading will say so
+
+
+def import_model(registry: Registry, path: str | Path, name: str | None = None, copy: bool = False,
+                 n_ctx: int = 2048, progress: ProgressFn | None = None,
+                 cancel: threading.Event | None = None) -> Variant:
+    """Check `path` and record it as a variant of model `name` (default: from the file name).
+
+    Raises ModelFileError (missing, not GGUF, truncated, I2_S, unknown architecture, missing part)
+    or DeriveCancelled.
+    """
+    src = Path(path).expanduser().absolute()
+    header, _ = preflight(src, n_ctx, available_ram=NO_RAM_LIMIT)  # existence, header, types, size, parts
+    ins = inspect_local(src, n_ctx)
+    if not ins.runs:
+        raise ModelFileError(src, ins.verdict.text, "Tern can only use files llama.cpp runs.", code=ins.verdict.code)
+    parts = split_parts(src, header)
+    sha = sha256_file(src, progress, cancel)
+    name = name or guess_model_name("", src.name)
+    dest = src
+    if copy:
+        folder = paths().models / "imported" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for part in parts:
+            _copy(part, folder / part.name, cancel)
+        dest = folder / src.name
+    synthetic = bool(header.metadata.get("tern.synthetic"))
+    info: dict[str, object] = {"original_path": str(src), "copied": copy, "parts": [p.name for p in parts],
+                               "verdict": ins.verdict.text}
+    if synthetic:
+        info.update({"label": SYNTHETIC_LABEL, "shape": header.metadata.get("tern.shape"),
+                     "seed": header.metadata.get("tern.seed")})
+    fields = {"n_params": header.n_params, "chat": int(header.chat_template is not None), "synthetic": int(synthetic)}
+    return registry.add_variant(name, dest, ins.verdict.encoding, "imported", model_fields=fields,
+                                file_bytes=sum(p.stat().st_size for p in parts), sha256=sha, complete=1,
+                                verified=0, info=info)
+
+
+def _copy(src: Path, dst: Path, cancel: threading.Event | None) -> None:
+    """Copy through a `.part` name, so a cancelled or failed copy never looks like a model."""
+    tmp = dst.with_name(dst.name + ".part")
+    try:
+        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+            while block := fin.read(8 << 20):
+                fout.write(block)
+                if cancel is not None and cancel.is_set():
+                    raise DeriveCancelled("Import cancelled; nothing was kept.")
+        shutil.copystat(src, tmp)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
