@@ -16,7 +16,7 @@ from typing import Any
 from app import __version__
 from app.cli.output import emit_json, mib, num
 from app.context import AppContext
-from backend.bench.energy import EnergyFigure
+from backend.bench.energy import EnergyFigure, PowerLabel
 from backend.bench.export import to_json_dict
 from backend.bench.history import BenchHistory
 from backend.bench.meter import default_meter
@@ -54,13 +54,16 @@ def run(args: argparse.Namespace) -> int:
                          threads=args.threads or ctx.settings.threads, n_ctx=args.ctx, stream=True)
     printer = JsonPrinter() if args.json else TextPrinter(pair)
     cls = RaceRunner if args.race else Runner
-    runner = cls(pair, config, history=BenchHistory(ctx.store), meter=default_meter(), listener=printer,
+    meter = default_meter(ctx.settings.sampler_hz, ctx.settings.cpu_watts_per_core)
+    runner = cls(pair, config, history=BenchHistory(ctx.store), meter=meter, listener=printer,
                  tern_version=__version__)
     try:
         result = runner.run()
     except KeyboardInterrupt:
         runner.cancel()
         return 130
+    finally:
+        meter.close()
     printer.finish(result)
     return 0 if any(s.status == OK for s in result.samples) else 1
 
@@ -114,6 +117,8 @@ class TextPrinter:
         for note in s.get("notes", []):
             print(f"  {note}", file=sys.stderr)
         print(f"  {result.fingerprint.get('weights_note', '')}", file=sys.stderr)
+        power = PowerLabel.from_dict(result.fingerprint.get("power", {}))
+        print(f"  power: {power.describe()}", file=sys.stderr)
         if result.id is not None:
             print(f"  stored as run {result.id} (status: {result.status})", file=sys.stderr)
 

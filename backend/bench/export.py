@@ -20,7 +20,8 @@ STATS_FIELDS = [f.name for f in fields(TurnStats)]
 ENERGY_FIELDS = ["j_per_token", "joules", "prefill_j", "decode_j", "avg_watts", "baseline_watts"]
 RUN_FIELDS = ["run_id", "run_kind", "run_status", "run_label", "run_created_at"]
 SAMPLE_FIELDS = ["side", "encoding", "model", "iteration", "prompt_index", "status", "error"]
-POWER_FIELDS = ["power_source", "power_covers", "power_method", "power_reason", "energy_reason"]
+POWER_FIELDS = ["power_source", "power_covers", "power_method", "power_reason", "power_badge", "energy_status",
+                "baseline_note", "energy_reason"]
 CSV_FIELDS = RUN_FIELDS + SAMPLE_FIELDS + STATS_FIELDS + ENERGY_FIELDS + POWER_FIELDS
 _INTS = {"prompt_tokens", "prompt_cached", "output_tokens", "peak_rss", "rss", "t_start_ns", "t_first_ns", "t_end_ns",
          "iteration", "prompt_index", "run_id"}
@@ -85,11 +86,11 @@ def csv_rows(run: RunResult) -> list[dict[str, Any]]:
             "run_created_at": run.created_at, "side": s.side, "encoding": m.get("encoding", ""),
             "model": m.get("model", ""), "iteration": s.iteration, "prompt_index": s.prompt_index,
             "status": s.status, "error": s.error,
-            "energy_reason": s.energy.reason,
+            "energy_reason": s.energy.reason, "energy_status": s.energy.status, "baseline_note": s.energy.baseline_note,
         }
         if s.energy.label:
             row.update({"power_source": label.source, "power_covers": label.covers, "power_method": label.method,
-                        "power_reason": label.reason})
+                        "power_reason": label.reason, "power_badge": label.badge})
         stats = s.stats.to_dict() if s.stats else {}
         row.update({k: stats.get(k) for k in STATS_FIELDS})
         row.update({k: getattr(s.energy, k) for k in ENERGY_FIELDS})
@@ -126,9 +127,10 @@ def samples_from_csv(text: str) -> list[Sample]:
     for row in reader:
         stats_present = row.get("output_tokens", "") != ""
         stats = TurnStats(**{k: _value(k, row[k]) for k in STATS_FIELDS}) if stats_present else None
-        label = ({"source": row["power_source"], "covers": row["power_covers"], "method": row["power_method"],
-                  "reason": row["power_reason"]} if row.get("power_source") else {})
+        label = (PowerLabel(row["power_source"], row["power_covers"], row["power_method"], row["power_reason"],
+                            row["power_badge"]).to_dict() if row.get("power_source") else {})
         energy = EnergyFigure(**{k: _value(k, row[k]) for k in ENERGY_FIELDS}, label=label,
+                              status=row.get("energy_status") or "unavailable", baseline_note=row.get("baseline_note", ""),
                               reason=row.get("energy_reason", ""))
         out.append(Sample(row["side"], int(row["iteration"]), int(row["prompt_index"]), row["status"], stats,
                           energy, row.get("error", "")))

@@ -77,18 +77,23 @@ def times(x: float) -> str:
 def phrase(value: float | None, better: str, worse: str, what: str) -> str | None:
     if value is None:
         return None
+    if 0.98 <= value <= 1.02:
+        return f"about the same {what} ({value:.2f}×)"
     if value >= 1:
         return f"{times(value)} {better} {what}"
     return f"{times(1 / value)} {worse} {what}"
 
 
-def headline(r: Ratios, same_weights: bool, energy_reason: str = "") -> list[str]:
-    """The parts of the sentence across the top, e.g. ['3.2× faster decode', '4.4× less RAM', …]."""
+def headline(r: Ratios, same_weights: bool) -> list[str]:
+    """The parts of the sentence across the top, e.g. ['3.2× faster decode', '4.4× less RAM', …].
+
+    A missing figure reads "—"; why it is missing is shown beside the sentence, not in it.
+    """
     parts = [
         phrase(r.decode, "faster", "slower", "decode") or "decode speed: —",
         phrase(r.ram, "less", "more", "RAM") or "RAM: —",
     ]
     energy = phrase(r.energy, "less", "more", "energy per token")
-    parts.append(energy or ("energy per token: —" + (f" ({energy_reason})" if energy_reason else "")))
+    parts.append(energy or "energy per token: —")
     parts.append("same weights" if same_weights else "weights not verified identical")
     return parts

@@ -175,7 +175,8 @@ class Runner:
             return None
         prompt = self.config.prompts[step.prompt_index]
         if self.config.idle_baseline:
-            self.meter.idle_baseline()
+            self._emit("phase", side, "measuring idle power")
+            self.meter.idle_baseline(engine.pid or 0)
         self.executed.append(step)
         self.meter.begin(engine.pid or 0)
         try:
@@ -230,7 +231,7 @@ class Runner:
                 now = time.monotonic()
                 if now - last_live >= LIVE_INTERVAL_S:
                     last_live = now
-                    self._emit("live", side, _live(ev, t_sent, first_ns, proc))
+                    self._emit("live", side, {**_live(ev, t_sent, first_ns, proc), "watts": self.meter.live_watts()})
             else:
                 done = ev
         assert done is not None

@@ -42,7 +42,7 @@ def summarize_run(run: RunResult) -> dict[str, Any]:
     return {
         "sides": per_side,
         "ratios": r.to_dict(),
-        "headline": headline(r, bool(run.fingerprint.get("same_weights")), reason),
+        "headline": headline(r, bool(run.fingerprint.get("same_weights"))),
         "energy_reason": reason,
     }
 
