@@ -27,17 +27,21 @@ def ternary_fast_path(features: list[str], machine: str | None = None) -> tuple[
 
 @lru_cache(maxsize=1)
 def build_info() -> dict[str, Any]:
+    """The CPU backend in use (loading it if this is a portable build), its SIMD paths and the ternary verdict."""
     import llama_cpp
 
     from backend.engine import cpu_backends
 
-    backend = cpu_backends.ensure_loaded()
+    backend = cpu_backends.status()
     text = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
     features = parse_system_info(text)
     fast, note = ternary_fast_path(features)
     return {
         "cpu": cpu_name(),
-        "backend": backend,
+        "backend": backend.description,
+        "backend_kind": backend.kind,  # "native" or "portable"
+        "variant": backend.variant,  # the CPU variant library in use ("" for a native build)
+        "variant_scores": dict(backend.scores),
         "simd": ", ".join(features),
         "features": features,
         "ternary_fast": fast,
