@@ -91,6 +91,13 @@ class Worker:
     def op_load(self, rid: Any, req: dict[str, Any]) -> None:
         import llama_cpp
 
+        from backend.engine import cpu_backends
+        from backend.errors import TernError
+
+        try:
+            cpu_backends.ensure_loaded()  # a portable (bundled) llama.cpp has no CPU backend until one is loaded
+        except TernError as e:
+            raise RequestError("no_cpu_backend", str(e)) from e
         self.unload()
         path = str(req["path"])
         n_threads = int(req.get("n_threads") or hardware.physical_cores())
