@@ -174,7 +174,7 @@ class Runner:
         if step.kind == WARMUP or self.cancelled:
             return None
         prompt = self.config.prompts[step.prompt_index]
-        if self.config.idle_baseline:
+        if self.config.idle_baseline and self.meter.label().available:
             self._emit("phase", side, "measuring idle power")
             self.meter.idle_baseline(engine.pid or 0)
         self.executed.append(step)
