@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,8 @@ class Settings:
         return s
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("_listeners", None)
-        return d
+        # not dataclasses.asdict: it would deep-copy the listeners (bound methods of windows) too
+        return {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if not f.name.startswith("_")}
 
     def save(self, path: Path | None = None) -> None:
         path = path or paths().settings_file
