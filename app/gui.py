@@ -1,35 +1,92 @@
-"""Build the QApplication and the main window, wired to the backend."""
+"""Build the QApplication and the main window, wired to the backend (the GUI's composition root)."""
 
 from __future__ import annotations
 
+import importlib
+import logging
 import sys
+import time
+from typing import Any
 
 from app import APP_ID, APP_NAME, __version__
 from app.context import AppContext
 
+log = logging.getLogger("tern.gui")
+# Pages and readouts other parts of Tern add to the window: a module with `install(window, ctx)`.
+EXTENSIONS = ("ui.library", "ui.compare", "ui.metrics")
 
-def model_lines(ctx: AppContext) -> list[str]:
-    lines = []
-    for m in ctx.registry.models():
-        for v in m.variants:
-            tag = " — random weights" if m.synthetic else ""
-            lines.append(f"{m.name}  ·  {v.encoding}  ·  {v.file_bytes / 1e6:,.0f} MB{tag}")
-    return lines
+
+def make_app(argv: list[str] | None = None) -> Any:
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)
+    return app
+
+
+def install_extensions(window: Any, ctx: AppContext) -> list[str]:
+    """Call `install(window, ctx)` of each extension module that exists; one failing never stops the app."""
+    installed = []
+    for name in EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name and name.startswith(e.name):
+                continue  # not built yet
+            window.bridge.exception(e, f"loading the {name.split('.')[-1]} page")
+            continue
+        except Exception as e:
+            window.bridge.exception(e, f"loading the {name.split('.')[-1]} page")
+            continue
+        install = getattr(module, "install", None)
+        if install is None:
+            continue
+        try:
+            install(window, ctx)
+            installed.append(name)
+        except Exception as e:
+            window.bridge.exception(e, f"setting up the {name.split('.')[-1]} page")
+    return installed
+
+
+def build_window(ctx: AppContext | None = None, extensions: bool = True) -> Any:
+    """The themed, restored main window (not shown). The QApplication must exist."""
+    from ui.main_window import MainWindow
+    from ui.theme import ThemeManager
+
+    ctx = ctx or AppContext()
+    interrupted = ctx.store.mark_interrupted()
+    if interrupted:
+        log.info("%d reply(ies) were cut off when Tern last stopped; marked interrupted", interrupted)
+    ctx.store.purge_deleted()  # conversations deleted in an earlier session (undo was offered then)
+    themes = ThemeManager(ctx.settings.theme)
+    themes.apply()
+    window = MainWindow(ctx, theme_manager=themes)
+    if extensions:
+        install_extensions(window, ctx)
+    window.restore()
+    return window
 
 
 def run_gui(screenshot: str | None = None) -> int:
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from ui.main_window import MainWindow
+    from ui.crash_hooks import CrashHooks
 
-    app = QApplication.instance() or QApplication(sys.argv)
-    app.setApplicationName(APP_NAME)
-    app.setApplicationVersion(__version__)
-    app.setDesktopFileName(APP_ID)
+    t0 = time.perf_counter()
+    app = make_app()
     ctx = AppContext()
-    window = MainWindow(model_lines(ctx))
+    window = build_window(ctx)
+    hooks = CrashHooks(window.bridge).install()
     window.show()
+    log.info("window shown %.0f ms after the GUI started", (time.perf_counter() - t0) * 1000)
     if screenshot:
-        QTimer.singleShot(300, lambda: (window.grab().save(screenshot), app.quit()))
-    return app.exec()
+        QTimer.singleShot(300, lambda: (window.grab().save(screenshot), window.close()))
+    app.aboutToQuit.connect(window.shutdown)
+    try:
+        return app.exec()
+    finally:
+        hooks.uninstall()

@@ -1,22 +1,319 @@
-"""The main window (foundation version): names the local models Tern can see."""
+"""The main window: navigation rail | pages (Chat, Library, and pages others add), a banner area
+for the message bridge, and the status line with the live-figures slot.
+
+Other parts of the window plug in through `add_page(key, title, widget, icon)` (the library page
+and the comparison panel), `status.figures_slot` / `status.set_figures_widget` (the metrics
+readouts) and the signals of `chat.controller` (see ui/chat/controller.py).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QListWidget, QMainWindow, QVBoxLayout, QWidget
+import base64
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+
+from app import APP_NAME
+from app.context import AppContext
+from app.settings import Settings
+from backend.chat.choices import ModelChoice, choices, find_choice
+from backend.models.registry import Registry
+from ui import theme
+from ui.chat.page import ChatPage
+from ui.jobs import Job, start_job
+from ui.local_models import LocalModelsPage
+from ui.messages import MessageBridge
+from ui.nav import NavRail
+from ui.notices import NoticeArea
+from ui.settings_dialog import SettingsDialog
+from ui.status_line import StatusLine
+from ui.welcome import WelcomePage
+
+log = logging.getLogger("tern.ui")
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, model_lines: list[str]) -> None:
+    models_changed = Signal()  # the registry changed (a download, the demo, a removal)
+
+    def __init__(self, ctx: AppContext, bridge: MessageBridge | None = None,
+                 theme_manager: theme.ThemeManager | None = None) -> None:
         super().__init__()
-        self.setWindowTitle("Tern")
-        self.resize(900, 600)
+        self.ctx = ctx
+        self.settings: Settings = ctx.settings
+        self.bridge = bridge or MessageBridge(self)
+        self.theme_manager = theme_manager
+        self.demo_shape = "demo"  # tests make the demo smaller
+        self.jobs: list[Job] = []
+        self.pages: dict[str, QWidget] = {}
+        self._closing = False
+        self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(theme.app_icon())
+        self.setMinimumSize(760, 480)
+        self.resize(1200, 780)
+
         central = QWidget(self)
-        layout = QVBoxLayout(central)
-        heading = QLabel("Local models" if model_lines else "No local models yet — run `tern demo` to make the offline demo pair.")
-        heading.setAccessibleName("Local models heading")
-        self.models = QListWidget(central)
-        self.models.setAccessibleName("Local models")
-        self.models.addItems(model_lines)
-        layout.addWidget(heading)
-        layout.addWidget(self.models)
+        central.setObjectName("Central")
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        self.nav = NavRail(central)
+        row.addWidget(self.nav)
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.setSpacing(0)
+        self.notices = NoticeArea(self.bridge, central)
+        right.addWidget(self.notices)
+        self.stack = QStackedWidget(central)
+        self.stack.setObjectName("Pages")
+        right.addWidget(self.stack, 1)
+        row.addLayout(right, 1)
         self.setCentralWidget(central)
+        self.status = StatusLine(self)
+        self.setStatusBar(self.status)
+
+        self.chat = ChatPage(ctx.store, ctx.registry, self.bridge, self.settings.n_ctx, self.settings.threads, self)
+        self.welcome = WelcomePage(self)
+        self.library_fallback = LocalModelsPage(self)
+        self.add_page("chat", "Chat", self.chat, "chat", "Conversations (Ctrl+N starts a new one)")
+        self.add_page("library", "Library", self.library_fallback, "library", "Models: on this computer and to "
+                      "download")
+        self.stack.addWidget(self.welcome)
+
+        self.nav.page_requested.connect(self.show_page)
+        self.nav.settings_requested.connect(self.open_settings)
+        self.welcome.library_requested.connect(lambda: self.show_page("library"))
+        self.welcome.demo_requested.connect(self.make_demo)
+        self.library_fallback.demo_requested.connect(self.make_demo)
+        self.library_fallback.load_requested.connect(self.chat_with)
+        self.chat.model_changed.connect(lambda c: self.settings.update(last_model=c.spec))
+        self.chat.conversation_changed.connect(self._conversation_changed)
+        c = self.chat.controller
+        c.model_loading.connect(lambda ch: self.status.set_state(f"Loading {ch.label}…"))
+        c.engine_started.connect(self._engine_started)
+        c.engine_stopped.connect(self._engine_stopped)
+        c.model_load_failed.connect(lambda _e: self.status.set_state("No model loaded"))
+        c.turn_finished.connect(self.status.turn_figures.show_stats)
+        self.settings.subscribe(self._settings_changed)
+        self._actions()
+
+    # -- pages ------------------------------------------------------------------------------
+    def add_page(self, key: str, title: str, widget: QWidget, icon: str = "compare", tooltip: str = "") -> None:
+        """Add a page to the rail, or replace the page under `key` (e.g. the library page)."""
+        old = self.pages.get(key)
+        if old is not None and old is not widget:
+            current = self.stack.currentWidget() is old
+            self.stack.removeWidget(old)
+            old.hide()
+            if old is not self.library_fallback:
+                old.deleteLater()
+        self.pages[key] = widget
+        self.stack.addWidget(widget)
+        self.nav.add(key, title, icon, tooltip)
+        if old is not None and current:
+            self.show_page(key)
+
+    def show_page(self, key: str) -> None:
+        if key == "chat" and self.first_run():
+            self.stack.setCurrentWidget(self.welcome)
+        elif key in self.pages:
+            if key == "library" and self.pages[key] is self.library_fallback:
+                self._refresh_library()
+            self.stack.setCurrentWidget(self.pages[key])
+        else:
+            return
+        self.nav.set_current(key)
+        if key == "chat" and not self.first_run():
+            self.chat.composer.input.setFocus()
+
+    def current_page(self) -> str:
+        w = self.stack.currentWidget()
+        if w is self.welcome:
+            return "welcome"
+        return next((k for k, p in self.pages.items() if p is w), "")
+
+    def first_run(self) -> bool:
+        """No model to chat with and no conversation to read: show the welcome page."""
+        return not choices(self.ctx.registry) and not self.ctx.store.conversations()
+
+    # -- models -----------------------------------------------------------------------------
+    def refresh_models(self) -> None:
+        """Re-read the registry (call after a download, an import or a removal)."""
+        self.chat.refresh_models()
+        self._refresh_library()
+        if self.current_page() == "welcome" and not self.first_run():
+            self.show_page("chat")
+        self.models_changed.emit()
+
+    def _refresh_library(self) -> None:
+        c = self.chat.controller
+        self.library_fallback.set_models(choices(self.ctx.registry), c.choice.spec if c.choice and c.ready else "")
+
+    def chat_with(self, choice: ModelChoice) -> None:
+        self.chat.choose_model(choice)
+        self.show_page("chat")
+
+    def make_demo(self) -> Job:
+        """Make the offline demo (synthetic, random weights) off the GUI thread, then load it."""
+        store, shape = self.ctx.store, self.demo_shape
+
+        def work(report: Callable[[str, float], None], _cancel: threading.Event) -> list[Any]:
+            from backend.models.demo import make_demo
+
+            try:
+                return make_demo(Registry(store), lambda enc, frac: report(enc, frac), shape=shape)
+            finally:
+                store.close()  # this thread's connection
+
+        self.welcome.set_demo_progress("Preparing…", 0.0)
+        self.library_fallback.demo_button.setEnabled(False)
+        job = start_job(work, "demo", self)
+        job.progress.connect(self._demo_progress)
+        job.succeeded.connect(self._demo_made)
+        job.failed.connect(self._demo_failed)
+        job.done.connect(lambda: self.jobs.remove(job) if job in self.jobs else None)
+        self.jobs.append(job)
+        return job
+
+    def _demo_progress(self, encoding: str, fraction: float) -> None:
+        order = ["tq2_0", "f16"]
+        i = order.index(encoding) if encoding in order else 0
+        self.welcome.set_demo_progress(f"Making the {encoding.upper()} file… {fraction * 100:.0f}%",
+                                       (i + fraction) / len(order))
+
+    def _demo_made(self, variants: list[Any]) -> None:
+        self.welcome.set_demo_progress("", None)
+        self.library_fallback.demo_button.setEnabled(True)
+        self.refresh_models()
+        options = choices(self.ctx.registry)
+        tq = next((v for v in variants if v.ternary), variants[0] if variants else None)
+        choice = find_choice(options, str(tq.path)) if tq is not None else None
+        if choice is not None:
+            self.chat_with(choice)
+            self.settings.update(last_model=choice.spec)
+
+    def _demo_failed(self, exc: BaseException) -> None:
+        self.welcome.set_demo_progress("", None)
+        self.library_fallback.demo_button.setEnabled(True)
+        self.bridge.exception(exc, "making the demo model", actions=[("Try again", self.make_demo)], key="demo")
+
+    def _engine_started(self, pid: int, info: dict[str, Any]) -> None:
+        c = self.chat.controller
+        label = c.choice.label if c.choice else info.get("name", "model")
+        self.status.set_state(f"{label} loaded  ·  {info.get('n_threads')} threads  ·  "
+                              f"{int(info.get('n_ctx') or 0):,}-token context",
+                              f"Engine process {pid}; loaded in {float(info.get('load_ms') or 0):,.0f} ms")
+        if self.current_page() == "library":
+            self._refresh_library()
+
+    def _engine_stopped(self) -> None:
+        if not self.chat.controller.loading:
+            self.status.set_state("No model loaded — the engine stopped")
+
+    # -- settings ---------------------------------------------------------------------------
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.settings, self.ctx.paths, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _settings_changed(self, s: Settings) -> None:
+        if self.theme_manager is not None and s.theme != self.theme_manager.choice:
+            self.theme_manager.apply(s.theme)
+        c = self.chat.controller
+        if (s.n_ctx, s.threads) != (c.n_ctx, c.n_threads):
+            c.n_ctx, c.n_threads = s.n_ctx, s.threads
+            if c.info is not None:
+                self.bridge.info("Threads and context length apply when the model is next loaded.",
+                                 actions=[("Reload now", c.reload_model)], key="reload-settings")
+
+    def _conversation_changed(self, cid: int) -> None:
+        if cid != self.settings.last_conversation and cid > 0:
+            self.settings.update(last_conversation=cid)
+
+    # -- keyboard ---------------------------------------------------------------------------
+    def _actions(self) -> None:
+        def add(text: str, keys: list[QKeySequence], fn: Callable[[], object]) -> QAction:
+            a = QAction(text, self)
+            a.setShortcuts(keys)
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            a.triggered.connect(fn)
+            self.addAction(a)
+            return a
+
+        self.new_chat_action = add("New chat", [QKeySequence("Ctrl+N")], self.new_chat)
+        self.focus_action = add("Focus the message box", [QKeySequence("Ctrl+L")], self.focus_input)
+        self.settings_action = add("Settings", [QKeySequence("Ctrl+,"), QKeySequence.StandardKey.Preferences],
+                                   self.open_settings)
+
+    def new_chat(self) -> None:
+        if not self.first_run():
+            self.show_page("chat")
+            self.chat.new_conversation()
+
+    def focus_input(self) -> None:
+        if not self.first_run():
+            self.show_page("chat")
+            self.chat.composer.input.setFocus()
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        # Esc reaches the window when the focused widget does not use it (editors do: rename, edit).
+        if e.key() == Qt.Key.Key_Escape and self.chat.controller.busy:
+            self.chat.stop()
+            e.accept()
+            return
+        super().keyPressEvent(e)
+
+    # -- start and finish -------------------------------------------------------------------
+    def restore(self) -> None:
+        """Window size, splitters, the conversation list, the last conversation and the last model."""
+        state = self.settings.ui_state or {}
+        geometry = state.get("geometry")
+        if isinstance(geometry, str):
+            try:
+                self.restoreGeometry(QByteArray(base64.b64decode(geometry)))
+            except ValueError:
+                log.info("saved window geometry is unreadable; using the default size")
+        if isinstance(state.get("chat"), dict):
+            self.chat.restore_state(state["chat"])
+        self.chat.refresh_models()
+        self.chat.conversations.refresh(select=self.settings.last_conversation)
+        ids = self.chat.conversations.ids()
+        last = self.settings.last_conversation if self.settings.last_conversation in ids else (ids[0] if ids else 0)
+        self.chat.open_conversation(last)
+        if self.settings.last_model and not self.chat.load_spec(self.settings.last_model):
+            log.info("the last model %s is gone", self.settings.last_model)
+        self.show_page(state.get("page") if state.get("page") in self.pages else "chat")
+
+    def save_state(self) -> None:
+        geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii")
+        page = self.current_page()
+        self.settings.update(ui_state={"geometry": geometry, "chat": self.chat.save_state(),
+                                       "page": page if page in self.pages else "chat"})
+
+    def shutdown(self) -> bool:
+        """Stop the reply, close the engine, end every job thread. True if everything stopped in time."""
+        if self._closing:
+            return True
+        self._closing = True
+        ok = self.chat.shutdown()
+        for job in list(self.jobs):
+            ok = job.shutdown() and ok
+        try:
+            self.settings._listeners.remove(self._settings_changed)
+        except ValueError:
+            pass
+        return ok
+
+    def closeEvent(self, e: QCloseEvent) -> None:
+        try:
+            self.save_state()
+        except OSError as exc:
+            log.warning("could not save the window state: %s", exc)
+        self.shutdown()
+        super().closeEvent(e)
+        QTimer.singleShot(0, lambda: None)

@@ -3,18 +3,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.context import AppContext
-from app.gui import model_lines
 from ui.main_window import MainWindow
 
 
-def test_window_opens_and_names_the_models(qtbot, tiny_models: dict[str, Path]) -> None:
+def test_window_opens_and_lists_the_models_with_encoding_size_and_label(qtbot, tiny_models: dict[str, Path]) -> None:
     ctx = AppContext()
     for enc, path in tiny_models.items():
         ctx.registry.add_variant("tiny", path, enc, "synthetic", model_fields={"synthetic": 1})
-    window = MainWindow(model_lines(ctx))
+    window = MainWindow(ctx)
     qtbot.addWidget(window)
+    window.restore()
     window.show()
     qtbot.waitExposed(window)
-    items = [window.models.item(i).text() for i in range(window.models.count())]
-    assert len(items) == 3 and all("tiny" in t and "random weights" in t for t in items)
-    assert {"TQ2_0", "TQ1_0", "F16"} == {t.split("·")[1].strip() for t in items}
+    picker = window.chat.header.picker
+    items = [picker.itemText(i) for i in range(picker.count())]
+    listed = [t for t in items if t.startswith("tiny")]
+    assert len(listed) == 3 and all(t.endswith("synthetic") and t.split("·")[2].strip()[-2:] in ("kB", "MB") for t in listed)
+    assert {"TQ2_0", "TQ1_0", "F16"} == {t.split("·")[1].strip() for t in listed}
+    assert window.current_page() == "chat"
+    window.shutdown()

@@ -1,0 +1,124 @@
+"""The message box: Enter sends, Shift+Enter starts a new line; Send turns into Stop while a reply streams."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QSizePolicy, QToolButton, QVBoxLayout
+from PySide6.QtWidgets import QWidget
+
+from ui import theme
+
+MAX_LINES = 8
+
+
+class ComposerInput(QPlainTextEdit):
+    submitted = Signal()
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            mods = e.modifiers()
+            if mods & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier):
+                self.insertPlainText("\n")
+                return
+            self.submitted.emit()  # Enter and Ctrl+Enter send
+            return
+        super().keyPressEvent(e)
+
+
+class Composer(QFrame):
+    send_requested = Signal(str)
+    stop_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ComposerArea")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(28, 6, 28, 10)
+        outer.setSpacing(4)
+        self.box = QFrame(self)
+        self.box.setObjectName("Composer")
+        self.box.setMaximumWidth(860 - 56)
+        row = QHBoxLayout(self.box)
+        row.setContentsMargins(14, 8, 8, 8)
+        row.setSpacing(8)
+        self.input = ComposerInput(self.box)
+        self.input.setObjectName("ComposerInput")
+        self.input.setPlaceholderText("Message the model…")
+        self.input.setAccessibleName("Message")
+        self.input.setToolTip("Type a message. Enter sends, Shift+Enter starts a new line (Ctrl+L comes here)")
+        self.input.setFrameShape(QFrame.Shape.NoFrame)
+        self.input.setTabChangesFocus(True)
+        self.input.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.input.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.input.submitted.connect(self._submit)
+        self.input.document().contentsChanged.connect(self._fit)
+        row.addWidget(self.input, 1)
+        self.button = QToolButton(self.box)
+        self.button.setObjectName("SendButton")
+        self.button.setIconSize(QSize(18, 18))
+        self.button.setFixedSize(36, 36)
+        self.button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.button.clicked.connect(self._clicked)
+        row.addWidget(self.button, 0, Qt.AlignmentFlag.AlignBottom)
+        center = QHBoxLayout()
+        center.addStretch(1)
+        center.addWidget(self.box, 100)
+        center.addStretch(1)
+        outer.addLayout(center)
+        self.hint = QLabel("Enter to send  ·  Shift+Enter for a new line  ·  Esc stops a reply", self)
+        self.hint.setObjectName("ComposerHint")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        outer.addWidget(self.hint)
+        self.busy = False
+        self.set_busy(False)
+        self._fit()
+
+    def set_busy(self, busy: bool) -> None:
+        """While a reply streams the button stops it; the text box stays usable for the next message."""
+        self.busy = busy
+        self.button.setProperty("stop", busy)
+        if busy:
+            theme.set_icon(self.button, "stop", "accent_text", 18)
+            self.button.setAccessibleName("Stop reply")
+            self.button.setToolTip("Stop the reply (Esc)")
+        else:
+            theme.set_icon(self.button, "send", "accent_text", 18)
+            self.button.setAccessibleName("Send message")
+            self.button.setToolTip("Send the message (Enter)")
+        self.button.style().unpolish(self.button)
+        self.button.style().polish(self.button)
+        self._update_enabled()
+
+    def set_ready(self, ready: bool, placeholder: str = "Message the model…") -> None:
+        self.input.setPlaceholderText(placeholder)
+        self._ready = ready
+        self._update_enabled()
+
+    _ready = True
+
+    def _update_enabled(self) -> None:
+        self.button.setEnabled(self.busy or self._ready)
+
+    def _clicked(self) -> None:
+        if self.busy:
+            self.stop_requested.emit()
+        else:
+            self._submit()
+
+    def _submit(self) -> None:
+        text = self.input.toPlainText().strip()
+        if not text or self.busy:
+            return
+        self.send_requested.emit(text)
+
+    def clear(self) -> None:
+        self.input.clear()
+
+    def _fit(self) -> None:
+        doc = self.input.document()
+        lines = max(1, min(MAX_LINES, int(doc.size().height())))
+        fm = self.input.fontMetrics()
+        h = lines * fm.lineSpacing() + 2 * int(doc.documentMargin()) + 4
+        if self.input.height() != h:
+            self.input.setFixedHeight(h)

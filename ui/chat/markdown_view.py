@@ -1,0 +1,132 @@
+"""A read-only Markdown text that is exactly as tall as its content (no inner scroll bar).
+
+Rendered by Qt's own Markdown importer (md4c, GitHub dialect: tables, task lists, strikethrough),
+then given the theme's look: inline code on a tinted background, tables with ruled cells.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QTextCharFormat, QTextCursor, QTextDocument, QTextFrame
+from PySide6.QtGui import QTextFrameFormat, QTextLength, QTextTable, QTextTableFormat, QWheelEvent
+from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
+
+from ui import theme
+
+_FEATURES = QTextDocument.MarkdownFeature.MarkdownDialectGitHub
+
+
+def mono_font(point_delta: float = -0.5) -> QFont:
+    f = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    base = QFont().pointSizeF()
+    if base > 0:
+        f.setPointSizeF(max(7.0, base + point_delta))
+    return f
+
+
+class MarkdownView(QTextBrowser):
+    def __init__(self, parent: QWidget | None = None, plain: bool = False) -> None:
+        super().__init__(parent)
+        self.plain = plain
+        self.setObjectName("MarkdownView")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setOpenExternalLinks(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.viewport().setAutoFillBackground(False)
+        self.setAutoFillBackground(False)
+        self.document().setDocumentMargin(1)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self._source = ""
+        self.setFixedHeight(self._line_height())
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    def set_markdown(self, text: str) -> None:
+        if text == self._source:
+            return
+        self._source = text
+        doc = self.document()
+        if self.plain:
+            doc.setPlainText(text)
+        else:
+            doc.setMarkdown(text, _FEATURES)
+            style_document(doc)
+        self._fit()
+
+    def _line_height(self) -> int:
+        return self.fontMetrics().lineSpacing() + 2
+
+    def _fit(self, *_: object) -> None:
+        h = max(self._line_height(), math.ceil(self.document().size().height()))
+        if h != self.height():
+            self.setFixedHeight(h)
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.height())
+
+    def resizeEvent(self, e) -> None:  # type: ignore[no-untyped-def]
+        super().resizeEvent(e)
+        self._fit()
+
+    def wheelEvent(self, e: QWheelEvent) -> None:
+        e.ignore()  # the chat scrolls, not this text
+
+
+def style_document(doc: QTextDocument) -> None:
+    """Give Markdown output the theme's look (colours Qt's importer leaves at defaults)."""
+    t = theme.current()
+    code_fmt = QTextCharFormat()
+    code_fmt.setBackground(QColor(t.code_bg))
+    code_fmt.setFont(mono_font(-0.5), QTextCharFormat.FontPropertiesInheritanceBehavior.FontPropertiesSpecifiedOnly)
+    block = doc.begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            frag = it.fragment()
+            if frag.isValid() and frag.charFormat().fontFixedPitch():
+                cur = QTextCursor(doc)
+                cur.setPosition(frag.position())
+                cur.setPosition(frag.position() + frag.length(), QTextCursor.MoveMode.KeepAnchor)
+                cur.mergeCharFormat(code_fmt)
+            it += 1
+        block = block.next()
+    for frame in _frames(doc.rootFrame()):
+        if isinstance(frame, QTextTable):
+            _style_table(frame, t)
+
+
+def _frames(root: QTextFrame) -> list[QTextFrame]:
+    out = []
+    for child in root.childFrames():
+        out.append(child)
+        out.extend(_frames(child))
+    return out
+
+
+def _style_table(table: QTextTable, t: theme.Tokens) -> None:
+    fmt: QTextTableFormat = table.format()
+    fmt.setBorder(1)
+    fmt.setBorderBrush(QColor(t.border))
+    fmt.setBorderStyle(QTextFrameFormat.BorderStyle.BorderStyle_Solid)
+    fmt.setBorderCollapse(True)
+    fmt.setCellSpacing(0)
+    fmt.setCellPadding(6)
+    fmt.setTopMargin(4)
+    fmt.setBottomMargin(4)
+    fmt.setWidth(QTextLength(QTextLength.Type.VariableLength, 0))
+    table.setFormat(fmt)
+    head = QTextCharFormat()
+    head.setBackground(QColor(t.code_head))
+    for col in range(table.columns()):
+        cell = table.cellAt(0, col)
+        cf = cell.format()
+        cf.setBackground(QColor(t.code_head))
+        cell.setFormat(cf)

@@ -1,0 +1,89 @@
+"""The body of a reply: Markdown blocks and code blocks, rendered once each as the reply grows.
+
+A stored reply is shown in as few widgets as possible (consecutive Markdown blocks share one);
+a streaming reply feeds a `MarkdownStream` and only touches the widget of the block that changed.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
+
+from backend.chat.markdown_stream import Block, MarkdownStream, split_blocks
+from ui.chat.code_block import CodeBlock
+from ui.chat.markdown_view import MarkdownView
+
+Segment = MarkdownView | CodeBlock
+
+
+class MessageBody(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MessageBody")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        self.layout_.setSpacing(8)
+        self.segments: list[Segment] = []
+        self.stream: MarkdownStream | None = None
+
+    # -- a finished text --------------------------------------------------------------------
+    def set_text(self, text: str) -> None:
+        self.clear()
+        self.stream = None
+        runs: list[Block] = []
+        for block in split_blocks(text):
+            if block.kind == "md" and runs and runs[-1].kind == "md":
+                runs[-1] = Block("md", runs[-1].text + "\n\n" + block.text, closed=True)
+            else:
+                runs.append(block)
+        for block in runs:
+            self._update(self._add(block), block)
+
+    def clear(self) -> None:
+        for seg in self.segments:
+            self.layout_.removeWidget(seg)
+            seg.deleteLater()
+        self.segments = []
+
+    # -- a streaming text -------------------------------------------------------------------
+    def start_stream(self, initial: str = "") -> None:
+        self.clear()
+        self.stream = MarkdownStream()
+        if initial:
+            self.feed(initial)
+
+    def feed(self, text: str) -> None:
+        assert self.stream is not None, "start_stream first"
+        self._apply(self.stream.feed(text))
+
+    def finish_stream(self) -> None:
+        if self.stream is not None:
+            self._apply(self.stream.finish())
+
+    @property
+    def text(self) -> str:
+        if self.stream is not None:
+            return self.stream.text
+        return "\n\n".join(s.source if isinstance(s, MarkdownView) else f"```{s.lang}\n{s.text}```"
+                           for s in self.segments)
+
+    def _apply(self, changed: list[int]) -> None:
+        assert self.stream is not None
+        for i in changed:
+            block = self.stream.blocks[i]
+            while len(self.segments) <= i:
+                self._add(self.stream.blocks[len(self.segments)])
+            self._update(self.segments[i], block)
+
+    def _add(self, block: Block) -> Segment:
+        seg: Segment = CodeBlock(block.lang, self) if block.kind == "code" else MarkdownView(self)
+        self.segments.append(seg)
+        self.layout_.addWidget(seg)
+        return seg
+
+    @staticmethod
+    def _update(seg: Segment, block: Block) -> None:
+        if isinstance(seg, CodeBlock):
+            seg.set_text(block.text)
+        else:
+            seg.set_markdown(block.text)

@@ -1,0 +1,269 @@
+"""The chat page: conversation list | conversation | conversation settings, and the wiring between
+them, the store and the chat controller."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+
+from backend.chat.choices import ModelChoice, choices, find_choice
+from backend.chat.session import default_params
+from backend.models.registry import Registry
+from backend.store import Store
+from ui.chat.chat_view import ChatView
+from ui.chat.composer import Composer
+from ui.chat.controller import ChatController
+from ui.chat.header import ChatHeader
+from ui.chat.options_panel import OptionsPanel
+from ui.conversations import ConversationPanel
+from ui.messages import MessageBridge
+
+log = logging.getLogger("tern.ui.chat")
+UNDO_MS = 10_000
+
+
+class ChatPage(QWidget):
+    model_changed = Signal(object)  # ModelChoice the user picked (to remember as the last model)
+    conversation_changed = Signal(int)
+
+    def __init__(self, store: Store, registry: Registry, bridge: MessageBridge, n_ctx: int = 2048,
+                 n_threads: int = 0, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ChatPage")
+        self.store, self.registry, self.bridge = store, registry, bridge
+        self.controller = ChatController(store, bridge, n_ctx, n_threads, self)
+        self.cid = 0
+
+        self.conversations = ConversationPanel(store, self)
+        self.header = ChatHeader(self)
+        self.view = ChatView(self)
+        self.composer = Composer(self)
+        self.options = OptionsPanel(default_params(), self)
+        self.options.hide()
+
+        center = QWidget(self)
+        center.setObjectName("ChatArea")
+        col = QVBoxLayout(center)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        col.addWidget(self.header)
+        col.addWidget(self.view, 1)
+        col.addWidget(self.composer)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("ChatSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        self.splitter.addWidget(self.conversations)
+        self.splitter.addWidget(center)
+        self.splitter.addWidget(self.options)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setSizes([260, 800, 300])
+        self.conversations.setMinimumWidth(200)
+        self.options.setMinimumWidth(260)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.splitter)
+
+        # user intentions
+        self.conversations.selected.connect(self.open_conversation)
+        self.conversations.new_requested.connect(self.new_conversation)
+        self.conversations.delete_requested.connect(self.delete_conversation)
+        self.header.model_chosen.connect(self.choose_model)
+        self.header.options_toggled.connect(self.options.setVisible)
+        self.options.close_requested.connect(lambda: self.header.options_button.setChecked(False))
+        self.options.changed.connect(self._options_changed)
+        self.composer.send_requested.connect(self.send)
+        self.composer.stop_requested.connect(self.controller.stop)
+        self.view.edit_submitted.connect(self.edit_and_resend)
+        self.view.regenerate_requested.connect(lambda _mid: self.regenerate())
+        # the engine's answers
+        c = self.controller
+        c.model_loading.connect(self._model_loading)
+        c.engine_started.connect(self._engine_started)
+        c.engine_stopped.connect(self._engine_stopped)
+        c.model_load_failed.connect(self._load_failed)
+        c.reply_started.connect(self.view.begin_reply)
+        c.reply_tokens.connect(self.view.append_tokens)
+        c.reply_finished.connect(self._reply_finished)
+        c.busy_changed.connect(self._busy_changed)
+        self._update_ready()
+
+    # -- models -----------------------------------------------------------------------------
+    def refresh_models(self) -> list[ModelChoice]:
+        options = choices(self.registry)
+        self.header.set_choices(options, self.controller.choice)
+        self._update_ready()
+        return options
+
+    def choose_model(self, choice: ModelChoice) -> None:
+        self.controller.load_model(choice)
+        self.model_changed.emit(choice)
+
+    def load_spec(self, spec: str) -> bool:
+        """Load a model by registry spec (the last model at start-up); False if it is gone."""
+        choice = find_choice(choices(self.registry), spec) if spec else None
+        if choice is None:
+            return False
+        self.controller.load_model(choice)
+        return True
+
+    def _model_loading(self, choice: ModelChoice) -> None:
+        self.header.show_current(choice)
+        self.header.set_state("Loading…", "busy")
+        self._update_ready()
+
+    def _engine_started(self, pid: int, info: dict[str, Any]) -> None:
+        self.header.set_state("", "")
+        self._update_ready()
+
+    def _engine_stopped(self) -> None:
+        if not self.controller.loading:
+            self.header.set_state("Engine stopped", "error")
+        self._update_ready()
+
+    def _load_failed(self, exc: BaseException) -> None:
+        self.header.set_state("Not loaded", "error")
+        self._update_ready()
+
+    def _update_ready(self) -> None:
+        c = self.controller
+        if c.ready:
+            label = c.choice.label if c.choice else "the model"
+            self.composer.set_ready(True, f"Message {label}…")
+            self.view.empty.set_text("Start a conversation", self._empty_detail())
+        elif c.loading:
+            self.composer.set_ready(False, "Loading the model…")
+            self.view.empty.set_text("Loading the model…", "You can start typing; send when it is ready.")
+        else:
+            self.composer.set_ready(False, "Choose a model to start…")
+            self.view.empty.set_text("Choose a model to start",
+                                     "Pick one of your models at the top, or find one in the Library.")
+
+    def _empty_detail(self) -> str:
+        c = self.controller.choice
+        if c is None:
+            return ""
+        text = f"Replies are written on this computer by {c.label}."
+        if c.synthetic:
+            text += ("\nThis is a synthetic model with random weights: it is for measuring speed, "
+                     "not for conversation, so its replies are random words.")
+        return text
+
+    # -- conversations ----------------------------------------------------------------------
+    def open_conversation(self, cid: int) -> None:
+        if cid == self.cid and cid:
+            return
+        try:
+            conv = self.store.conversation(cid) if cid else None
+            messages = self.store.messages(cid) if cid else []
+        except KeyError:
+            conv, messages, cid = None, [], 0
+        self.options.flush()
+        self.cid = cid
+        self.view.show_messages(messages)
+        self.view.set_busy(self.controller.busy)
+        if conv is not None:
+            self.options.load(conv.system_prompt, self.controller.session.params(cid))
+        else:
+            self.options.load("", default_params())
+        if self.conversations.current_id != cid:
+            self.conversations.refresh(select=cid)
+        self.conversation_changed.emit(cid)
+
+    def new_conversation(self) -> int:
+        """Ctrl+N: a fresh conversation (an empty current one is reused rather than piled up)."""
+        if self.cid and not self.store.messages(self.cid) and not self.controller.busy:
+            self.composer.input.setFocus()
+            return self.cid
+        model = self.controller.choice.label if self.controller.choice else None
+        conv = self.controller.session.new_conversation(model)
+        self.conversations.refresh(select=conv.id)
+        self.open_conversation(conv.id)
+        self.composer.input.setFocus()
+        return conv.id
+
+    def delete_conversation(self, cid: int) -> None:
+        try:
+            title = self.store.conversation(cid).title
+        except KeyError:
+            return
+        if self.controller.busy and self.controller.turn and self.controller.turn.conversation_id == cid:
+            self.controller.stop()
+        self.store.delete_conversation(cid)
+        ids = self.conversations.ids()
+        nxt = 0
+        if cid == self.cid and cid in ids:
+            i = ids.index(cid)
+            rest = ids[:i] + ids[i + 1:]
+            nxt = rest[min(i, len(rest) - 1)] if rest else 0
+        self.conversations.refresh(select=nxt if cid == self.cid else self.cid)
+        if cid == self.cid:
+            self.cid = -1
+            self.open_conversation(nxt)
+        self.bridge.info(f"Deleted “{title}”.", actions=[("Undo", lambda: self.undo_delete(cid))],
+                         key=f"deleted-{cid}", timeout_ms=UNDO_MS)
+
+    def undo_delete(self, cid: int) -> None:
+        self.store.restore_conversation(cid)
+        self.conversations.refresh(select=cid)
+        self.open_conversation(cid)
+
+    def _options_changed(self, system_prompt: str, params: dict[str, Any]) -> None:
+        if self.cid:
+            self.controller.session.set_options(self.cid, system_prompt, params)
+
+    # -- turns ------------------------------------------------------------------------------
+    def send(self, text: str) -> None:
+        if not self.controller.can_start():  # it says why, through the bridge
+            return
+        self.options.flush()
+        if not self.cid:  # the first message: the conversation starts now, with the settings shown
+            values = self.options.values()
+            self.new_conversation()
+            self.options.load(*values)
+            self._options_changed(*values)
+        if self.controller.send(self.cid, text) is not None:
+            self.composer.clear()
+            self.conversations.refresh()
+
+    def regenerate(self) -> None:
+        if self.cid:
+            self.options.flush()
+            self.controller.regenerate(self.cid)
+
+    def edit_and_resend(self, mid: int, text: str) -> None:
+        if self.cid:
+            self.options.flush()
+            self.controller.edit_and_resend(self.cid, mid, text)
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def _reply_finished(self, mid: int, status: str, stats: dict[str, Any]) -> None:
+        self.view.end_reply(mid, status, stats)
+        QTimer.singleShot(0, self.conversations.refresh)
+
+    def _busy_changed(self, busy: bool) -> None:
+        self.composer.set_busy(busy)
+        self.view.set_busy(busy)
+
+    # -- state ------------------------------------------------------------------------------
+    def save_state(self) -> dict[str, Any]:
+        return {"splitter": self.splitter.sizes(), "options_open": self.options.isVisible()}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        sizes = state.get("splitter")
+        if isinstance(sizes, list) and len(sizes) == 3 and all(isinstance(s, int) and s >= 0 for s in sizes):
+            self.splitter.setSizes(sizes)
+        if state.get("options_open"):
+            self.header.options_button.setChecked(True)
+
+    def shutdown(self) -> bool:
+        self.options.flush()
+        return self.controller.shutdown()

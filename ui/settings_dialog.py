@@ -1,0 +1,212 @@
+"""Settings: engine threads and context length, theme, where data and models live, the Hugging
+Face token (kept in the keyring or a private file, never in settings.json), offline mode."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QFrame, QHBoxLayout
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget
+
+from app import secrets
+from app.settings import Settings
+from backend.chat.choices import human_size
+from backend.paths import Paths
+from ui.jobs import Job, start_job
+
+THEME_NAMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+CONTEXT_CHOICES = (512, 1024, 2048, 4096, 8192, 16384, 32768)
+
+
+def folder_size(path: Path, cancel: threading.Event | None = None) -> int:
+    """Bytes in the files under `path` (links not followed)."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        if cancel is not None and cancel.is_set():
+            break
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def physical_cores() -> int:
+    import psutil
+
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
+class _FolderRow(QWidget):
+    def __init__(self, name: str, path: Path, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.path = path
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        col = QVBoxLayout()
+        col.setSpacing(0)
+        self.path_label = QLabel(str(path), self)
+        self.path_label.setObjectName("RowDetail")
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.size_label = QLabel("measuring…", self)
+        self.size_label.setObjectName("RowDetail")
+        self.size_label.setAccessibleName(f"{name} size")
+        col.addWidget(self.path_label)
+        col.addWidget(self.size_label)
+        row.addLayout(col, 1)
+        self.open_button = QPushButton("Open folder", self)
+        self.open_button.setAccessibleName(f"Open the {name.lower()}")
+        self.open_button.setToolTip(f"Show {path} in the file manager")
+        self.open_button.clicked.connect(self.open)
+        row.addWidget(self.open_button)
+
+    def open(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.path)))
+
+    def set_size(self, n: int | None) -> None:
+        self.size_label.setText("size unknown" if n is None else f"{human_size(n)} used")
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, paths: Paths, parent: QWidget | None = None,
+                 on_open_url: Callable[[QUrl], bool] | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("SettingsDialog")
+        self.setWindowTitle("Settings")
+        self.setAccessibleName("Settings")
+        self.settings = settings
+        self.paths = paths
+        self.setMinimumWidth(560)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(22, 18, 22, 16)
+        col.setSpacing(12)
+
+        form = QFormLayout()
+        form.setHorizontalSpacing(18)
+        form.setVerticalSpacing(10)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        cores = physical_cores()
+        self.threads = QSpinBox(self)
+        self.threads.setRange(0, max(64, (os.cpu_count() or cores) * 2))
+        self.threads.setSpecialValueText(f"Automatic ({cores}, the physical cores)")
+        self.threads.setValue(settings.threads)
+        self.threads.setAccessibleName("Threads")
+        self.threads.setToolTip("CPU threads the engine uses. Automatic uses one per physical core, which is "
+                                "usually fastest. Applies when a model is next loaded.")
+        form.addRow(self._label("Threads", self.threads), self.threads)
+
+        self.n_ctx = QComboBox(self)
+        self.n_ctx.setAccessibleName("Context length")
+        self.n_ctx.setToolTip("How many tokens of conversation the model keeps in view. Longer needs more "
+                              "memory (the KV cache). Applies when a model is next loaded.")
+        values = sorted(set(CONTEXT_CHOICES) | {settings.n_ctx})
+        for v in values:
+            self.n_ctx.addItem(f"{v:,} tokens", v)
+        self.n_ctx.setCurrentIndex(values.index(settings.n_ctx))
+        form.addRow(self._label("Context length", self.n_ctx), self.n_ctx)
+
+        self.theme = QComboBox(self)
+        self.theme.setAccessibleName("Theme")
+        self.theme.setToolTip("Light, dark, or whatever the system uses")
+        for key, name in THEME_NAMES.items():
+            self.theme.addItem(name, key)
+        self.theme.setCurrentIndex(list(THEME_NAMES).index(settings.theme))
+        form.addRow(self._label("Theme", self.theme), self.theme)
+
+        self.offline = QCheckBox("Never contact the Hugging Face Hub", self)
+        self.offline.setAccessibleName("Offline mode")
+        self.offline.setToolTip("Search and downloads are switched off; chat works as always")
+        self.offline.setChecked(settings.offline)
+        form.addRow(self._label("Offline mode", self.offline), self.offline)
+        col.addLayout(form)
+
+        col.addWidget(self._rule())
+        token_box = QFormLayout()
+        token_box.setHorizontalSpacing(18)
+        token_box.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.token = QLineEdit(self)
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token.setPlaceholderText("hf_…  (only needed for gated or private models)")
+        self.token.setAccessibleName("Hugging Face token")
+        self.token.setToolTip("A Hugging Face access token, for gated or private models. Stored in "
+                              + secrets.storage() + "; never written to the settings file or the log.")
+        self._token_before = secrets.get_hf_token() or ""
+        self.token.setText(self._token_before)
+        token_box.addRow(self._label("Hugging Face token", self.token), self.token)
+        self.token_where = QLabel(f"Kept in {secrets.storage()}.", self)
+        self.token_where.setObjectName("RowDetail")
+        self.token_where.setWordWrap(True)
+        token_box.addRow("", self.token_where)
+        col.addLayout(token_box)
+
+        col.addWidget(self._rule())
+        folders = QFormLayout()
+        folders.setHorizontalSpacing(18)
+        folders.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self.data_row = _FolderRow("Data folder", paths.data, self)
+        self.models_row = _FolderRow("Models folder", paths.models, self)
+        folders.addRow(self._label("Data folder", self.data_row.open_button), self.data_row)
+        folders.addRow(self._label("Models folder", self.models_row.open_button), self.models_row)
+        col.addLayout(folders)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel,
+                                   self)
+        buttons.button(QDialogButtonBox.StandardButton.Save).setProperty("variant", "primary")
+        buttons.button(QDialogButtonBox.StandardButton.Save).setAccessibleName("Save settings")
+        buttons.button(QDialogButtonBox.StandardButton.Save).setToolTip("Save and close")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName("Cancel")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setToolTip("Close without saving")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        col.addWidget(buttons)
+        self.sizes_job = self._measure()
+
+    @staticmethod
+    def _label(text: str, buddy: QWidget) -> QLabel:
+        label = QLabel(text)
+        label.setBuddy(buddy)
+        return label
+
+    @staticmethod
+    def _rule() -> QFrame:
+        f = QFrame()
+        f.setObjectName("Rule")
+        f.setFrameShape(QFrame.Shape.HLine)
+        return f
+
+    def _measure(self) -> Job:
+        data, models = self.paths.data, self.paths.models
+
+        def work(_report: Callable[[str, float], None], cancel: threading.Event) -> tuple[int, int]:
+            return folder_size(data, cancel), folder_size(models, cancel)
+
+        job = start_job(work, "folder-sizes", self)
+        job.succeeded.connect(lambda r: (self.data_row.set_size(r[0]), self.models_row.set_size(r[1])))
+        job.failed.connect(lambda _e: (self.data_row.set_size(None), self.models_row.set_size(None)))
+        return job
+
+    def values(self) -> dict[str, object]:
+        return {"threads": self.threads.value(), "n_ctx": int(self.n_ctx.currentData()),
+                "theme": str(self.theme.currentData()), "offline": self.offline.isChecked()}
+
+    def accept(self) -> None:
+        """Save: settings through `Settings.update` (listeners hear of it), the token through secrets."""
+        token = self.token.text().strip()
+        if token != self._token_before:
+            secrets.set_hf_token(token)
+        changes = {k: v for k, v in self.values().items() if getattr(self.settings, k) != v}
+        if changes:
+            self.settings.update(**changes)
+        self.sizes_job.shutdown(2000)
+        super().accept()
+
+    def reject(self) -> None:
+        self.sizes_job.shutdown(2000)
+        super().reject()
