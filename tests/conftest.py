@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from backend.models.synth import make_pair
+from tests.support.hub_server import hub_server, local_hub  # noqa: F401 - shared fixtures: the local Hub
 
 # Nothing in a test may reach the Hub: point huggingface_hub at a closed local port unless a
 # test starts the local Hub server (tests/support/hub_server.py) and sets HF_ENDPOINT itself.
