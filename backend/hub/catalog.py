@@ -86,7 +86,8 @@ class CatalogEntry:
             w = self.weights_bytes(f)
             floor = f" — at least {w / 1e9:.2f} GB for the weights" if w else ""
             return f"unknown until the header is read (`tern models inspect`){floor}"
-        return f"≈ {fit.need_bytes / 1024**3:.2f} GiB at {n_ctx} tokens (estimate: listed size + KV cache + runtime)"
+        return (f"≈ {fit.need_bytes / 1024**3:.2f} GiB (estimate: the Hub's listed size + KV cache + runtime) — "
+                f"{fit.verdict} in the {fit.available_bytes / 1024**3:.1f} GiB available now")
 
     def to_dict(self, n_ctx: int = DEFAULT_CTX) -> dict[str, Any]:
         files = []

@@ -16,6 +16,7 @@ import json
 import re
 import socket
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -118,7 +119,7 @@ class HubServer:
             self.drops: dict[tuple[str, str], list[int]] = {}
             self.wrong_shas: set[tuple[str, str]] = set()
             self.ignore_range = False
-            self.offline = False
+            self.throttle_bps: int | None = None  # CDN bytes per second (None: as fast as it can)
             self.log = []
 
     def fail(self, repo: str | None, status: int, times: int | None = None, where: str = "") -> None:
@@ -374,7 +375,8 @@ class _Handler(BaseHTTPRequestHandler):
         send = length if cut is None else min(length, cut)
         self.wfile.flush()
         with open(f.path, "rb") as fh:
-            sent = self.connection.sendfile(fh, start, send) if send else 0
+            sent = self._throttled(fh, start, send) if self.hub.throttle_bps else \
+                (self.connection.sendfile(fh, start, send) if send else 0)
         self._entry.body_bytes = sent
         if cut is not None:  # simulate a dropped connection: close without sending the rest
             self.close_connection = True
@@ -383,6 +385,21 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
         return None
+
+
+    def _throttled(self, fh: Any, start: int, count: int) -> int:
+        """Send like a slow link: 16 KiB at a time, paced to `throttle_bps`."""
+        fh.seek(start)
+        sent, step = 0, 16 * 1024
+        while sent < count:
+            block = fh.read(min(step, count - sent))
+            try:
+                self.connection.sendall(block)
+            except OSError:  # the client went away (cancel): stop quietly
+                break
+            sent += len(block)
+            time.sleep(len(block) / (self.hub.throttle_bps or 1))
+        return sent
 
 
 # -- pytest fixtures (imported by tests/conftest.py) -------------------------------------------
