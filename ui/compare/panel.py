@@ -1,0 +1,416 @@
+"""The comparison panel: a ternary model and its F16 twin side by side, benchmarks, the paper's table, history.
+
+Standalone: it takes the registry, the store, the settings (threads, context, sampler rate, watts
+per core) and Tern's version, and runs everything blocking on its `CompareWorker` thread. The
+window adds it as a page and calls `shutdown()` before quitting; `models_changed` tells the window
+a derived F16 variant was added to the registry.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from backend.bench.history import BenchHistory
+from backend.bench.pairing import F16, TERNARY, Pair
+from backend.bench.paper import paper_table
+from backend.bench.results import BENCH as BENCH_KIND
+from backend.bench.results import COMPARE, OK, RACE_NOTE, BenchConfig, RunResult, Sample
+from backend.bench.runner import RunEvent
+from backend.bench.twin import MissingTwin
+from backend.models.registry import Registry
+from backend.models.synth import SYNTHETIC_LABEL
+from backend.store import Store
+from ui.compare import format as f
+from ui.compare.banner import RatioBanner
+from ui.compare.bench_tab import BenchTab
+from ui.compare.history_view import HistoryView
+from ui.compare.paper_view import PaperView
+from ui.compare.side_column import SideColumn
+from ui.compare.worker import BENCH, FAIR, RACE, CompareJob, CompareWorker, Prepared
+
+log = logging.getLogger("tern.ui.compare")
+REPLY_TOKENS = 160
+
+
+class ComparePanel(QWidget):
+    models_changed = Signal()  # a derived F16 variant was added to the registry
+    request_prepare = Signal(int, str)
+    request_run = Signal(int, object)
+    request_shapes = Signal(int, object)
+    request_derive = Signal(int, str)
+    request_shutdown = Signal()
+
+    def __init__(self, registry: Registry, store: Store, settings: Any, tern_version: str = "",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ComparePanel")
+        self.registry = registry
+        self.store = store
+        self.history = BenchHistory(store)
+        self.settings = settings
+        self.prepared: Prepared | None = None
+        self.busy = False
+        self._rid = 0
+        self._active = 0  # the request whose events we show
+        self._prepare_rid = 0
+        self._bench_run: RunResult | None = None
+        self._mode = ""  # what the active request does: fair, race, bench, shapes, derive
+        self._build()
+        self._start_worker(tern_version)
+        self.history.mark_abandoned()
+        self.refresh_models()
+        self.refresh_history()
+
+    # -- layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        lay = QVBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Ternary model", self))
+        self.model = QComboBox(self)
+        self.model.setAccessibleName("Ternary model")
+        self.model.setMinimumWidth(220)
+        top.addWidget(self.model)
+        self.twin = QLabel("", self)
+        self.twin.setObjectName("CompareTwin")
+        self.twin.setWordWrap(True)
+        top.addWidget(self.twin, 1)
+        self.derive = QPushButton("Derive the F16 variant", self)
+        self.derive.setVisible(False)
+        top.addWidget(self.derive)
+        lay.addLayout(top)
+        self.banner = RatioBanner(self)
+        lay.addWidget(self.banner)
+
+        self.tabs = QTabWidget(self)
+        side = QWidget(self.tabs)
+        sl = QVBoxLayout(side)
+        row = QHBoxLayout()
+        self.prompt = QLineEdit(side)
+        self.prompt.setPlaceholderText("A prompt for both sides (the same seed, sampling, threads and context)")
+        self.prompt.setAccessibleName("Comparison prompt")
+        self.send = QPushButton("Compare", side)
+        self.stop = QPushButton("Stop", side)
+        self.stop.setEnabled(False)
+        self.race = QCheckBox("Race (both at once)", side)
+        self.race.setToolTip(RACE_NOTE)
+        row.addWidget(self.prompt, 1)
+        row.addWidget(self.race)
+        row.addWidget(self.send)
+        row.addWidget(self.stop)
+        sl.addLayout(row)
+        split = QSplitter(side)
+        self.columns = {TERNARY: SideColumn(TERNARY, split), F16: SideColumn(F16, split)}
+        split.addWidget(self.columns[TERNARY])
+        split.addWidget(self.columns[F16])
+        sl.addWidget(split, 1)
+        self.bench = BenchTab(self.tabs)
+        self.paper = PaperView(self.tabs)
+        self.history_view = HistoryView(self.tabs)
+        self.tabs.addTab(side, "Side by side")
+        self.tabs.addTab(self.bench, "Benchmark")
+        self.tabs.addTab(self.paper, "Paper table")
+        self.tabs.addTab(self.history_view, "History")
+        lay.addWidget(self.tabs, 1)
+
+        self.model.currentIndexChanged.connect(lambda _i: self.prepare())
+        self.send.clicked.connect(self.compare)
+        self.prompt.returnPressed.connect(self.compare)
+        self.stop.clicked.connect(self.cancel)
+        self.derive.clicked.connect(self.derive_twin)
+        self.bench.run_requested.connect(self.run_benchmark)
+        self.bench.stop_requested.connect(self.cancel)
+        self.bench.compare_changed.connect(self._compare_with)
+        self.paper.shapes_requested.connect(self.run_paper_shapes)
+        self.paper.stop_requested.connect(self.cancel)
+        self.history_view.open_requested.connect(self.open_run)
+        self.history_view.compare_requested.connect(self._compare_with)
+        self.history_view.delete_requested.connect(self.delete_run)
+
+    def _start_worker(self, tern_version: str) -> None:
+        s = self.settings
+        self.thread = QThread(self)
+        self.thread.setObjectName("compare-worker")
+        self.worker = CompareWorker(self.registry, self.store, int(s.n_ctx), int(s.threads), float(s.sampler_hz),
+                                    float(s.cpu_watts_per_core), tern_version or None)
+        self.worker.moveToThread(self.thread)
+        self.request_prepare.connect(self.worker.prepare)
+        self.request_run.connect(self.worker.run)
+        self.request_shapes.connect(self.worker.paper_shapes)
+        self.request_derive.connect(self.worker.derive)
+        self.request_shutdown.connect(self.worker.shutdown)
+        self.worker.prepared.connect(self._prepared)
+        self.worker.event.connect(self._event)
+        self.worker.finished.connect(self._finished)
+        self.worker.failed.connect(self._failed)
+        self.worker.progress.connect(self._progress)
+        self.worker.closed.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)  # GUI thread may be waiting
+        self.thread.finished.connect(self.worker.deleteLater)
+        self.thread.start()
+
+    def shutdown(self, timeout_ms: int = 10000) -> bool:
+        """Cancel what runs, close the engines and the sampler, stop the thread (call before quitting)."""
+        if not self.thread.isRunning():
+            return True
+        self.worker.cancel_now()
+        self.request_shutdown.emit()
+        return self.thread.wait(timeout_ms)
+
+    # -- models and pairing -------------------------------------------------------------------
+    def refresh_models(self) -> None:
+        current = self.model.currentData()
+        self.model.blockSignals(True)
+        self.model.clear()
+        for m in self.registry.models():
+            for v in m.variants:
+                if v.ternary and v.usable:
+                    tag = " (synthetic)" if m.synthetic else ""
+                    self.model.addItem(f"{m.name} · {v.encoding}{tag}", f"{m.name}:{v.encoding.lower()}")
+        i = self.model.findData(current)
+        self.model.setCurrentIndex(max(i, 0))
+        self.model.blockSignals(False)
+        if self.model.count() == 0:
+            self.twin.setText("No ternary model yet: make the demo or download one from the Library.")
+            self.send.setEnabled(False)
+        else:
+            self.prepare()
+
+    def prepare(self) -> None:
+        spec = self.model.currentData()
+        if not spec:
+            return
+        self._rid += 1
+        self._prepare_rid = self._rid
+        self.prepared = None
+        self.send.setEnabled(False)
+        self.bench.start.setEnabled(False)
+        self.twin.setText("Checking the pair…")
+        self.request_prepare.emit(self._rid, spec)
+
+    def _prepared(self, rid: int, p: Prepared) -> None:
+        if rid != self._prepare_rid:
+            return
+        self.prepared = p
+        self.derive.setVisible(False)
+        if p.error is not None or p.pair is None:
+            self.twin.setText(str(p.error))
+            self.twin.setStyleSheet("color: #b26b00;")
+            if isinstance(p.error, MissingTwin):
+                self.derive.setVisible(True)
+                self.derive.setEnabled(p.error.offer.fits_disk)
+                self.derive.setToolTip(p.error.offer.describe())
+            return
+        self.twin.setStyleSheet("")
+        pair = p.pair
+        self.twin.setText(f"paired with {pair.f16.encoding} ({f.size(pair.f16.file_bytes)}) · "
+                          f"{'same weights' if pair.same_weights else 'weights not verified identical'} · "
+                          f"{'both engines stay loaded' if p.plan and p.plan.together else 'engines swap (RAM)'}")
+        self.twin.setToolTip(f"{pair.weights_note}\nMemory: {p.plan.note if p.plan else ''}")
+        for role, col in self.columns.items():
+            side = pair.sides[role]
+            tag = " · synthetic (random weights)" if side.synthetic else ""
+            col.set_title(f"{side.encoding} · {side.model_name}{tag}",
+                          f"{side.path}\n{f.size(side.file_bytes)}" + (f"\n{SYNTHETIC_LABEL}" if side.synthetic else ""))
+            col.set_state("")
+        self.race.setEnabled(bool(p.plan and p.plan.together))
+        if p.plan and not p.plan.together:
+            self.race.setChecked(False)
+            self.race.setToolTip("Race mode needs both engines in RAM at once; " + p.plan.note)
+        self._set_busy(self.busy)
+
+    # -- running ------------------------------------------------------------------------------
+    def _ready_pair(self) -> Pair | None:
+        return self.prepared.pair if self.prepared and self.prepared.error is None else None
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        ready = self._ready_pair() is not None
+        self.send.setEnabled(ready and not busy)
+        self.stop.setEnabled(busy)
+        self.bench.set_running(busy)
+        self.bench.start.setEnabled(ready and not busy)
+        self.paper.set_running(busy)
+        self.model.setEnabled(not busy)
+
+    def _job(self, mode: str, config: BenchConfig) -> int:
+        assert self.prepared is not None
+        config.threads = int(self.settings.threads)
+        self._rid += 1
+        self._active = self._rid
+        self._mode = mode
+        self._set_busy(True)
+        self.request_run.emit(self._rid, CompareJob(mode, self.prepared.spec, config))
+        return self._rid
+
+    def compare(self) -> None:
+        text = self.prompt.text().strip()
+        if not text or self.busy or self._ready_pair() is None:
+            return
+        mode = RACE if self.race.isChecked() and self.race.isEnabled() else FAIR
+        for col in self.columns.values():
+            col.start_reply()
+            col.set_state("waiting…")
+        if mode == FAIR:
+            self.columns[F16].set_state("waits for the ternary side: the fair mode runs one after the other")
+        self.banner.show_message("Comparing…", RACE_NOTE if mode == RACE else
+                                 "Fair mode: one side after the other, same prompt, seed, sampling, threads and context.",
+                                 warning=mode == RACE)
+        cfg = BenchConfig(kind=COMPARE, runs=1, tokens=REPLY_TOKENS, prompts=[text], ignore_eos=False, stream=True,
+                          n_ctx=int(self.settings.n_ctx))
+        self._job(mode, cfg)
+
+    def run_benchmark(self, config: BenchConfig) -> None:
+        if self.busy or self._ready_pair() is None:
+            return
+        self._job(BENCH, config)
+        self.bench.set_running(True, 2 * config.runs * len(config.prompts))
+        self.bench.status.setText("Starting: checking the files, loading and warming up both sides…")
+
+    def run_paper_shapes(self, sizes: list[str]) -> None:
+        if self.busy:
+            return
+        config = self.bench.config()
+        self._rid += 1
+        self._active = self._rid
+        self._mode = "shapes"
+        self._set_busy(True)
+        self.paper.status.setText("Planning the paper's shapes…")
+        self.request_shapes.emit(self._rid, CompareJob(BENCH, "", config, extra={"shapes": sizes}))
+
+    def derive_twin(self) -> None:
+        if self.prepared is None or self.busy:
+            return
+        self._rid += 1
+        self._active = self._rid
+        self._mode = "derive"
+        self._set_busy(True)
+        self.derive.setEnabled(False)
+        self.twin.setText("Deriving the F16 variant…")
+        self.request_derive.emit(self._rid, self.prepared.spec)
+
+    def cancel(self) -> None:
+        if self.busy:
+            self.worker.cancel_now()
+            self.banner.note.setText("Stopping… what was measured is kept.")
+
+    # -- results from the worker ----------------------------------------------------------------
+    def _event(self, rid: int, ev: RunEvent) -> None:
+        if rid != self._active:
+            return
+        col = self.columns.get(ev.side or "")
+        if ev.kind == "token" and col:
+            col.add_text(ev.data)
+        elif ev.kind == "live" and col:
+            col.show_live(ev.data)
+        elif ev.kind == "reply_start" and col:
+            col.start_reply()
+            col.set_state("generating…")
+        elif ev.kind == "sample":
+            s: Sample = ev.data
+            if self._mode in (BENCH, "shapes"):
+                self.bench.sample_done()
+            if col and self._mode in (FAIR, RACE):
+                col.show_sample(s, self._power_badge(s))
+        elif ev.kind in ("phase", "loaded", "warmup"):
+            text = ev.data if ev.kind == "phase" else (
+                f"loaded in {ev.data.load_ms:,.0f} ms" if ev.kind == "loaded" else "warmed up")
+            if col:
+                col.set_state(str(text))
+            where = self.prepared.pair.sides[ev.side].encoding if col and self.prepared and self.prepared.pair else ""
+            status = f"{where}: {text}" if where else str(text)
+            if self._mode == "shapes":
+                self.paper.status.setText(status)
+            else:
+                self.bench.status.setText(status)
+        elif ev.kind == "swap":
+            self.banner.note.setText(f"Swapping engines to fit in RAM: {ev.data}")
+
+    def _power_badge(self, s: Sample) -> str:
+        from backend.bench.energy import PowerLabel
+
+        return PowerLabel.from_dict(s.energy.label).describe() if s.energy.label else ""
+
+    def _finished(self, rid: int, result: Any) -> None:
+        if rid != self._active:
+            return
+        self._set_busy(False)
+        if isinstance(result, RunResult):
+            self._show_result(result)
+        elif isinstance(result, list):  # paper shapes
+            self.paper.status.setText(f"Benchmarked {len(result)} shape(s).")
+            if result:
+                self.bench.show_run(result[-1])
+        else:  # a derived variant
+            self.models_changed.emit()
+            self.refresh_models()
+        self.refresh_history()
+
+    def _show_result(self, run: RunResult) -> None:
+        s = run.summary
+        race = run.kind == "race"
+        notes = [RACE_NOTE] if race else [n for n in s.get("notes", []) if not n.startswith("context")][:2]
+        if s.get("energy_reason"):
+            notes.append(f"Energy per token: — ({s['energy_reason']})")
+        if run.status != "complete":
+            notes.insert(0, f"This run is {run.status}.")
+        self.banner.show_result(s.get("headline", []), "\n".join(notes), warning=race,
+                                tooltip=run.fingerprint.get("weights_note", ""))
+        if run.kind == BENCH_KIND:
+            self._bench_run = run
+            self.bench.show_run(run)
+            self.bench.status.setText(f"Run #{run.id}: {run.status}.")
+        for side, col in self.columns.items():
+            if run.kind != BENCH_KIND and not any(x.side == side and x.status == OK for x in run.samples):
+                failed = next((x for x in run.samples if x.side == side), None)
+                col.set_state(failed.error if failed and failed.error else "not run")
+
+    def _failed(self, rid: int, exc: Exception) -> None:
+        if rid != self._active:
+            return
+        self._set_busy(False)
+        self.banner.show_message("The comparison could not run.", str(exc), warning=True)
+        self.bench.status.setText(str(exc))
+        self.paper.status.setText(str(exc))
+        if self.prepared and self.derive.isVisible():
+            self.prepare()
+
+    def _progress(self, rid: int, what: str, fraction: float) -> None:
+        if rid != self._active:
+            return
+        text = what if fraction < 0 else f"{what}: {fraction:.0%}"
+        self.paper.status.setText(text)
+        if self._mode == "derive":
+            self.twin.setText(f"Deriving the F16 variant — {text}")
+
+    # -- history ------------------------------------------------------------------------------
+    def refresh_history(self) -> None:
+        runs = self.history.runs()
+        self.history_view.set_runs(runs)
+        self.bench.set_previous_choices([r for r in runs if r.kind == BENCH_KIND])
+        self.paper.set_rows(paper_table(runs))
+
+    def open_run(self, run_id: int) -> None:
+        run = self.history.load(run_id)
+        self._bench_run = run
+        self.bench.show_run(run)
+        self.bench.set_previous_choices([r for r in self.history.runs() if r.kind == BENCH_KIND])
+        self.tabs.setCurrentWidget(self.bench)
+
+    def _compare_with(self, run_id: int) -> None:
+        current = self._bench_run
+        if current is None:
+            return
+        previous = self.history.load(run_id) if run_id and run_id != current.id else None
+        self.bench.show_run(current, previous)
+        self.tabs.setCurrentWidget(self.bench)
+
+    def delete_run(self, run_id: int) -> None:
+        self.history.delete(run_id)
+        if self._bench_run is not None and self._bench_run.id == run_id:
+            self._bench_run = None
+        self.refresh_history()

@@ -1,0 +1,131 @@
+"""One side of the comparison: its reply as it streams, and its figures underneath.
+
+Tokens are buffered and written on a 40 ms timer (never one widget update per token); the view
+follows the end only when it is already there. Live figures while streaming are labelled live;
+the engine's own figures replace them when the reply ends.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from backend.bench.results import OK, Sample
+from ui.compare import format as f
+
+FIGURES = [
+    ("ram", "RAM", "The engine process's resident memory (live while it streams; its peak when the reply ends)."),
+    ("ttft", "TTFT", "Time to first token: from the request to the first generated token, by the engine's clock."),
+    ("decode", "tok/s", "Decode speed: output tokens per second after the first one."),
+    ("prefill", "prefill", "Prompt processing speed: prompt tokens per second."),
+    ("power", "power", "Average power while this side generated, from the power source named in the tooltip."),
+    ("jpt", "J/token", "Decode energy per output token, above the idle baseline."),
+]
+
+
+class SideColumn(QFrame):
+    def __init__(self, role: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.role = role
+        self.setObjectName(f"CompareSide-{role}")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        lay = QVBoxLayout(self)
+        self.title = QLabel("—", self)
+        self.title.setObjectName("CompareSideTitle")
+        self.title.setStyleSheet("font-weight: 600; font-size: 14px;")
+        self.state = QLabel("", self)
+        self.state.setObjectName("CompareSideState")
+        self.state.setWordWrap(True)
+        self.reply = QPlainTextEdit(self)
+        self.reply.setReadOnly(True)
+        self.reply.setAccessibleName(f"{role} reply")
+        self.reply.setPlaceholderText("The reply streams here.")
+        lay.addWidget(self.title)
+        lay.addWidget(self.state)
+        lay.addWidget(self.reply, 1)
+        grid = QGridLayout()
+        self.values: dict[str, QLabel] = {}
+        for i, (key, name, tip) in enumerate(FIGURES):
+            label = QLabel(name, self)
+            label.setToolTip(tip)
+            label.setStyleSheet("color: palette(placeholder-text);")
+            value = QLabel(f.DASH, self)
+            value.setObjectName(f"figure-{key}")
+            value.setToolTip(tip)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setStyleSheet("font-size: 13px; font-weight: 600;")
+            grid.addWidget(label, 0 if i < 3 else 2, i % 3)
+            grid.addWidget(value, 1 if i < 3 else 3, i % 3)
+            self.values[key] = value
+        lay.addLayout(grid)
+        self._pending: list[str] = []
+        self._flush = QTimer(self)
+        self._flush.setInterval(40)
+        self._flush.timeout.connect(self.flush)
+
+    # -- the reply ----------------------------------------------------------------------------
+    def set_title(self, text: str, tooltip: str = "") -> None:
+        self.title.setText(text)
+        self.title.setToolTip(tooltip)
+
+    def set_state(self, text: str) -> None:
+        self.state.setText(text)
+
+    def start_reply(self) -> None:
+        self._pending.clear()
+        self.reply.clear()
+        for key, value in self.values.items():
+            value.setText(f.DASH)
+            value.setToolTip(dict((k, t) for k, _n, t in FIGURES)[key])
+        self._flush.start()
+
+    def add_text(self, text: str) -> None:
+        self._pending.append(text)
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        text = "".join(self._pending)
+        self._pending.clear()
+        bar = self.reply.verticalScrollBar()
+        at_end = bar.value() >= bar.maximum() - 4
+        cursor = QTextCursor(self.reply.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(text)
+        if at_end:
+            bar.setValue(bar.maximum())
+
+    def text(self) -> str:
+        self.flush()
+        return self.reply.toPlainText()
+
+    # -- figures ------------------------------------------------------------------------------
+    def show_live(self, live: dict) -> None:
+        self.values["ram"].setText(f.mib(live.get("rss")))
+        self.values["ttft"].setText(f.ms(live.get("ttft_ms")))
+        self.values["decode"].setText(f.tps(live.get("decode_tps")))
+        self.values["power"].setText(f.watts(live.get("watts")))
+
+    def show_sample(self, s: Sample, power_badge: str = "") -> None:
+        self.flush()
+        self._flush.stop()
+        if s.status != OK or s.stats is None:
+            self.set_state(f"{s.status}: {s.error}" if s.error else s.status)
+            if s.stats is None:
+                return
+        st = s.stats
+        self.values["ram"].setText(f.mib(st.peak_rss))
+        self.values["ram"].setToolTip("The engine process's peak resident memory (weights, KV cache, runtime), "
+                                      "measured by the OS.")
+        self.values["ttft"].setText(f.ms(st.ttft_ms))
+        self.values["decode"].setText(f.tps(st.decode_tps))
+        self.values["prefill"].setText(f.tps(st.prefill_tps))
+        e = s.energy
+        self.values["power"].setText(f.watts(e.avg_watts))
+        self.values["power"].setToolTip(f"Average power during the reply: {power_badge}" if e.avg_watts is not None
+                                        else f"Power: not measured — {e.reason or 'no power reading'}.")
+        self.values["jpt"].setText(f.jpt(e.j_per_token))
+        self.values["jpt"].setToolTip(f.energy_tooltip(e))
+        if s.status == OK:
+            self.set_state(f"{st.output_tokens} tokens · stopped at {st.stop_reason} · measured by the engine")
