@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
@@ -153,9 +153,21 @@ class ComparePanel(QWidget):
         self.thread.finished.connect(self.worker.deleteLater)
         self.thread.start()
 
+    def stop_with(self, window: QWidget) -> None:
+        """Shut down when `window` closes (the main window's own shutdown does not know this page)."""
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Close:
+            self.shutdown()
+        return False
+
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Cancel what runs, close the engines and the sampler, stop the thread (call before quitting)."""
-        if not self.thread.isRunning():
+        try:
+            if not self.thread.isRunning():
+                return True
+        except RuntimeError:  # the thread object is already deleted
             return True
         self.worker.cancel_now()
         self.request_shutdown.emit()
