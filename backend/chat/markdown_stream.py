@@ -20,6 +20,9 @@ _RULE = re.compile(r"^ {0,3}([-*_])(\s*\1){2,}\s*$")
 # An open paragraph longer than this is closed at the next line break, so that even a reply
 # without blank lines is rendered in pieces of bounded size.
 SOFT_LIMIT = 1500
+# A line longer than this (text with no line breaks at all) is cut at its last space, so the open
+# block stays bounded even then; the cut shows as a paragraph break.
+HARD_LIMIT = 3000
 # Control characters (other than tab and newline) that random-weight models emit; shown as nothing.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -58,6 +61,12 @@ class MarkdownStream:
         *complete, self._partial = data.split("\n")
         for line in complete:
             changed.update(self._line(line))
+        while len(self._partial) > HARD_LIMIT and not self._fence:
+            cut = self._partial.rfind(" ", 0, HARD_LIMIT)
+            cut = cut if cut > 0 else HARD_LIMIT
+            changed.update(self._line(self._partial[:cut]))
+            changed.update(self._close())  # what follows starts a new paragraph
+            self._partial = self._partial[cut:].lstrip(" ")
         changed.update(self._show_open())
         return sorted(changed)
 

@@ -195,6 +195,7 @@ class MessageWidget(QFrame):
 
     # -- content ----------------------------------------------------------------------------
     def _set_content(self, text: str, streaming: bool = False) -> None:
+        self._raw = [text]  # exactly what was written (the view drops control characters)
         if self.role == "user":
             self.text_view.setText(text)
         elif streaming:
@@ -204,13 +205,16 @@ class MessageWidget(QFrame):
 
     @property
     def text(self) -> str:
-        return self.text_view.text() if self.role == "user" else self.body.text
+        """The message as written (and as stored), for Copy and for editing."""
+        return "".join(self._raw)
 
     def start_stream(self) -> None:
+        self._raw = []
         self.body.start_stream()
         self.set_status(STREAMING, None)
 
     def feed(self, text: str) -> None:
+        self._raw.append(text)
         self.body.feed(text)
 
     def finish(self, status: str, stats: dict[str, Any] | None) -> None:

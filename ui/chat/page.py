@@ -36,6 +36,8 @@ class ChatPage(QWidget):
         self.store, self.registry, self.bridge = store, registry, bridge
         self.controller = ChatController(store, bridge, n_ctx, n_threads, self)
         self.cid = 0
+        # engine parameters added to every turn (benchmarks and screenshots ask for long replies)
+        self.extra_params: dict[str, Any] = {}
 
         self.conversations = ConversationPanel(store, self)
         self.header = ChatHeader(self)
@@ -228,19 +230,19 @@ class ChatPage(QWidget):
             self.new_conversation()
             self.options.load(*values)
             self._options_changed(*values)
-        if self.controller.send(self.cid, text) is not None:
+        if self.controller.send(self.cid, text, self.extra_params) is not None:
             self.composer.clear()
             self.conversations.refresh()
 
     def regenerate(self) -> None:
         if self.cid:
             self.options.flush()
-            self.controller.regenerate(self.cid)
+            self.controller.regenerate(self.cid, self.extra_params)
 
     def edit_and_resend(self, mid: int, text: str) -> None:
         if self.cid:
             self.options.flush()
-            self.controller.edit_and_resend(self.cid, mid, text)
+            self.controller.edit_and_resend(self.cid, mid, text, self.extra_params)
 
     def stop(self) -> None:
         self.controller.stop()

@@ -1,0 +1,65 @@
+"""Fixtures for the chat window: a real window on a real engine with the tiny synthetic model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.context import AppContext
+from app.gui import build_window
+from ui.main_window import MainWindow
+
+TINY = "tiny:TQ2_0"
+LOAD_MS = 30_000
+REPLY_MS = 60_000
+
+
+def register_tiny(ctx: AppContext, tiny_models: dict[str, Path], encodings: tuple[str, ...] = ("tq2_0",)) -> None:
+    for enc in encodings:
+        ctx.registry.add_variant("tiny", tiny_models[enc], enc, "synthetic",
+                                 model_fields={"synthetic": 1, "chat": 0, "family": "synthetic"})
+
+
+@pytest.fixture()
+def open_window(qtbot) -> Iterator[Callable[..., MainWindow]]:
+    """Opens windows the way `tern` does (build_window) and always shuts them down afterwards."""
+    windows: list[MainWindow] = []
+
+    def opener(ctx: AppContext | None = None, wait_ready: bool = True) -> MainWindow:
+        window = build_window(ctx or AppContext(), extensions=False)
+        windows.append(window)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        if wait_ready:
+            qtbot.waitUntil(lambda: window.chat.controller.ready, timeout=LOAD_MS)
+        return window
+
+    yield opener
+    for w in windows:
+        try:
+            assert w.shutdown(), "the engine thread did not stop in time"
+            assert w.chat.controller.thread.isFinished()
+        except RuntimeError:  # already deleted by the test
+            pass
+
+
+@pytest.fixture()
+def chat_window(open_window, tiny_models: dict[str, Path]) -> MainWindow:
+    """A window with the tiny model loaded (as the last model, restored at start)."""
+    ctx = AppContext()
+    register_tiny(ctx, tiny_models)
+    ctx.settings.update(last_model=TINY)
+    return open_window(ctx)
+
+
+def type_and_send(qtbot, window: MainWindow, text: str) -> None:
+    """Type into the message box and press Enter, as a person would."""
+    box = window.chat.composer.input
+    box.setFocus()
+    qtbot.keyClicks(box, text)
+    with qtbot.waitSignal(window.chat.controller.reply_started, timeout=5000):
+        qtbot.keyClick(box, Qt.Key.Key_Return)

@@ -1,0 +1,166 @@
+"""Sending, streaming, stopping, regenerating and editing, on the real engine and the real store."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+
+from backend.store import CANCELLED, COMPLETE, STREAMING
+from tests.gui.conftest import REPLY_MS, type_and_send
+
+
+def reply_widgets(window):
+    return [w for w in window.chat.view.widgets.values() if w.role == "assistant"]
+
+
+def test_a_message_streams_into_the_view_and_the_store(qtbot, chat_window) -> None:
+    w = chat_window
+    c = w.chat.controller
+    w.chat.extra_params = {"max_tokens": 24, "seed": 3, "ignore_eos": True}
+    tokens: list[str] = []
+    c.reply_tokens.connect(tokens.append)
+    with qtbot.waitSignal(c.reply_finished, timeout=REPLY_MS) as done:
+        type_and_send(qtbot, w, "Hello there")
+        assert w.chat.composer.busy and w.chat.composer.button.accessibleName() == "Stop reply"
+    mid, status, stats = done.args
+    assert status == COMPLETE and stats["output_tokens"] == 24 and len(tokens) == 24
+
+    msgs = w.ctx.store.messages(w.chat.cid)
+    assert [(m.role, m.status) for m in msgs] == [("user", COMPLETE), ("assistant", COMPLETE)]
+    assert msgs[0].content == "Hello there"
+    assert msgs[1].id == mid and msgs[1].content == "".join(tokens)
+    assert msgs[1].stats["decode_tps"] == stats["decode_tps"]
+    view = w.chat.view.widgets[mid]
+    assert view.text == msgs[1].content  # what is shown (and copied) is what was stored
+    assert view.body.segments and all(s.isVisible() for s in view.body.segments)
+    assert "tok/s" in view.footer.text() and "24 tokens" in view.footer.text()
+    assert not w.chat.composer.busy and w.chat.composer.input.toPlainText() == ""
+    # the list shows the conversation under the first words of the message, and the status line the figures
+    assert w.chat.conversations.titles()[0] == "Hello there"
+    assert "tok/s" in w.status.turn_figures.labels["decode"].text()
+
+
+def test_the_reply_is_on_disk_while_it_streams(qtbot, chat_window) -> None:
+    """About once a second the growing reply is written, status "streaming"; so a kill loses at most ~1 s."""
+    w = chat_window
+    c = w.chat.controller
+    w.chat.extra_params = {"max_tokens": 100_000, "ignore_eos": True}
+    type_and_send(qtbot, w, "Tell me a long story")
+    mid = c.turn.reply.id
+    store = w.ctx.store
+    qtbot.waitUntil(lambda: len(store.message(mid).content) > 0, timeout=10_000)
+    saved = store.message(mid)
+    assert saved.status == STREAMING
+    first = len(saved.content)
+    qtbot.waitUntil(lambda: len(store.message(mid).content) > first, timeout=5000)  # and again, later
+    with qtbot.waitSignal(c.reply_finished, timeout=10_000):
+        w.chat.stop()
+    assert store.message(mid).status == CANCELLED
+
+
+def test_esc_stops_a_reply_mid_stream_and_the_partial_reply_stays(qtbot, chat_window) -> None:
+    w = chat_window
+    c = w.chat.controller
+    w.chat.extra_params = {"max_tokens": 100_000, "ignore_eos": True}
+    type_and_send(qtbot, w, "Go on and on")
+    qtbot.waitUntil(lambda: w.chat.view._received >= 5, timeout=20_000)
+    with qtbot.waitSignal(c.reply_finished, timeout=10_000) as done:
+        t0 = time.perf_counter()
+        qtbot.keyClick(w.chat.composer.input, Qt.Key.Key_Escape)
+    elapsed = time.perf_counter() - t0
+    mid, status, stats = done.args
+    assert status == CANCELLED and stats["stop_reason"] == "cancelled"
+    assert elapsed < 3.0, f"stopping took {elapsed:.2f} s"
+    stored = w.ctx.store.message(mid)
+    assert stored.status == CANCELLED and stored.content and stats["output_tokens"] >= 5
+    widget = w.chat.view.widgets[mid]
+    assert widget.badge.isVisible() and widget.badge.text().startswith("Stopped")
+    assert "stopped by you" in widget.footer.text()
+    # the Stop button is the Send button again, and the next message can be sent
+    assert w.chat.composer.button.accessibleName() == "Send message"
+    w.chat.extra_params = {"max_tokens": 3}
+    with qtbot.waitSignal(c.reply_finished, timeout=REPLY_MS):
+        type_and_send(qtbot, w, "Short one")
+    assert len(reply_widgets(w)) == 2
+
+
+def test_the_stop_button_stops_too(qtbot, chat_window) -> None:
+    w = chat_window
+    w.chat.extra_params = {"max_tokens": 100_000, "ignore_eos": True}
+    type_and_send(qtbot, w, "Stream")
+    qtbot.waitUntil(lambda: w.chat.view._received >= 2, timeout=20_000)
+    with qtbot.waitSignal(w.chat.controller.reply_finished, timeout=10_000) as done:
+        qtbot.mouseClick(w.chat.composer.button, Qt.MouseButton.LeftButton)
+    assert done.args[1] == CANCELLED
+
+
+def test_regenerate_replaces_the_last_reply(qtbot, chat_window) -> None:
+    w = chat_window
+    c = w.chat.controller
+    w.chat.extra_params = {"max_tokens": 8, "ignore_eos": True}
+    with qtbot.waitSignal(c.reply_finished, timeout=REPLY_MS) as first:
+        type_and_send(qtbot, w, "Say something")
+    old = first.args[0]
+    widget = w.chat.view.widgets[old]
+    assert widget.regenerate_button.isVisible() and widget.regenerate_button.isEnabled()
+    with qtbot.waitSignal(c.reply_finished, timeout=REPLY_MS) as second:
+        qtbot.mouseClick(widget.regenerate_button, Qt.MouseButton.LeftButton)
+    new = second.args[0]
+    # (SQLite may give the new reply the old one's id: compare what is shown, not ids)
+    replies = reply_widgets(w)
+    assert len(replies) == 1 and replies[0] is not widget and replies[0].mid == new
+    msgs = w.ctx.store.messages(w.chat.cid)
+    assert [m.role for m in msgs] == ["user", "assistant"] and msgs[1].id == new
+    assert msgs[0].content == "Say something" and msgs[1].status == COMPLETE
+
+
+def test_edit_a_message_and_send_it_again(qtbot, chat_window) -> None:
+    w = chat_window
+    c = w.chat.controller
+    w.chat.extra_params = {"max_tokens": 4, "ignore_eos": True}
+    for text in ("First question", "Second question"):
+        with qtbot.waitSignal(c.reply_finished, timeout=REPLY_MS):
+            type_and_send(qtbot, w, text)
+    first_user = next(x for x in w.chat.view.widgets.values() if x.role == "user")
+    qtbot.mouseClick(first_user.edit_button, Qt.MouseButton.LeftButton)
+    assert first_user.editor_box.isVisible() and first_user.editor.toPlainText() == "First question"
+    first_user.editor.setPlainText("A better first question")
+    with qtbot.waitSignal(c.reply_finished, timeout=REPLY_MS):
+        qtbot.mouseClick(first_user.resend_button, Qt.MouseButton.LeftButton)
+    msgs = w.ctx.store.messages(w.chat.cid)
+    assert [(m.role, m.content if m.role == "user" else "") for m in msgs] == [
+        ("user", "A better first question"), ("assistant", "")]
+    shown = [x for x in w.chat.view.widgets.values()]
+    assert [x.role for x in shown] == ["user", "assistant"] and shown[0].text == "A better first question"
+    # the edit replaced the auto title too
+    assert w.chat.conversations.titles()[0] == "A better first question"
+
+
+def test_shift_enter_makes_a_new_line_and_enter_sends(qtbot, chat_window) -> None:
+    w = chat_window
+    w.chat.extra_params = {"max_tokens": 2}
+    box = w.chat.composer.input
+    box.setFocus()
+    qtbot.keyClicks(box, "line one")
+    qtbot.keyClick(box, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(box, "line two")
+    assert box.toPlainText() == "line one\nline two" and not w.chat.controller.busy
+    with qtbot.waitSignal(w.chat.controller.reply_finished, timeout=REPLY_MS):
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert w.ctx.store.messages(w.chat.cid)[0].content == "line one\nline two"
+
+
+def test_copy_a_message(qtbot, chat_window) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    w = chat_window
+    w.chat.extra_params = {"max_tokens": 6, "ignore_eos": True}
+    with qtbot.waitSignal(w.chat.controller.reply_finished, timeout=REPLY_MS) as done:
+        type_and_send(qtbot, w, "Copy me")
+    reply = w.chat.view.widgets[done.args[0]]
+    qtbot.mouseClick(reply.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == w.ctx.store.message(done.args[0]).content
+    user = next(x for x in w.chat.view.widgets.values() if x.role == "user")
+    qtbot.mouseClick(user.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == "Copy me"
