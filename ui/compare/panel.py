@@ -40,6 +40,8 @@ REPLY_TOKENS = 160
 
 class ComparePanel(QWidget):
     models_changed = Signal()  # a derived F16 variant was added to the registry
+    run_finished = Signal(object)  # a RunResult (or a list of them: the paper's shapes), on the GUI thread
+    run_failed = Signal(object)  # the exception
     request_prepare = Signal(int, str)
     request_run = Signal(int, object)
     request_shapes = Signal(int, object)
@@ -361,6 +363,8 @@ class ComparePanel(QWidget):
             self.models_changed.emit()
             self.refresh_models()
         self.refresh_history()
+        if not hasattr(result, "model_name"):
+            self.run_finished.emit(result)
 
     def _show_result(self, run: RunResult) -> None:
         s = run.summary
@@ -385,6 +389,7 @@ class ComparePanel(QWidget):
         if rid != self._active:
             return
         self._set_busy(False)
+        self.run_failed.emit(exc)
         self.banner.show_message("The comparison could not run.", str(exc), warning=True)
         self.bench.status.setText(str(exc))
         self.paper.status.setText(str(exc))
