@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QHBoxLayout, QLineEdit, QListView, QMenu
 from PySide6.QtWidgets import QPushButton, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget
 
@@ -185,14 +185,24 @@ class ConversationPanel(QFrame):
         self.search.textChanged.connect(lambda _t: self._debounce.start())
         self.current_id = 0
         self._quiet = False
-        self.rename_action = QAction("Rename", self)
-        self.rename_action.setShortcut(QKeySequence(Qt.Key.Key_F2))
-        self.delete_action = QAction("Delete", self)
-        self.delete_action.setShortcut(QKeySequence.StandardKey.Delete)
+        self._pending: tuple[bool, int | None] = (False, None)
+        self.list.itemDelegate().closeEditor.connect(self._editor_closed)
+
+    def _editor_closed(self, *_: object) -> None:
+        if self._pending[0]:
+            QTimer.singleShot(0, lambda: self.refresh(self._pending[1]))
 
     # -- contents ---------------------------------------------------------------------------
     def refresh(self, select: int | None = None) -> None:
-        """Reload from the store and keep (or set) the current conversation."""
+        """Reload from the store and keep (or set) the current conversation.
+
+        While a title is being edited the reload waits until the editor closes (a reset would
+        throw the edit away).
+        """
+        if self.list.state() == QAbstractItemView.State.EditingState:
+            self._pending = (True, select if select is not None else self._pending[1])
+            return
+        self._pending = (False, None)
         keep = self.current_id if select is None else select
         self._quiet = True
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from backend.chat.choices import ModelChoice, choices, find_choice
@@ -249,7 +249,7 @@ class ChatPage(QWidget):
 
     def _reply_finished(self, mid: int, status: str, stats: dict[str, Any]) -> None:
         self.view.end_reply(mid, status, stats)
-        QTimer.singleShot(0, self.conversations.refresh)
+        self.conversations.refresh()
 
     def _busy_changed(self, busy: bool) -> None:
         self.composer.set_busy(busy)
