@@ -17,6 +17,16 @@ def peak_rss_self() -> int:
     """This process's peak resident memory in bytes, from the OS's own accounting."""
     if sys.platform == "win32":
         return int(psutil.Process().memory_info().peak_wset)
+    if sys.platform.startswith("linux"):
+        # Not getrusage: on Linux its ru_maxrss carries over the parent's peak across fork+exec,
+        # so a small engine started by a big GUI would report the GUI's memory. VmHWM is this image's.
+        try:
+            with open("/proc/self/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"VmHWM:"):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            pass
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
