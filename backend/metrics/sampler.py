@@ -331,7 +331,7 @@ class Sampler:
     def idle_baseline_before(self, t_ns: int, seconds: float | None = None) -> Baseline:
         """Idle power over the seconds just before t_ns, if the engine was idle then."""
         seconds = seconds or self.baseline_seconds()
-        end = t_ns - 50_000_000
+        end = t_ns - int(1.5e9 / self.hz)  # keep clear of the sample interval the reply starts in
         b = self.idle_baseline_between(end - int(seconds * 1e9), end)
         if b.status != "ok" and "started after" in b.reason:
             return Baseline.unavailable("the sampler had not been running long enough before the reply")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from backend.metrics.power.base import PowerSource, SourceUnavailable
 from backend.metrics.power.estimate import CpuTimeEstimate, EngineCpu
+from backend.metrics.power.sysfs import Reader, read_text
 
 log = logging.getLogger("tern.metrics.power")
 
@@ -31,6 +32,7 @@ class ProbeContext:
     cpu_name: str = ""
     watts_per_core: float = 0.0  # Settings.cpu_watts_per_core; 0 = from the TDP table
     sysfs: Path = Path("/sys/class")  # Linux readers look under here (tests point it at a fake tree)
+    reader: Reader = read_text  # how Linux readers read a sysfs file (tests inject errors)
 
 
 Candidate = Callable[[ProbeContext], PowerSource]
@@ -104,10 +106,10 @@ def platform_candidates(platform: str = sys.platform) -> list[tuple[str, Candida
         from backend.metrics.power.rapl import RaplSource
 
         out += [
-            ("RAPL (powercap)", lambda c: RaplSource(c.sysfs / "powercap")),
-            ("hwmon energy counters", lambda c: HwmonEnergySource(c.sysfs / "hwmon")),
-            ("amdgpu PPT", lambda c: AmdgpuPptSource(c.sysfs / "hwmon", cpu_name=c.cpu_name)),
-            ("battery", lambda c: LinuxBatterySource(c.sysfs / "power_supply")),
+            ("RAPL (powercap)", lambda c: RaplSource(c.sysfs / "powercap", c.reader)),
+            ("hwmon energy counters", lambda c: HwmonEnergySource(c.sysfs / "hwmon", c.reader)),
+            ("amdgpu PPT", lambda c: AmdgpuPptSource(c.sysfs / "hwmon", c.reader, cpu_name=c.cpu_name)),
+            ("battery", lambda c: LinuxBatterySource(c.sysfs / "power_supply", c.reader)),
         ]
     elif platform == "darwin":
         from backend.metrics.power.ioreport import IOReportSource
