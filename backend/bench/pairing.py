@@ -159,7 +159,7 @@ def resolve_pair(registry: Registry | None, ternary: str | Path, f16: str | Path
         if found is None:
             from backend.bench.twin import MissingTwin, derive_offer
 
-            raise MissingTwin(t_path, derive_offer(t_path, t_header))
+            raise MissingTwin(t_path, derive_offer(t_path, t_header), t_variant.model_name if t_variant else None)
         f_path, f_variant = found
     else:
         f_path = Path(registry.resolve(f16) if registry else f16).expanduser().resolve()

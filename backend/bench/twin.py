@@ -1,7 +1,7 @@
 """When a ternary model has no F16 twin: what deriving one would take (disk and RAM), before doing it.
 
-Deriving turns the TQ file back into F16 with the same ternary weights (`backend.models.derive`).
-Its F16 file holds every 2-D tensor in 2 bytes per weight and the norms in F32.
+Deriving turns the TQ file back into F16 with the same ternary weights (`backend.models.derive`):
+its linear weights take 2 bytes each; the token embeddings and norms keep their encoding.
 """
 
 from __future__ import annotations
@@ -36,18 +36,25 @@ class DeriveOffer:
 
 
 class MissingTwin(PairError):
-    def __init__(self, source: Path, offer: DeriveOffer) -> None:
-        hint = offer.describe() + (" Derive it from the model's page, or name an F16 file."
-                                   if offer.fits_disk else " There is not enough free disk space to derive it.")
-        super().__init__(f"{source.name} has no F16 variant to compare with.", hint, code="no_twin")
+    def __init__(self, source: Path, offer: DeriveOffer, model_name: str | None = None) -> None:
+        if not offer.fits_disk:
+            how = " There is not enough free disk space to derive it."
+        elif model_name:
+            how = f" Derive it (`tern models derive {model_name} --to f16`, or Derive on the Compare page)."
+        else:
+            how = " Import the file (`tern models import PATH`) and derive its F16 variant, or name an F16 file."
+        super().__init__(f"{source.name} has no F16 variant to compare with.", offer.describe() + how, code="no_twin")
         self.offer = offer
+        self.model_name = model_name
 
 
 def f16_bytes(header: GGUFHeader) -> int:
-    total = header.data_start
-    for t in header.tensors:
-        total += t.n_elements * (2 if len(t.shape) >= 2 else 4)
-    return total
+    """The derived F16 file's size: linear weights in F16; embeddings and norms stay as they are."""
+    from gguf import GGMLQuantizationType
+
+    from backend.models.derive import expected_output_bytes
+
+    return expected_output_bytes(header, GGMLQuantizationType.F16)
 
 
 def derive_offer(source: Path, header: GGUFHeader, n_ctx: int = 2048, target_dir: Path | None = None,
