@@ -154,8 +154,8 @@ def load_catalog() -> Catalog:
     return Catalog(tuple(_entry(e) for e in data["models"]), bad, data.get("about", ""))
 
 
-_ENC_TAIL = re.compile(r"[-_.](?:TQ1_0|TQ2_0|I2_S|IQ2_TN|F16|BF16|F32|Q\d_K(?:_[SML])?|Q\d_\d|IQ\d\w*|quant)\b.*$",
-                       re.IGNORECASE)
+_ENC_TAIL = re.compile(r"[-_.](?:TQ1_0|TQ2_0|I2_S|IQ2_TN|F16|BF16|F32|Q\d_K(?:_[SML])?|Q\d_\d|IQ\d\w*|quant)"
+                       r"(?![A-Za-z0-9]).*$", re.IGNORECASE)
 _SPLIT_TAIL = re.compile(r"-\d{5}-of-\d{5}$")
 
 

@@ -5,6 +5,7 @@ Every repo id starts with `tern-test/` so nothing here can be mistaken for a rea
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -85,7 +86,8 @@ def build_repos(folder: Path, server: HubServer, huge_bytes: int = 4 * 1024**3) 
     server.add_repo(NOT_GGUF, {"model.gguf": fake, "model.safetensors": st}, tags=["safetensors"])
 
     huge = gguf_files.larger_than_ram(tq2, folder / "huge-TQ2_0.gguf", huge_bytes)
-    server.add_repo(HUGE, {"huge-TQ2_0.gguf": huge}, tags=["gguf", "ternary"], downloads=5)
+    server.add_repo(HUGE, {"huge-TQ2_0.gguf": huge}, tags=["gguf", "ternary"], downloads=5,
+                    declared_shas={"huge-TQ2_0.gguf": hashlib.sha256(b"not downloadable").hexdigest()})
 
     gated = shutil.copyfile(tq2, folder / "gated-TQ2_0.gguf")
     server.add_repo(GATED, {"gated-TQ2_0.gguf": gated}, tags=["gguf", "ternary"], gated=True, downloads=50)

@@ -105,8 +105,12 @@ class HubServer:
 
     # -- content -----------------------------------------------------------------------------
     def add_repo(self, repo: str, files: dict[str, Path], license: str | None = None, tags: list[str] | None = None,
-                 gated: bool = False, downloads: int = 0, declared_sizes: dict[str, int] | None = None) -> None:
-        hosted = {n: HostedFile(n, Path(p), (declared_sizes or {}).get(n)) for n, p in files.items()}
+                 gated: bool = False, downloads: int = 0, declared_sizes: dict[str, int] | None = None,
+                 declared_shas: dict[str, str] | None = None) -> None:
+        """Publish `files`. `declared_shas` stands in for files too big to hash at every session start
+        (the sparse multi-GB one): such a file can be inspected but must never be downloaded."""
+        hosted = {n: HostedFile(n, Path(p), (declared_sizes or {}).get(n), (declared_shas or {}).get(n))
+                  for n, p in files.items()}
         self.repos[repo] = HostedRepo(repo, hosted, license, list(tags or []), gated, downloads)
 
     def file(self, repo: str, name: str) -> HostedFile:
@@ -127,7 +131,8 @@ class HubServer:
         self.failures.append({"repo": repo, "status": status, "times": times, "where": where})
 
     def drop_after(self, repo: str, filename: str, nbytes: int, times: int = 1) -> None:
-        """Cut the connection after sending `nbytes` of the file's body, for the next `times` GETs."""
+        """Cut the connection after `nbytes` of the body, for the next `times` open-ended GETs (whole
+        file or `bytes=N-`; bounded header reads are left alone)."""
         self.drops[(repo, filename)] = [nbytes] * times
 
     def wrong_sha(self, repo: str, filename: str) -> None:
@@ -363,14 +368,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(length))
         self.send_header("Accept-Ranges", "bytes")
-        self.send_header("ETag", f'"{f.sha256}"')
+        self.send_header("ETag", f'"{f.git_oid}"')  # not the sha256: hashing a sparse multi-GB file is slow
         if ranged:
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.end_headers()
         if self.command == "HEAD":
             return None
+        open_ended = not re.match(r"bytes=\d*-\d+", rng or "")  # a download, not a header read
         with self.hub.lock:
-            drops = self.hub.drops.get((repo_id, name))
+            drops = self.hub.drops.get((repo_id, name)) if open_ended else None
             cut = drops.pop(0) if drops else None
         send = length if cut is None else min(length, cut)
         self.wfile.flush()
