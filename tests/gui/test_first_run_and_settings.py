@@ -1,0 +1,127 @@
+"""First run (welcome → offline demo), the settings dialog round trip, the Hugging Face token's privacy."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QLabel
+
+from app import secrets
+from app.context import AppContext
+from app.settings import Settings
+from backend.chat.choices import SYNTHETIC_LABEL
+from tests.gui.conftest import LOAD_MS
+from ui import theme
+
+
+def test_first_run_shows_the_welcome_page_and_the_demo_gets_you_chatting(qtbot, open_window) -> None:
+    w = open_window(wait_ready=False)
+    assert w.current_page() == "welcome" and w.welcome.isVisible()
+    text = " ".join(lbl.text() for lbl in w.welcome.findChildren(QLabel))
+    assert "Tern runs 1.58-bit (ternary) language models" in text and SYNTHETIC_LABEL in text
+    # "Open the Library" goes to the library page, and back
+    qtbot.mouseClick(w.welcome.library_button, Qt.MouseButton.LeftButton)
+    assert w.current_page() == "library"
+    w.show_page("chat")
+    assert w.current_page() == "welcome"
+
+    w.demo_shape = "tiny"  # the real demo shape takes ~10 s to make; the same code path with a tiny shape
+    progress: list[float] = []
+    with qtbot.waitSignal(w.chat.controller.engine_started, timeout=LOAD_MS):
+        qtbot.mouseClick(w.welcome.demo_button, Qt.MouseButton.LeftButton)
+        job = w.jobs[-1]
+        job.progress.connect(lambda _s, f: progress.append(f))
+        assert not w.welcome.demo_button.isEnabled() and w.welcome.progress.isVisible()
+    assert progress and progress[-1] == pytest.approx(1.0)
+    assert w.current_page() == "chat"
+    choice = w.chat.controller.choice
+    assert choice is not None and choice.spec == "demo:TQ2_0" and choice.synthetic
+    assert w.chat.header.badge.isVisible() and w.chat.header.badge.text() == SYNTHETIC_LABEL
+    assert "random weights" in w.chat.view.empty.detail.text()
+    assert w.settings.last_model == "demo:TQ2_0"
+    qtbot.waitUntil(lambda: not w.jobs, timeout=5000)  # the job's thread ended and was let go
+
+
+@pytest.fixture()
+def file_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERN_KEYRING", "0")  # this machine has no keyring: the private file is what is used
+
+
+def test_settings_round_trip_and_the_token_stays_private(qtbot, open_window, file_token, tiny_models) -> None:
+    w = open_window(wait_ready=False)
+    dialog = w.open_settings()
+    qtbot.waitExposed(dialog)
+    assert dialog.threads.value() == 0 and "physical cores" in dialog.threads.specialValueText()
+    qtbot.waitUntil(lambda: "used" in dialog.data_row.size_label.text(), timeout=5000)  # sizes measured off-thread
+    dialog.threads.setValue(3)
+    dialog.n_ctx.setCurrentIndex(dialog.n_ctx.findData(4096))
+    dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
+    dialog.offline.setChecked(True)
+    dialog.token.setText("hf_secret_test_token_123")
+    heard: list[Settings] = []
+    w.settings.subscribe(heard.append)
+    dialog.accept()
+    assert heard and heard[-1].threads == 3
+    # the settings file has the values, and a fresh load reads them back
+    fresh = Settings.load(w.ctx.paths.settings_file)
+    assert (fresh.threads, fresh.n_ctx, fresh.theme, fresh.offline) == (3, 4096, "dark", True)
+    # the controller uses them for the next load; the theme is applied at once
+    assert (w.chat.controller.n_threads, w.chat.controller.n_ctx) == (3, 4096)
+    assert theme.current().name == "dark"
+    assert w.palette().color(QPalette.ColorRole.Window).name() == theme.DARK.window
+    # the token: in a file only this user can read, nowhere else
+    assert secrets.get_hf_token() == "hf_secret_test_token_123"
+    path = secrets.token_file()
+    if sys.platform != "win32":
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert "hf_secret" not in w.ctx.paths.settings_file.read_text()
+    log = w.ctx.paths.logs / "tern.log"
+    assert not log.exists() or "hf_secret" not in log.read_text()
+    # reopening shows what was saved
+    again = w.open_settings()
+    assert again.threads.value() == 3 and again.n_ctx.currentData() == 4096
+    assert again.theme.currentData() == "dark" and again.offline.isChecked()
+    assert again.token.text() == "hf_secret_test_token_123"
+    again.token.clear()
+    again.theme.setCurrentIndex(again.theme.findData("light"))
+    again.accept()
+    assert secrets.get_hf_token() is None and not path.exists()
+    assert theme.current().name == "light"
+    assert json.loads(w.ctx.paths.settings_file.read_text())["theme"] == "light"
+
+
+def test_changing_threads_while_a_model_is_loaded_offers_a_reload(qtbot, chat_window, file_token) -> None:
+    w = chat_window
+    dialog = w.open_settings()
+    dialog.threads.setValue(1)
+    dialog.accept()
+    banner = next(b for b in w.notices.banners() if b.notice.key == "reload-settings")
+    with qtbot.waitSignal(w.chat.controller.engine_started, timeout=LOAD_MS) as started:
+        qtbot.mouseClick(banner.buttons[0], Qt.MouseButton.LeftButton)
+    assert started.args[1]["n_threads"] == 1
+
+
+def test_token_file_is_replaced_not_appended(file_token) -> None:
+    assert secrets.set_hf_token("hf_one") == "file"
+    assert secrets.set_hf_token("hf_two") == "file"
+    assert secrets.token_file().read_text() == "hf_two"
+    assert secrets.set_hf_token("") == "removed" and secrets.get_hf_token() is None
+
+
+def test_a_missing_last_model_leaves_the_picker_waiting(qtbot, open_window, tiny_models) -> None:
+    ctx = AppContext()
+    from tests.gui.conftest import register_tiny
+
+    register_tiny(ctx, tiny_models)
+    ctx.settings.update(last_model="gone:TQ2_0")
+    w = open_window(ctx, wait_ready=False)
+    assert w.chat.controller.choice is None and not w.chat.controller.loading
+    assert w.chat.header.picker.currentText() == "Choose a model…"
+    assert not w.chat.composer.button.isEnabled()
+    assert w.chat.view.empty.title.text() == "Choose a model to start"
