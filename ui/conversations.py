@@ -9,7 +9,8 @@ from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QPersistentM
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QHBoxLayout, QLineEdit, QListView, QMenu
-from PySide6.QtWidgets import QPushButton, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPushButton, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QToolButton, QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from backend.store import Conversation, Store
 from ui import theme
@@ -154,6 +155,11 @@ class ConversationPanel(QFrame):
         self._search_action = self.search.addAction(theme.icon("search", size=16),
                                                     QLineEdit.ActionPosition.LeadingPosition)
         theme.set_icon(self._search_action, "search", size=16)
+        self._search_action.setText("Search")
+        self._search_action.setToolTip("Search conversations")
+        for button in self.search.findChildren(QToolButton):  # the magnifier drawn by the action
+            button.setAccessibleName("Search")
+            button.setToolTip("Search conversations")
         col.addWidget(self.search)
         self.list = QListView(self)
         self.list.setObjectName("ConversationList")

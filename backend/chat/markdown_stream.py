@@ -16,6 +16,7 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)[^`]*$")
 _HEADING = re.compile(r"^ {0,3}#{1,6}(\s|$)")
 _LIST_ITEM = re.compile(r"^\s*([-*+]|\d{1,9}[.)])(\s|$)")
 _TABLE_ROW = re.compile(r"^\s*\|")
+_MAYBE_MARKER = re.compile(r"^\s*\d{1,9}$")
 _RULE = re.compile(r"^ {0,3}([-*_])(\s*\1){2,}\s*$")
 # An open paragraph longer than this is closed at the next line break, so that even a reply
 # without blank lines is rendered in pieces of bounded size.
@@ -129,21 +130,32 @@ class MarkdownStream:
         return sum(len(x) + 1 for x in self._lines) > SOFT_LIMIT
 
     def _show_open(self) -> list[int]:
-        """Put the open block's text (complete lines and the line being written) on display."""
+        """Put the open block's text (complete lines and the line being written) on display.
+
+        A line being written that already shows it starts a new block (after a blank line, say)
+        goes to a new block at once, rather than into the previous paragraph until it ends.
+        """
+        changed: list[int] = []
+        partial = "" if _looks_like_fence(self._partial) else self._partial
+        open_md = bool(self.blocks) and not self.blocks[-1].closed and self.blocks[-1].kind == "md"
+        if partial.strip() and open_md and self._lines:
+            if _MAYBE_MARKER.match(partial):
+                partial = ""  # "12" may become "12. item": wait for the line to say what it is
+            elif self._starts_block(partial):
+                changed += self._close()
         if not self.blocks or self.blocks[-1].closed:
-            if not self._partial.strip() or _looks_like_fence(self._partial):
-                return []
+            if not partial.strip():
+                return changed
             self.blocks.append(Block("md"))
         block = self.blocks[-1]
-        partial = "" if _looks_like_fence(self._partial) else self._partial
         if block.kind == "code":
             text = "".join(x + "\n" for x in self._lines) + partial
         else:
             text = "\n".join([*self._lines, partial]) if partial else "\n".join(self._lines)
         if text == block.text:
-            return []
+            return changed
         block.text = text
-        return [len(self.blocks) - 1]
+        return [*changed, len(self.blocks) - 1]
 
     def _close(self) -> list[int]:
         if not self.blocks or self.blocks[-1].closed:

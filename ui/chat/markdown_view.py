@@ -20,6 +20,8 @@ _FEATURES = QTextDocument.MarkdownFeature.MarkdownDialectGitHub
 
 def mono_font(point_delta: float = -0.5) -> QFont:
     f = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    f.setStyleHint(QFont.StyleHint.Monospace)
+    f.setFixedPitch(True)
     base = QFont().pointSizeF()
     if base > 0:
         f.setPointSizeF(max(7.0, base + point_delta))

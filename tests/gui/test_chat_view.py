@@ -1,0 +1,186 @@
+"""The conversation view on its own: Markdown rendering, code blocks, incremental streaming, auto-scroll."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontInfo, QGuiApplication, QTextTable
+from PySide6.QtWidgets import QWidget
+
+from app.context import AppContext
+from backend.chat.session import ChatSession
+from backend.store import COMPLETE
+from ui import theme
+from ui.chat.chat_view import ChatView
+from ui.chat.code_block import CodeBlock
+from ui.chat.markdown_view import MarkdownView
+from ui.chat.message_body import MessageBody
+
+REPLY = """# Shopping list
+
+Here is what we need:
+
+- apples
+- pears
+  (ripe ones)
+- bread
+
+| item | price |
+|------|------:|
+| apples | 2.10 |
+| bread | 1.80 |
+
+```python
+def total(prices):
+    return sum(prices)
+```
+
+That's **all**, with `inline code` too.
+"""
+
+
+def _stream(body: MessageBody, text: str, chunk: int = 3) -> None:
+    body.start_stream()
+    for i in range(0, len(text), chunk):
+        body.feed(text[i:i + chunk])
+    body.finish_stream()
+
+
+def test_markdown_renders_headings_lists_tables_and_code_with_a_copy_button(qtbot) -> None:
+    theme.ThemeManager().apply("light")
+    body = MessageBody()
+    qtbot.addWidget(body)
+    body.resize(600, 400)
+    _stream(body, REPLY)
+    body.show()
+    kinds = [type(s).__name__ for s in body.segments]
+    assert kinds.count("CodeBlock") == 1 and kinds[0] == "MarkdownView"
+    docs = [s.document() for s in body.segments if isinstance(s, MarkdownView)]
+    heading = docs[0].begin()
+    assert heading.text() == "Shopping list" and heading.blockFormat().headingLevel() == 1
+    text = "\n".join(d.toPlainText() for d in docs)
+    assert "apples" in text and "#" not in text and "|" not in text and "**" not in text
+    tables = [f for d in docs for f in d.rootFrame().childFrames() if isinstance(f, QTextTable)]
+    assert len(tables) == 1 and (tables[0].rows(), tables[0].columns()) == (3, 2)
+    assert any(d.begin().textList() is not None for d in docs)  # the list is a real list
+    code = next(s for s in body.segments if isinstance(s, CodeBlock))
+    assert code.lang == "python" and QFontInfo(code.view.font()).fixedPitch()
+    assert code.view.toPlainText() == "def total(prices):\n    return sum(prices)"
+    qtbot.mouseClick(code.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == "def total(prices):\n    return sum(prices)"
+    assert code.copy_button.text() == "Copied" and code.copy_button.accessibleName() == "Copy python block"
+    # a stored reply renders the same content (fewer widgets: consecutive Markdown shares one)
+    stored = MessageBody()
+    qtbot.addWidget(stored)
+    stored.set_text(REPLY)
+    assert [type(s).__name__ for s in stored.segments] == ["MarkdownView", "CodeBlock", "MarkdownView"]
+
+
+def test_streaming_touches_only_the_last_block(qtbot) -> None:
+    """A finished paragraph is never rendered again, however long the reply grows."""
+    body = MessageBody()
+    qtbot.addWidget(body)
+    renders: dict[int, int] = {}
+    original = MarkdownView.set_markdown
+
+    def counting(self, text):  # type: ignore[no-untyped-def]
+        renders[id(self)] = renders.get(id(self), 0) + 1
+        return original(self, text)
+
+    MarkdownView.set_markdown = counting  # type: ignore[method-assign]
+    try:
+        body.start_stream()
+        for p in range(40):
+            for word in f"Paragraph {p} has a few words in it".split():
+                body.feed(word + " ")
+            body.feed("\n\n")
+        body.finish_stream()
+    finally:
+        MarkdownView.set_markdown = original  # type: ignore[method-assign]
+    views = [s for s in body.segments if isinstance(s, MarkdownView)]
+    assert len(views) == 40
+    # each paragraph was rendered about once per piece that arrived while it was open, never afterwards
+    assert max(renders.values()) <= 10
+    appended: list[str] = []
+    code = CodeBlock("text")
+    qtbot.addWidget(code)
+    code.view.document().contentsChange.connect(lambda pos, removed, added: appended.append((pos, removed)))
+    for i in range(200):
+        code.set_text("".join(f"line {j}\n" for j in range(i + 1)))
+    assert all(removed == 0 for _pos, removed in appended)  # only ever appended, never re-set
+    assert code.view.document().blockCount() == 200
+
+
+def _conversation(n: int) -> tuple[AppContext, int]:
+    ctx = AppContext()
+    conv = ctx.store.create_conversation("Long")
+    for i in range(n):
+        ctx.store.add_message(conv.id, "user", f"question {i}")
+        ctx.store.add_message(conv.id, "assistant", "\n\n".join(f"Answer {i}, paragraph {k}." for k in range(4)))
+    return ctx, conv.id
+
+
+def test_auto_scroll_follows_only_when_at_the_bottom(qtbot) -> None:
+    ctx, cid = _conversation(12)
+    view = ChatView()
+    qtbot.addWidget(view)
+    view.resize(700, 500)
+    view.show()
+    view.show_messages(ctx.store.messages(cid))
+    bar = view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum(), timeout=3000)
+    turn = ChatSession(ctx.store).begin_turn(cid, "more please", "tiny · TQ2_0")
+    view.begin_reply(turn)
+    for i in range(30):
+        view.append_tokens(f"word {i} " + ("\n\n" if i % 5 == 4 else ""))
+        view.flush()
+    qtbot.waitUntil(lambda: bar.value() == bar.maximum(), timeout=3000)  # followed the reply down
+    # the reader scrolls up: new text no longer moves the view
+    bar.setValue(bar.maximum() // 3)
+    held = bar.value()
+    old_max = bar.maximum()
+    for i in range(30):
+        view.append_tokens(f"more {i} " + ("\n\n" if i % 5 == 4 else ""))
+        view.flush()
+    qtbot.waitUntil(lambda: bar.maximum() > old_max, timeout=3000)
+    assert bar.value() == held
+    view.end_reply(turn.reply.id, COMPLETE, {"output_tokens": 60, "decode_tps": 50.0, "ttft_ms": 12.0,
+                                            "stop_reason": "eos"})
+    assert view.widgets[turn.reply.id].footer.text().startswith("TTFT 12 ms")
+
+
+def test_user_bubbles_hug_short_text_and_wrap_long_text(qtbot) -> None:
+    ctx, cid = _conversation(1)
+    ctx.store.add_message(cid, "user", "word " * 200)
+    view = ChatView()
+    qtbot.addWidget(view)
+    view.resize(800, 600)
+    view.show()
+    view.show_messages(ctx.store.messages(cid))
+    qtbot.waitUntil(lambda: view.column.width() > 0, timeout=2000)
+    users = [w for w in view.widgets.values() if w.role == "user"]
+    short, long_ = users[0].bubble, users[1].bubble
+    qtbot.waitUntil(lambda: long_.width() > short.width() * 2, timeout=2000)
+    assert long_.width() <= view.column.width() * 0.85 and long_.height() > short.height() * 3
+
+
+def test_every_control_has_an_accessible_name_and_a_tooltip(qtbot, chat_window) -> None:
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QListView
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    w = chat_window
+    w.chat.header.options_button.setChecked(True)
+    dialog = w.open_settings()
+    kinds = (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QPlainTextEdit, QListView)
+    missing = []
+    for top in (w, dialog):
+        for child in top.findChildren(QWidget):
+            if not isinstance(child, kinds) or not child.isVisible():
+                continue
+            if isinstance(child, QLineEdit) and isinstance(child.parent(), (QComboBox, QAbstractSpinBox)):
+                continue  # the inner editor of a combo or spin box: the outer control carries the name
+            if not child.accessibleName() or not child.toolTip():
+                parent = child.parent()
+                missing.append(f"{type(child).__name__} {child.objectName()!r} {child.accessibleName()!r} in "
+                               f"{type(parent).__name__} {parent.objectName()!r}")
+    assert not missing, missing
+    dialog.reject()
