@@ -73,9 +73,11 @@ class Sampler:
         self._ctx = ProbeContext(engine_cpu=lambda: self._engine_cpu, cpu_name=cpu_name,
                                  watts_per_core=watts_per_core, sysfs=Path(sysfs))
         self._to_probe: Sequence[tuple[str, Candidate]] | None = None
+        self._candidates: Sequence[tuple[str, Candidate]] | None = None  # what reprobe() probes again
+        self._reprobe = False
         self._probed = threading.Event()
         if power == "auto":
-            self._to_probe = platform_candidates()
+            self._to_probe = self._candidates = platform_candidates()
         elif power is None:
             self._rejected = [Rejected("power", "power readings are turned off")]
             self._probed.set()
@@ -83,7 +85,7 @@ class Sampler:
             self._source = power
             self._probed.set()
         else:
-            self._to_probe = list(power)  # type: ignore[arg-type]
+            self._to_probe = self._candidates = list(power)  # type: ignore[arg-type]
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> Sampler:
@@ -118,6 +120,24 @@ class Sampler:
             self._source, self._remaining, self._rejected = choice.source, choice.remaining, choice.rejected
         self._probed.set()
 
+    def reprobe(self, watts_per_core: float | None = None) -> None:
+        """Choose the power source again, on the sampler thread (e.g. the user entered watts per core)."""
+        if watts_per_core is not None:
+            self._ctx.watts_per_core = watts_per_core
+        if self._candidates is not None:
+            self._reprobe = True
+
+    def _do_reprobe(self) -> None:
+        self._reprobe = False
+        old = self._source
+        choice = probe(self._candidates or [], self._ctx)
+        with self._lock:
+            self._source, self._remaining, self._rejected = choice.source, choice.remaining, choice.rejected
+            self._epoch += 1
+            self._frozen_since = None
+        if old is not None and old is not choice.source:
+            old.close()
+
     def wait_probed(self, timeout: float = 5.0) -> bool:
         return self._probed.wait(timeout)
 
@@ -143,6 +163,8 @@ class Sampler:
         while not self._stop.is_set():
             c0 = time.thread_time()
             try:
+                if self._reprobe:
+                    self._do_reprobe()
                 self.sample_once()
             except Exception:  # keep sampling: one bad read must not stop the readouts
                 log.exception("metrics sample failed")

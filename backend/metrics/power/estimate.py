@@ -29,8 +29,8 @@ class CpuTimeEstimate(PowerSource):
                 raise SourceUnavailable(
                     f"no power meter can be read here, and this CPU ({cpu_name or 'unknown'}) is not in Tern's TDP "
                     "table, so not even an estimate is possible",
-                    hint="Enter your CPU's watts per core in Settings (its TDP divided by its cores) to get an "
-                         "estimate, clearly labelled as such.")
+                    hint="Enter your CPU's watts per core (its TDP divided by its core count) in the power "
+                         "figure's explanation to get an estimate, clearly labelled as such.")
             self.watts_per_core = entry.watts_per_core
             basis = f"{entry.model}: {entry.tdp_w:g} W TDP ÷ {entry.cores} cores = {entry.watts_per_core:.2f} W per core"
             badge = f"Estimated · CPU time × {entry.tdp_w:g} W TDP — not a measurement"

@@ -68,7 +68,7 @@ def test_a_reader_that_crashes_is_passed_over_with_its_error() -> None:
 def test_estimate_needs_a_tdp_entry_or_the_users_figure() -> None:
     with pytest.raises(SourceUnavailable) as e:
         CpuTimeEstimate(lambda: (1, 0.0), "AMD EPYC")
-    assert "TDP table" in e.value.reason and "Settings" in e.value.hint
+    assert "TDP table" in e.value.reason and "watts per core" in e.value.hint
     table = CpuTimeEstimate(lambda: (1, 0.0), "Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz")
     assert table.info.badge == "Estimated · CPU time × 15 W TDP — not a measurement"
     assert not table.info.measured and "3.75 W per core" in table.info.explanation

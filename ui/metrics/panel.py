@@ -1,0 +1,119 @@
+"""The detailed readout: memory beside model and KV-cache sizes, latency, CPU, power and energy per
+token, each with what it covers in its tooltip, and last-minute sparklines of tok/s, RAM and power."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import QDialog, QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from ui.metrics import format as fmt
+from ui.metrics.badge import PowerBadge
+from ui.metrics.readout import Figure, Readout
+from ui.metrics.sparkline import Sparkline
+
+ROWS = {
+    "Memory": [("ram_now", "Engine RAM now"), ("ram_peak", "Engine RAM peak"), ("model_file", "Model file"),
+               ("kv_cache", "KV cache")],
+    "Speed": [("ttft", "Time to first token"), ("prefill_tps", "Prefill"), ("decode_tps", "Decode"),
+              ("ms_per_token", "Per token"), ("cpu", "CPU use")],
+    "Power": [("power", "Power now"), ("j_per_token", "Energy per token"), ("energy_detail", "Prefill · decode")],
+}
+
+
+class MetricsPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MetricsPanel")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(16, 14, 16, 12)
+        outer.setSpacing(10)
+        self.values: dict[str, QLabel] = {}
+        self.charts: dict[str, Sparkline] = {
+            "Memory": Sparkline("Engine RAM", fmt.mib_from_mib),
+            "Speed": Sparkline("tok/s (tokens arriving per second)", lambda v: f"{v:,.0f}" if v is not None else "—"),
+            "Power": Sparkline("Power", fmt.watts),
+        }
+        self.badge = PowerBadge(self)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(14)
+        grid.setVerticalSpacing(4)
+        row = 0
+        for section, rows in ROWS.items():
+            head = QLabel(section, self)
+            head.setObjectName("MetricsHeading")
+            font = head.font()
+            font.setBold(True)
+            head.setFont(font)
+            grid.addWidget(head, row, 0)
+            if section == "Power":
+                grid.addWidget(self.badge, row, 1, Qt.AlignmentFlag.AlignLeft)
+            grid.addWidget(self.charts[section], row, 2, len(rows) + 1, 1, Qt.AlignmentFlag.AlignTop)
+            for i, (key, name) in enumerate(rows, start=1):
+                label = QLabel(name, self)
+                label.setObjectName("MetricsName")
+                value = QLabel("—", self)
+                value.setObjectName("MetricsValue")
+                value.setAccessibleName(name)
+                value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                grid.addWidget(label, row + i, 0)
+                grid.addWidget(value, row + i, 1)
+                self.values[key] = value
+            row += len(rows) + 1
+            grid.setRowMinimumHeight(row, 10)
+            row += 1
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(2, 1)
+        grid.setColumnMinimumWidth(1, 220)
+        outer.addLayout(grid)
+        self.notes = QLabel("", self)
+        self.notes.setObjectName("MetricsNotes")
+        self.notes.setWordWrap(True)
+        self.notes.hide()
+        outer.addWidget(self.notes)
+        self.sampling = QLabel("", self)
+        self.sampling.setObjectName("FigureSource")
+        outer.addWidget(self.sampling)
+        outer.addStretch(1)
+
+    @Slot(object)
+    def show_readout(self, r: Readout) -> None:
+        for key, label in self.values.items():
+            f: Figure = getattr(r, key)
+            text = f.text + (" (live)" if key in ("decode_tps", "ms_per_token") and r.running and f.available else "")
+            label.setText(text)
+            label.setToolTip(f.tip)
+        self.badge.set_state(r.power_state)
+        self.charts["Memory"].set_series([(t, v / 1024**2) for t, v in r.rss_series], r.t_ns,
+                                         "no engine running" if not r.ram_now.available else "measuring…")
+        self.charts["Speed"].set_series(r.tps_series, r.t_ns, "no reply yet")
+        self.charts["Power"].set_series(r.watts_series, r.t_ns, r.power_state.reason and "no power reading"
+                                        or "measuring…")
+        self.charts["Power"].setToolTip(f"{r.power_state.badge}\n{self.charts['Power'].toolTip()}")
+        if r.notes:
+            self.notes.setText("\n".join(f"⚠ {n}" for n in r.notes))
+            self.notes.show()
+        else:
+            self.notes.hide()
+        self.sampling.setText(r.sampling)
+
+
+class MetricsWindow(QDialog):
+    """The panel in a small non-modal window beside the chat, opened from the status-line readout."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Live figures — engine RAM, speed, power")
+        self.setModal(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.panel = MetricsPanel(self)
+        layout.addWidget(self.panel)
+        self.resize(720, 520)
+
+    @Slot()
+    def toggle(self) -> None:
+        if self.isVisible():
+            self.hide()
+        else:
+            self.show()
+            self.raise_()
