@@ -164,8 +164,14 @@ def test_user_bubbles_hug_short_text_and_wrap_long_text(qtbot) -> None:
 
 
 def test_every_control_has_an_accessible_name_and_a_tooltip(qtbot, chat_window) -> None:
-    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QListView
-    from PySide6.QtWidgets import QPlainTextEdit
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractSpinBox,
+        QComboBox,
+        QLineEdit,
+        QListView,
+        QPlainTextEdit,
+    )
 
     w = chat_window
     w.chat.header.options_button.setChecked(True)
