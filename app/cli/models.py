@@ -8,6 +8,7 @@ the same command resumes it; a derivation keeps nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -80,6 +81,8 @@ def _token(args: argparse.Namespace) -> str | None:
 
 
 def _guard(func: Any, args: argparse.Namespace) -> int:
+    if AppContext().settings.offline:  # the app's "work offline" setting means the same as HF_HUB_OFFLINE
+        os.environ["HF_HUB_OFFLINE"] = "1"
     try:
         return int(func(args) or 0)
     except TernError as e:

@@ -27,6 +27,7 @@ import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFReader
 
 from backend.errors import TernError
+from backend.hub.download import free_space
 from backend.models.gguf_header import GGUFHeader, HeaderError, read_header
 from backend.models.registry import Registry, Variant
 from backend.paths import paths
@@ -192,6 +193,11 @@ def derive_variant(registry: Registry, spec: str, to: str, progress: ProgressFn 
     emb = _tensor_type(header, "token_embd.weight")
     head = _tensor_type(header, "output.weight")
     expected = expected_output_bytes(header, target)
+    free, where = free_space(folder)
+    if expected > free:
+        raise DeriveError(f"Not enough disk space for {source.model_name}:{enc}: it needs about "
+                          f"{expected / 1e9:.2f} GB but {where} has {free / 1e9:.2f} GB free.",
+                          "Free some space and try again; nothing was written.")
     try:
         _run_child(src, tmp, ftype, -1 if emb is None else emb, -1 if head is None else head, expected,
                    threads or os.cpu_count() or 2, progress, cancel)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from backend.errors import ModelFileError
 from backend.hub.catalog import guess_model_name
+from backend.hub.download import free_space
 from backend.hub.remote import inspect_local
 from backend.models.checks import preflight, split_parts
 from backend.models.derive import DeriveCancelled, DeriveProgress, sha256_file
@@ -46,6 +47,11 @@ def import_model(registry: Registry, path: str | Path, name: str | None = None, 
     dest = src
     if copy:
         folder = paths().models / "imported" / name
+        need = sum(p.stat().st_size for p in parts)
+        free, where = free_space(folder)
+        if need > free:
+            raise ModelFileError(src, f"copying it needs {need / 1e9:.2f} GB but {where} has {free / 1e9:.2f} GB free",
+                                 "Free some space, or import it in place (without --copy).", code="disk_full")
         folder.mkdir(parents=True, exist_ok=True)
         for part in parts:
             _copy(part, folder / part.name, cancel)
