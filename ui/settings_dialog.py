@@ -88,23 +88,25 @@ class _FolderRow(QWidget):
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, paths: Paths, parent: QWidget | None = None,
-                 on_open_url: Callable[[QUrl], bool] | None = None) -> None:
+    def __init__(self, settings: Settings, paths: Paths, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("SettingsDialog")
         self.setWindowTitle("Settings")
         self.setAccessibleName("Settings")
         self.settings = settings
         self.paths = paths
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(600)
         col = QVBoxLayout(self)
-        col.setContentsMargins(22, 18, 22, 16)
-        col.setSpacing(12)
-
+        col.setContentsMargins(24, 20, 24, 18)
+        col.setSpacing(14)
         form = QFormLayout()
         form.setHorizontalSpacing(18)
-        form.setVerticalSpacing(10)
+        form.setVerticalSpacing(9)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form = form
+
+        self._section("Engine")
         cores = physical_cores()
         self.threads = QSpinBox(self)
         self.threads.setRange(0, max(64, (os.cpu_count() or cores) * 2))
@@ -114,7 +116,6 @@ class SettingsDialog(QDialog):
         self.threads.setToolTip("CPU threads the engine uses. Automatic uses one per physical core, which is "
                                 "usually fastest. Applies when a model is next loaded.")
         form.addRow(self._label("Threads", self.threads), self.threads)
-
         self.n_ctx = QComboBox(self)
         self.n_ctx.setAccessibleName("Context length")
         self.n_ctx.setToolTip("How many tokens of conversation the model keeps in view. Longer needs more "
@@ -124,7 +125,9 @@ class SettingsDialog(QDialog):
             self.n_ctx.addItem(f"{v:,} tokens", v)
         self.n_ctx.setCurrentIndex(values.index(settings.n_ctx))
         form.addRow(self._label("Context length", self.n_ctx), self.n_ctx)
+        form.addRow("", self._note("Both apply when a model is next loaded."))
 
+        self._section("Appearance")
         self.theme = QComboBox(self)
         self.theme.setAccessibleName("Theme")
         self.theme.setToolTip("Light, dark, or whatever the system uses")
@@ -133,45 +136,38 @@ class SettingsDialog(QDialog):
         self.theme.setCurrentIndex(list(THEME_NAMES).index(settings.theme))
         form.addRow(self._label("Theme", self.theme), self.theme)
 
-        self.offline = QCheckBox("Never contact the Hugging Face Hub", self)
-        self.offline.setAccessibleName("Offline mode")
-        self.offline.setToolTip("Search and downloads are switched off; chat works as always")
-        self.offline.setChecked(settings.offline)
-        form.addRow(self._label("Offline mode", self.offline), self.offline)
-        col.addLayout(form)
-
-        col.addWidget(self._rule())
-        token_box = QFormLayout()
-        token_box.setHorizontalSpacing(18)
-        token_box.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._section("Hugging Face")
         self.token = QLineEdit(self)
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
-        self.token.setPlaceholderText("hf_…  (only needed for gated or private models)")
+        self.token.setPlaceholderText("hf_…  (only for gated or private models)")
         self.token.setAccessibleName("Hugging Face token")
         self.token.setToolTip("A Hugging Face access token, for gated or private models. Stored in "
                               + secrets.storage() + "; never written to the settings file or the log.")
         self._token_before = secrets.get_hf_token() or ""
         self.token.setText(self._token_before)
-        token_box.addRow(self._label("Hugging Face token", self.token), self.token)
-        self.token_where = QLabel(f"Kept in {secrets.storage()}.", self)
-        self.token_where.setObjectName("RowDetail")
-        self.token_where.setWordWrap(True)
-        token_box.addRow("", self.token_where)
-        col.addLayout(token_box)
+        form.addRow(self._label("Access token", self.token), self.token)
+        self.token_where = self._note(f"Kept in {secrets.storage()}.")
+        form.addRow("", self.token_where)
+        self.offline = QCheckBox("Never contact the Hugging Face Hub", self)
+        self.offline.setAccessibleName("Offline mode")
+        self.offline.setToolTip("Search and downloads are switched off; chat works as always")
+        self.offline.setChecked(settings.offline)
+        form.addRow(self._label("Offline mode", self.offline), self.offline)
 
-        col.addWidget(self._rule())
-        folders = QFormLayout()
-        folders.setHorizontalSpacing(18)
-        folders.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self._section("Storage")
         self.data_row = _FolderRow("Data folder", paths.data, self)
         self.models_row = _FolderRow("Models folder", paths.models, self)
-        folders.addRow(self._label("Data folder", self.data_row.open_button), self.data_row)
-        folders.addRow(self._label("Models folder", self.models_row.open_button), self.models_row)
-        col.addLayout(folders)
+        form.addRow(self._label("Data", self.data_row.open_button), self.data_row)
+        form.addRow(self._label("Models", self.models_row.open_button), self.models_row)
+        col.addLayout(form)
+        col.addStretch(1)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel,
                                    self)
-        buttons.button(QDialogButtonBox.StandardButton.Save).setProperty("variant", "primary")
+        save = buttons.button(QDialogButtonBox.StandardButton.Save)
+        save.setProperty("variant", "primary")
+        save.style().unpolish(save)
+        save.style().polish(save)
         buttons.button(QDialogButtonBox.StandardButton.Save).setAccessibleName("Save settings")
         buttons.button(QDialogButtonBox.StandardButton.Save).setToolTip("Save and close")
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName("Cancel")
@@ -187,12 +183,19 @@ class SettingsDialog(QDialog):
         label.setBuddy(buddy)
         return label
 
-    @staticmethod
-    def _rule() -> QFrame:
-        f = QFrame()
-        f.setObjectName("Rule")
-        f.setFrameShape(QFrame.Shape.HLine)
-        return f
+    def _section(self, title: str) -> None:
+        label = QLabel(title, self)
+        label.setObjectName("SectionTitle")
+        if self.form.rowCount():
+            label.setContentsMargins(0, 10, 0, 0)
+        self.form.addRow(label)
+
+    def _note(self, text: str) -> QLabel:
+        note = QLabel(text, self)
+        note.setObjectName("RowDetail")
+        note.setWordWrap(True)
+        note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return note
 
     def _measure(self) -> Job:
         data, models = self.paths.data, self.paths.models

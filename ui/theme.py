@@ -100,7 +100,20 @@ def _template() -> Template:
 
 
 def style_sheet(t: Tokens) -> str:
-    return _template().safe_substitute(t.__dict__)
+    arrows = {f"arrow_{d}": _arrow_file(d, t.muted) for d in ("down", "up")}
+    return _template().safe_substitute({**t.__dict__, **arrows})
+
+
+def _arrow_file(direction: str, color: str) -> str:
+    """A small arrow PNG for style sheets (which take image files, not icons), made once per colour."""
+    from backend.paths import paths
+
+    folder = paths().cache / "ui"
+    path = folder / f"chevron-{direction}-{color.lstrip('#')}.png"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        icon(f"chevron-{direction}", color, 12).pixmap(12, 12).save(str(path))
+    return path.as_posix()
 
 
 @cache

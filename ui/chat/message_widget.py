@@ -62,7 +62,7 @@ class _ActionButton(QToolButton):
     def __init__(self, icon_name: str, name: str, tip: str, parent: QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("MessageAction")
-        theme.set_icon(self, icon_name, size=16)
+        theme.set_icon(self, icon_name, "faint", 16)
         self.setAccessibleName(name)
         self.setToolTip(tip)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -267,7 +267,7 @@ class MessageWidget(QFrame):
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.text)
         theme.set_icon(self.copy_button, "check", "ok", 16)
-        QTimer.singleShot(1500, self, lambda: theme.set_icon(self.copy_button, "copy", size=16))
+        QTimer.singleShot(1500, self, lambda: theme.set_icon(self.copy_button, "copy", "faint", 16))
 
     # -- editing ----------------------------------------------------------------------------
     def begin_edit(self) -> None:
@@ -296,6 +296,7 @@ class MessageWidget(QFrame):
         """User bubbles hug short text and wrap long text at `width` (a share of the column)."""
         if self.role != "user":
             return
+        self.text_view.ensurePolished()  # the style sheet sets the bubble's font size
         fm = self.text_view.fontMetrics()
         lines = self.text_view.text().splitlines() or [""]
         natural = max(fm.horizontalAdvance(line) for line in lines) + 4
