@@ -9,16 +9,20 @@ The API (Qt-free; blocking calls marked — run them off the GUI thread)::
     sampler.watch(engine.pid)        # follow an engine child (None to stop); call again on restart
     sampler.power_state()            # PowerState: .available, .badge ("Measured · CPU package (RAPL)"),
                                      #   .covers, .measured, .kind, .reason (why none), .explanation, .notices
-    base = sampler.measure_idle()    # BLOCKING ~3 s (more for a battery): Baseline(status, reason, watts, seconds)
+    base = sampler.measure_idle()    # BLOCKING ~3 s (more for a battery):
+                                     #   Baseline(status, reason, watts, seconds)
     ...                              # run one reply; keep its Done.stats (TurnStats)
     e = sampler.turn_energy(stats, base)   # blocks ≤ 1/hz for the sample after t_end_ns
-    e.status                         # "ok" | "too_short" (reason starts "run too short to measure") | "unavailable"
+    e.status                         # "ok" | "too_short" (reason starts "run too short to measure")
+                                     #   | "unavailable"
     e.reason, e.source, e.covers, e.measured
-    e.joules, e.j_per_token          # net of the idle baseline when e.baseline_subtracted, else gross (see note)
+    e.joules, e.j_per_token          # net of the idle baseline when e.baseline_subtracted,
+                                     #   else gross (see baseline_note)
     e.gross_joules, e.avg_watts, e.seconds, e.baseline_watts, e.baseline_note
     e.prefill / e.decode             # Part(status, reason, joules, gross_joules, seconds, per_token, tokens);
                                      #   decode.per_token = J per output token after the first
-    snap = sampler.snapshot(60)      # immutable Snapshot: rss, peak_rss (+peak_kind "os"/"sampled"), cpu_cores,
+    snap = sampler.snapshot(60)      # immutable Snapshot: rss, peak_rss (+peak_kind "os"/"sampled"),
+                                     #   cpu_cores,
                                      #   watts, power (PowerState), samples (last 60 s), sampler_cpu_s
     sampler.stop()
 

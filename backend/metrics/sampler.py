@@ -45,7 +45,8 @@ class Sampler:
         freeze_s: float = 3.0,
         busy_cores: float = 0.5,
     ) -> None:
-        """`power`: "auto" probes this OS's sources, a list probes those, a source is used as is, None: off."""
+        """`power`: "auto" probes this OS's sources, a list probes those, a source is used as is,
+        None turns power off."""
         self.hz = float(hz)
         self.clock = clock
         self.freeze_s, self.busy_cores = freeze_s, busy_cores
@@ -70,8 +71,12 @@ class Sampler:
             from backend.engine.hardware import cpu_name as _cpu_name
 
             cpu_name = _cpu_name()
-        self._ctx = ProbeContext(engine_cpu=lambda: self._engine_cpu, cpu_name=cpu_name,
-                                 watts_per_core=watts_per_core, sysfs=Path(sysfs))
+        self._ctx = ProbeContext(
+            engine_cpu=lambda: self._engine_cpu,
+            cpu_name=cpu_name,
+            watts_per_core=watts_per_core,
+            sysfs=Path(sysfs),
+        )
         self._to_probe: Sequence[tuple[str, Candidate]] | None = None
         self._candidates: Sequence[tuple[str, Candidate]] | None = None  # what reprobe() probes again
         self._reprobe = False
@@ -190,9 +195,16 @@ class Sampler:
                         self._reader = None
         self._engine_cpu = (pid, reading.cpu_s) if reading else (None, None)
         power, note = self._read_power()
-        sample = Sample(t, pid if reading else None, reading.rss if reading else None,
-                        reading.peak_rss if reading else None, reading.cpu_s if reading else None,
-                        power, self._epoch, note)
+        sample = Sample(
+            t,
+            pid if reading else None,
+            reading.rss if reading else None,
+            reading.peak_rss if reading else None,
+            reading.cpu_s if reading else None,
+            power,
+            self._epoch,
+            note,
+        )
         with self._appended:
             self._ring.append(sample)
             if reading and reading.rss > self._sampled_peak:
@@ -204,7 +216,10 @@ class Sampler:
     def _read_power(self) -> tuple[float | None, str]:
         src = self._source
         if src is None:
-            return None, self.power_state().reason
+            rejected = self._rejected  # cheap on every tick: no explanation text is built here
+            if not self._probed.is_set():
+                return None, "still looking for a power source"
+            return None, rejected[-1].reason if rejected else "no power source can be read here"
         try:
             value = float(src.read())
         except SourceUnavailable as e:
@@ -230,8 +245,10 @@ class Sampler:
             return
         cores = (s.cpu_s - first.cpu_s) / span
         if cores >= self.busy_cores:
-            self._demote(f"{src.info.badge} stopped changing for {span:.1f} s while the engine kept "
-                         f"{cores:.1f} cores busy")
+            self._demote(
+                f"{src.info.badge} stopped changing for {span:.1f} s while the engine kept "
+                f"{cores:.1f} cores busy"
+            )
 
     def _demote(self, why: str) -> None:
         old = self._source
@@ -243,7 +260,11 @@ class Sampler:
             self._rejected += choice.rejected
             self._epoch += 1
             self._frozen_since = None
-            then = f"; Tern now uses {choice.source.info.badge}" if choice.source else "; no other power source is left"
+            then = (
+                f"; Tern now uses {choice.source.info.badge}"
+                if choice.source
+                else "; no other power source is left"
+            )
             self._notices.append(f"{why}, so Tern stopped trusting it{then}.")
         log.warning("power source demoted: %s", self._notices[-1])
 
@@ -272,13 +293,32 @@ class Sampler:
             extra += "\n\nNotices:\n" + "\n".join(f"• {n}" for n in notices)
         if src is None:
             if not self._probed.is_set():
-                return PowerState(False, "Power: looking for a source…", reason="still looking for a power source")
+                return PowerState(
+                    False, "Power: looking for a source…", reason="still looking for a power source"
+                )
             reason = "; ".join(r.reason for r in rejected[-1:]) or "no power source can be read here"
-            return PowerState(False, NO_POWER, reason=reason, notices=notices, hints=hints,
-                              explanation="Tern found no way to read power on this computer." + extra)
+            return PowerState(
+                False,
+                NO_POWER,
+                reason=reason,
+                notices=notices,
+                hints=hints,
+                explanation="Tern found no way to read power on this computer." + extra,
+            )
         i = src.info
-        return PowerState(True, i.badge, i.key, i.kind, i.measured, i.covers, i.method, "", i.explanation + extra,
-                          notices, hints)
+        return PowerState(
+            True,
+            i.badge,
+            i.key,
+            i.kind,
+            i.measured,
+            i.covers,
+            i.method,
+            "",
+            i.explanation + extra,
+            notices,
+            hints,
+        )
 
     def _recent(self, n: int) -> list[Sample]:
         with self._lock:
@@ -292,8 +332,21 @@ class Sampler:
         samples = self._recent(int(window_s * self.hz * 1.2) + 4)
         power = self.power_state()
         if not samples:
-            return Snapshot(self.clock(), self.hz, self._pid, None, None, "", None, self.n_cpus, None,
-                            power.reason or "no sample yet", power, (), self._own_cpu_s)
+            return Snapshot(
+                self.clock(),
+                self.hz,
+                self._pid,
+                None,
+                None,
+                "",
+                None,
+                self.n_cpus,
+                None,
+                power.reason or "no sample yet",
+                power,
+                (),
+                self._own_cpu_s,
+            )
         last = samples[-1]
         cutoff = last.t_ns - int(window_s * 1e9)
         samples = [s for s in samples if s.t_ns >= cutoff]
@@ -309,10 +362,26 @@ class Sampler:
                 watts = (last.power - ago.power) / ((last.t_ns - ago.t_ns) / 1e9)
             else:
                 note = "measuring…"
-        peak, kind = (last.peak_rss, "os") if last.peak_rss is not None else (
-            (self._last_sampled_peak or None), "sampled" if last.rss is not None else "")
-        return Snapshot(last.t_ns, self.hz, last.pid, last.rss, peak if last.rss is not None else None, kind, cores,
-                        self.n_cpus, watts, note if watts is None else "", power, tuple(samples), self._own_cpu_s)
+        peak, kind = (
+            (last.peak_rss, "os")
+            if last.peak_rss is not None
+            else ((self._last_sampled_peak or None), "sampled" if last.rss is not None else "")
+        )
+        return Snapshot(
+            last.t_ns,
+            self.hz,
+            last.pid,
+            last.rss,
+            peak if last.rss is not None else None,
+            kind,
+            cores,
+            self.n_cpus,
+            watts,
+            note if watts is None else "",
+            power,
+            tuple(samples),
+            self._own_cpu_s,
+        )
 
     def points(self) -> tuple[list[Point], str]:
         with self._lock:
@@ -345,8 +414,9 @@ class Sampler:
         if len(busy) >= 2 and busy[0].pid == busy[-1].pid:
             cores = (busy[-1].cpu_s - busy[0].cpu_s) / max((busy[-1].t_ns - busy[0].t_ns) / 1e9, 1e-9)  # type: ignore[operator]
             if cores > max_cores:
-                return Baseline.unavailable(f"the engine was busy ({cores:.1f} cores) when idle power was due to be "
-                                            "measured")
+                return Baseline.unavailable(
+                    f"the engine was busy ({cores:.1f} cores) when idle power was due to be measured"
+                )
         points, kind = self.points()
         return baseline(points, kind, t0_ns, t1_ns, self.min_window_s())
 
@@ -373,7 +443,11 @@ class Sampler:
     def turn_energy(self, stats: Any, base: Baseline | None = None, wait_s: float = 2.0) -> TurnEnergy:
         """J total, J/output-token and the prefill/decode split of one reply, from its TurnStats."""
         get = stats.get if isinstance(stats, dict) else lambda k, d=None: getattr(stats, k, d)
-        t_start, t_first, t_end = int(get("t_start_ns", 0)), int(get("t_first_ns", 0) or 0), int(get("t_end_ns", 0))
+        t_start, t_first, t_end = (
+            int(get("t_start_ns", 0)),
+            int(get("t_first_ns", 0) or 0),
+            int(get("t_end_ns", 0)),
+        )
         out_tokens = int(get("output_tokens", 0))
         prefill_tokens = int(get("prompt_tokens", 0)) - int(get("prompt_cached", 0))
         state = self.power_state()
@@ -383,10 +457,20 @@ class Sampler:
         if base is None:
             base = self.idle_baseline_before(t_start)
         points, kind = self.points()
-        return turn_energy(points, kind, t_start_ns=t_start, t_first_ns=t_first, t_end_ns=t_end,
-                           output_tokens=out_tokens, prefill_tokens=prefill_tokens, base=base,
-                           min_seconds=self.min_window_s(), source=state.badge, covers=state.covers,
-                           measured=state.measured)
+        return turn_energy(
+            points,
+            kind,
+            t_start_ns=t_start,
+            t_first_ns=t_first,
+            t_end_ns=t_end,
+            output_tokens=out_tokens,
+            prefill_tokens=prefill_tokens,
+            base=base,
+            min_seconds=self.min_window_s(),
+            source=state.badge,
+            covers=state.covers,
+            measured=state.measured,
+        )
 
 
 def _one_second_before(samples: list[Sample]) -> Sample | None:

@@ -18,8 +18,9 @@ WATTS = 5.0
 
 
 def estimate_sampler() -> Sampler:
-    return Sampler(hz=20, power=[("estimate", lambda c: CpuTimeEstimate(c.engine_cpu, "test", WATTS))],
-                   cpu_name="test")
+    return Sampler(
+        hz=20, power=[("estimate", lambda c: CpuTimeEstimate(c.engine_cpu, "test", WATTS))], cpu_name="test"
+    )
 
 
 def test_a_reply_shows_the_engines_own_figures_and_its_energy(qtbot, open_window, tiny_models) -> None:
@@ -32,7 +33,9 @@ def test_a_reply_shows_the_engines_own_figures_and_its_energy(qtbot, open_window
     try:
         readout = window.status.findChild(StatusReadout)
         assert readout is not None and readout.isVisible() and not window.status.turn_figures.isVisible()
-        qtbot.waitUntil(lambda: presenter.readout is not None and presenter.readout.ram_now.available, timeout=5000)
+        qtbot.waitUntil(
+            lambda: presenter.readout is not None and presenter.readout.ram_now.available, timeout=5000
+        )
         assert presenter.readout.model_file.text == fmt.mib(tiny_models["tq2_0"].stat().st_size)
 
         c = window.chat.controller
@@ -54,8 +57,10 @@ def test_a_reply_shows_the_engines_own_figures_and_its_energy(qtbot, open_window
         assert abs(snap.peak_rss - stats["peak_rss"]) <= 0.05 * stats["peak_rss"]
         assert r.ram_peak.text == fmt.mib(snap.peak_rss)
         # energy: once the sample after the reply is in, J/token appears (or says why not)
-        qtbot.waitUntil(lambda: presenter.refresh().energy_detail.text != "—" or presenter.energy is not None,
-                        timeout=5000)
+        qtbot.waitUntil(
+            lambda: presenter.refresh().energy_detail.text != "—" or presenter.energy is not None,
+            timeout=5000,
+        )
         e = presenter.energy
         assert e is not None and e.source.startswith("Estimated · CPU time × 5 W/core")
         if e.status == "ok":
@@ -71,16 +76,24 @@ def test_a_reply_shows_the_engines_own_figures_and_its_energy(qtbot, open_window
 
 
 def test_clicking_opens_the_panel_and_the_explanation_and_a_users_figure_gives_an_estimate(
-        qtbot, open_window) -> None:
+    qtbot, open_window
+) -> None:
     ctx = AppContext()
     window = open_window(ctx, wait_ready=False)
-    sampler = Sampler(hz=10, power=[("estimate", lambda c: CpuTimeEstimate(c.engine_cpu, "AMD EPYC",
-                                                                           c.watts_per_core))], cpu_name="AMD EPYC")
+    sampler = Sampler(
+        hz=10,
+        power=[("estimate", lambda c: CpuTimeEstimate(c.engine_cpu, "AMD EPYC", c.watts_per_core))],
+        cpu_name="AMD EPYC",
+    )
     presenter = metrics.install(window, ctx, sampler)
     try:
         readout = window.status.findChild(StatusReadout)
-        qtbot.waitUntil(lambda: presenter.readout is not None and presenter.readout.power_state.badge ==
-                        "No power reading", timeout=5000)
+        qtbot.waitUntil(
+            lambda: (
+                presenter.readout is not None and presenter.readout.power_state.badge == "No power reading"
+            ),
+            timeout=5000,
+        )
         assert readout.ram.text() == "RAM —" and "not in Tern's TDP table" in presenter.readout.power.tip
         qtbot.mouseClick(readout.ram, Qt.MouseButton.LeftButton)
         details = window.findChild(MetricsWindow)

@@ -27,8 +27,9 @@ def install(window: Any, ctx: Any, sampler: Any = None) -> Any:
     from ui.metrics.status_readout import StatusReadout
 
     settings = ctx.settings
-    presenter = MetricsPresenter(sampler, hz=settings.sampler_hz, watts_per_core=settings.cpu_watts_per_core,
-                                 parent=window)
+    presenter = MetricsPresenter(
+        sampler, hz=settings.sampler_hz, watts_per_core=settings.cpu_watts_per_core, parent=window
+    )
     presenter.settings = settings
     readout = StatusReadout(window.status.figures_slot)
     window.status.set_figures_widget(readout)

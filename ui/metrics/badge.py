@@ -40,14 +40,18 @@ class PowerBadge(QToolButton):
         if self.text() != state.badge:
             self.setText(state.badge)
             self.setAccessibleName(f"Power source: {state.badge}")
-        self.setToolTip(f"{state.badge}\n{state.reason or state.covers}\nClick for what this figure is and how "
-                        "it is obtained.")
+        self.setToolTip(
+            f"{state.badge}\n{state.reason or state.covers}\nClick for what this figure is and how "
+            "it is obtained."
+        )
         fg, bg = _colors(state)
         key = (fg, bg, theme.current().name)
         if key != self._style_key:
             self._style_key = key
-            self.setStyleSheet(f"QToolButton#PowerBadge {{ color: {fg}; background: {bg}; border-radius: 8px; "
-                               f"padding: 1px 8px; font-size: 11px; }}")
+            self.setStyleSheet(
+                f"QToolButton#PowerBadge {{ color: {fg}; background: {bg}; border-radius: 8px; "
+                f"padding: 1px 8px; font-size: 11px; }}"
+            )
 
     @Slot()
     def explain(self) -> PowerExplanation:

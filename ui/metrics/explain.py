@@ -24,7 +24,8 @@ from backend.metrics.snapshot import PowerState
 ENERGY_NOTE = (
     "Energy per token is the energy over a reply (from the engine's own start and end times), minus the idle "
     "power measured just before it when the engine was idle then, divided by the reply's output tokens. A "
-    "source that updates slowly (a battery) reports short replies as too short to measure rather than guessing."
+    "source that updates slowly (a battery) reports short replies as too short to measure rather "
+    "than guessing."
 )
 
 
@@ -33,8 +34,10 @@ def explanation_html(state: PowerState) -> str:
     out = [f"<h3 style='margin:0 0 6px 0'>{html.escape(state.badge)}</h3>"]
     if state.available:
         kind = "Measured" if state.measured else "Estimated — not a measurement"
-        out.append(f"<p><b>Covers:</b> {html.escape(state.covers)} &nbsp; <b>How:</b> {html.escape(kind)}"
-                   f" ({html.escape(state.method)})</p>")
+        out.append(
+            f"<p><b>Covers:</b> {html.escape(state.covers)} &nbsp; <b>How:</b> {html.escape(kind)}"
+            f" ({html.escape(state.method)})</p>"
+        )
     elif state.reason:
         out.append(f"<p><b>Why there is no figure:</b> {html.escape(state.reason)}</p>")
     for block in (state.explanation or "").split("\n\n"):
@@ -53,8 +56,13 @@ def explanation_html(state: PowerState) -> str:
 class PowerExplanation(QDialog):
     """The explanation, and (when given `set_watts`) the one figure a user can supply: watts per core."""
 
-    def __init__(self, state: PowerState, parent: QWidget | None = None, watts: float = 0.0,
-                 set_watts: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        state: PowerState,
+        parent: QWidget | None = None,
+        watts: float = 0.0,
+        set_watts: Callable[[float], None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("About this power figure")
         self.setMinimumWidth(560)
@@ -75,7 +83,9 @@ class PowerExplanation(QDialog):
         self.watts = QDoubleSpinBox(self)
         if set_watts is not None:
             row = QHBoxLayout()
-            label = QLabel("Your CPU's watts per core for the estimate (TDP ÷ cores; 0 = Tern's TDP table):", self)
+            label = QLabel(
+                "Your CPU's watts per core for the estimate (TDP ÷ cores; 0 = Tern's TDP table):", self
+            )
             label.setWordWrap(True)
             self.watts.setRange(0.0, 200.0)
             self.watts.setDecimals(2)

@@ -12,11 +12,24 @@ from ui.metrics.readout import Figure, Readout
 from ui.metrics.sparkline import Sparkline
 
 ROWS = {
-    "Memory": [("ram_now", "Engine RAM now"), ("ram_peak", "Engine RAM peak"), ("model_file", "Model file"),
-               ("kv_cache", "KV cache")],
-    "Speed": [("ttft", "Time to first token"), ("prefill_tps", "Prefill"), ("decode_tps", "Decode"),
-              ("ms_per_token", "Per token"), ("cpu", "CPU use")],
-    "Power": [("power", "Power now"), ("j_per_token", "Energy per token"), ("energy_detail", "Prefill · decode")],
+    "Memory": [
+        ("ram_now", "Engine RAM now"),
+        ("ram_peak", "Engine RAM peak"),
+        ("model_file", "Model file"),
+        ("kv_cache", "KV cache"),
+    ],
+    "Speed": [
+        ("ttft", "Time to first token"),
+        ("prefill_tps", "Prefill"),
+        ("decode_tps", "Decode"),
+        ("ms_per_token", "Per token"),
+        ("cpu", "CPU use"),
+    ],
+    "Power": [
+        ("power", "Power now"),
+        ("j_per_token", "Energy per token"),
+        ("energy_detail", "Prefill · decode"),
+    ],
 }
 
 
@@ -30,7 +43,9 @@ class MetricsPanel(QWidget):
         self.values: dict[str, QLabel] = {}
         self.charts: dict[str, Sparkline] = {
             "Memory": Sparkline("Engine RAM", fmt.mib_from_mib),
-            "Speed": Sparkline("tok/s (tokens arriving per second)", lambda v: f"{v:,.0f}" if v is not None else "—"),
+            "Speed": Sparkline(
+                "tok/s (tokens arriving per second)", lambda v: f"{v:,.0f}" if v is not None else "—"
+            ),
             "Power": Sparkline("Power", fmt.watts),
         }
         self.badge = PowerBadge(self)
@@ -79,15 +94,21 @@ class MetricsPanel(QWidget):
     def show_readout(self, r: Readout) -> None:
         for key, label in self.values.items():
             f: Figure = getattr(r, key)
-            text = f.text + (" (live)" if key in ("decode_tps", "ms_per_token") and r.running and f.available else "")
+            text = f.text + (
+                " (live)" if key in ("decode_tps", "ms_per_token") and r.running and f.available else ""
+            )
             label.setText(text)
             label.setToolTip(f.tip)
         self.badge.set_state(r.power_state)
-        self.charts["Memory"].set_series([(t, v / 1024**2) for t, v in r.rss_series], r.t_ns,
-                                         "no engine running" if not r.ram_now.available else "measuring…")
+        self.charts["Memory"].set_series(
+            [(t, v / 1024**2) for t, v in r.rss_series],
+            r.t_ns,
+            "no engine running" if not r.ram_now.available else "measuring…",
+        )
         self.charts["Speed"].set_series(r.tps_series, r.t_ns, "no reply yet")
-        self.charts["Power"].set_series(r.watts_series, r.t_ns, r.power_state.reason and "no power reading"
-                                        or "measuring…")
+        self.charts["Power"].set_series(
+            r.watts_series, r.t_ns, r.power_state.reason and "no power reading" or "measuring…"
+        )
         self.charts["Power"].setToolTip(f"{r.power_state.badge}\n{self.charts['Power'].toolTip()}")
         if r.notes:
             self.notes.setText("\n".join(f"⚠ {n}" for n in r.notes))

@@ -25,8 +25,15 @@ SPAN_NS = 60 * 1_000_000_000
 class MetricsPresenter(QObject):
     updated = Signal(object)  # Readout
 
-    def __init__(self, sampler: Sampler | None = None, *, hz: float = 10.0, watts_per_core: float = 0.0,
-                 interval_ms: int = 500, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        sampler: Sampler | None = None,
+        *,
+        hz: float = 10.0,
+        watts_per_core: float = 0.0,
+        interval_ms: int = 500,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._own_sampler = sampler is None
         self.sampler = sampler or Sampler(hz=hz, watts_per_core=watts_per_core)
@@ -34,7 +41,9 @@ class MetricsPresenter(QObject):
         self.settings: Any = None  # app Settings, when the presenter should save the user's figure there
         self.info: dict[str, Any] | None = None
         self.running = False
-        self.arrivals: collections.deque[int] = collections.deque()  # token arrival times (time_ns), last minute
+        self.arrivals: collections.deque[int] = (
+            collections.deque()
+        )  # token arrival times (time_ns), last minute
         self.turn_arrivals: list[int] = []
         self.tps_points: collections.deque[tuple[int, float]] = collections.deque()
         self.stats: dict[str, Any] | None = None
@@ -171,9 +180,16 @@ class MetricsPresenter(QObject):
         snap = self.sampler.snapshot(60.0)
         now = time.time_ns()
         self._settle_energy(snap.t_ns)
-        turn = TurnView(info=self.info, running=self.running, live_tps=self.live_tps() if self.running else None,
-                        live_tokens=len(self.turn_arrivals), stats=self.stats, energy=self.energy,
-                        energy_pending=self._pending is not None, tps_series=self._tps_series(now))
+        turn = TurnView(
+            info=self.info,
+            running=self.running,
+            live_tps=self.live_tps() if self.running else None,
+            live_tokens=len(self.turn_arrivals),
+            stats=self.stats,
+            energy=self.energy,
+            energy_pending=self._pending is not None,
+            tps_series=self._tps_series(now),
+        )
         self.readout = build(snap, turn)
         self.updated.emit(self.readout)
         return self.readout

@@ -76,66 +76,123 @@ def build(snap: Snapshot, turn: TurnView) -> Readout:
     info, stats = turn.info, turn.stats or {}
     failed = stats.get("stop_reason") == "error"
     engine_why = _no_engine(info) if snap.rss is None else ""
-    reply_why = ("No reply yet." if not stats else "The last reply failed, so it has no figures." if failed
-                 else "The last reply was too short for this figure (fewer than two tokens).")
-    peak_tip = ("The engine process's peak resident memory since it started, from the OS's own high-water mark "
-                "(Linux VmHWM / Windows peak working set)." if snap.peak_kind == "os" else
-                f"The highest resident memory the sampler saw in the engine process ({snap.hz:g} Hz samples): "
-                "this OS keeps no high-water mark another process can read, so a brief spike between samples "
-                "could be missed.")
-    ram_now = figure(fmt.mib(snap.rss), f"Resident memory of the engine process (pid {snap.pid}) now, as the OS "
-                     "counts it: model weights in use, KV cache, buffers and the Python runtime.", engine_why)
+    reply_why = (
+        "No reply yet."
+        if not stats
+        else "The last reply failed, so it has no figures."
+        if failed
+        else "The last reply was too short for this figure (fewer than two tokens)."
+    )
+    peak_tip = (
+        "The engine process's peak resident memory since it started, from the OS's own high-water mark "
+        "(Linux VmHWM / Windows peak working set)."
+        if snap.peak_kind == "os"
+        else f"The highest resident memory the sampler saw in the engine process ({snap.hz:g} Hz samples): "
+        "this OS keeps no high-water mark another process can read, so a brief spike between samples "
+        "could be missed."
+    )
+    ram_now = figure(
+        fmt.mib(snap.rss),
+        f"Resident memory of the engine process (pid {snap.pid}) now, as the OS "
+        "counts it: model weights in use, KV cache, buffers and the Python runtime.",
+        engine_why,
+    )
     ram_peak = figure(fmt.mib(snap.peak_rss), peak_tip, engine_why)
     file_bytes = info.get("file_bytes") if info else None
     kv = info.get("kv_bytes") if info else None
-    model_file = figure(fmt.mib(file_bytes), "Size of the model file on disk (the weights as stored).",
-                        "No model is loaded.")
-    kv_cache = figure(fmt.mib(kv), f"The KV cache llama.cpp allocates for the {info.get('n_ctx', '?') if info else '?'}"
-                      "-token context (keys and values of every layer, F16), computed from the model's shape.",
-                      "No model is loaded." if not info else "The model's shape did not give a KV-cache size.")
+    model_file = figure(
+        fmt.mib(file_bytes), "Size of the model file on disk (the weights as stored).", "No model is loaded."
+    )
+    kv_cache = figure(
+        fmt.mib(kv),
+        f"The KV cache llama.cpp allocates for the {info.get('n_ctx', '?') if info else '?'}"
+        "-token context (keys and values of every layer, F16), computed from the model's shape.",
+        "No model is loaded." if not info else "The model's shape did not give a KV-cache size.",
+    )
 
     # -- latency: the engine's own clock for finished replies; arrival times while one runs --------
-    ttft = figure(fmt.ms(None if failed else stats.get("ttft_ms")),
-                  "Time to first token of the last reply: request received → first token sampled, prompt "
-                  "evaluation included, on the engine's clock.", reply_why)
-    prefill = figure(fmt.tps(None if failed else stats.get("prefill_tps")),
-                     "Prompt evaluation speed of the last reply: prompt tokens evaluated ÷ evaluation time "
-                     "(tokens reused from the cache are not counted), on the engine's clock.",
-                     reply_why if not stats or failed else "The whole prompt came from the cache: nothing to time.")
+    ttft = figure(
+        fmt.ms(None if failed else stats.get("ttft_ms")),
+        "Time to first token of the last reply: request received → first token sampled, prompt "
+        "evaluation included, on the engine's clock.",
+        reply_why,
+    )
+    prefill = figure(
+        fmt.tps(None if failed else stats.get("prefill_tps")),
+        "Prompt evaluation speed of the last reply: prompt tokens evaluated ÷ evaluation time "
+        "(tokens reused from the cache are not counted), on the engine's clock.",
+        reply_why if not stats or failed else "The whole prompt came from the cache: nothing to time.",
+    )
     if turn.running and turn.live_tps:
-        decode = Figure(fmt.tps(turn.live_tps), f"Live decode speed of the reply being written: {turn.live_tokens} "
-                        "tokens so far, from the times they arrived here. The engine's own figure replaces it when "
-                        "the reply ends.")
-        per_token = Figure(fmt.ms_per_token(turn.live_tps), "Live milliseconds per output token (arrival times).")
+        decode = Figure(
+            fmt.tps(turn.live_tps),
+            f"Live decode speed of the reply being written: {turn.live_tokens} "
+            "tokens so far, from the times they arrived here. The engine's own figure replaces it when "
+            "the reply ends.",
+        )
+        per_token = Figure(
+            fmt.ms_per_token(turn.live_tps), "Live milliseconds per output token (arrival times)."
+        )
     else:
         d = None if failed else stats.get("decode_tps")
-        decode = figure(fmt.tps(d), "Decode speed of the last reply: tokens after the first ÷ time from the first "
-                        "to the last token, on the engine's clock.", reply_why)
-        per_token = figure(fmt.ms_per_token(d), "Milliseconds per output token of the last reply "
-                           "(1000 ÷ decode tok/s, engine clock).", reply_why)
-    cpu = figure(fmt.cores(snap.cpu_cores, snap.n_cpus),
-                 f"CPU time the engine process used over the last second, in cores (user + system, all its "
-                 f"threads) — out of {snap.n_cpus} logical CPUs.", engine_why or "Measuring…")
+        decode = figure(
+            fmt.tps(d),
+            "Decode speed of the last reply: tokens after the first ÷ time from the first "
+            "to the last token, on the engine's clock.",
+            reply_why,
+        )
+        per_token = figure(
+            fmt.ms_per_token(d),
+            "Milliseconds per output token of the last reply (1000 ÷ decode tok/s, engine clock).",
+            reply_why,
+        )
+    cpu = figure(
+        fmt.cores(snap.cpu_cores, snap.n_cpus),
+        f"CPU time the engine process used over the last second, in cores (user + system, all its "
+        f"threads) — out of {snap.n_cpus} logical CPUs.",
+        engine_why or "Measuring…",
+    )
 
     # -- power ---------------------------------------------------------------------------------
     ps = snap.power
     if ps.available:
-        tip = (f"Power now ({'measured' if ps.measured else 'estimated'}): {ps.badge}; "
-               + ("the latest reading." if ps.kind == "instant" else "averaged over about the last second."))
+        tip = f"Power now ({'measured' if ps.measured else 'estimated'}): {ps.badge}; " + (
+            "the latest reading." if ps.kind == "instant" else "averaged over about the last second."
+        )
     else:
         tip = f"Power now: {ps.badge}."
     power = figure(fmt.watts(snap.watts), tip, snap.power_note or ps.reason or "No power reading.")
     jpt, detail = _energy_figures(turn, ps)
     notes = tuple(ps.notices)
     sampling = f"Sampling at {snap.hz:g} Hz · sampler CPU {snap.sampler_cpu_s:.2f} s so far"
-    return Readout(ram_now, ram_peak, model_file, kv_cache, ttft, prefill, decode, per_token, cpu, power, jpt,
-                   detail, ps, sampling, tuple(snap.rss_series()), tuple(snap.watts_series()), turn.tps_series,
-                   snap.t_ns, turn.running, notes)
+    return Readout(
+        ram_now,
+        ram_peak,
+        model_file,
+        kv_cache,
+        ttft,
+        prefill,
+        decode,
+        per_token,
+        cpu,
+        power,
+        jpt,
+        detail,
+        ps,
+        sampling,
+        tuple(snap.rss_series()),
+        tuple(snap.watts_series()),
+        turn.tps_series,
+        snap.t_ns,
+        turn.running,
+        notes,
+    )
 
 
 def _energy_figures(turn: TurnView, ps: PowerState) -> tuple[Figure, Figure]:
-    tip = ("Energy per output token of the last reply: energy over the reply (engine timestamps) ÷ output "
-           "tokens")
+    tip = (
+        "Energy per output token of the last reply: energy over the reply (engine timestamps) ÷ output tokens"
+    )
     e = turn.energy
     if turn.stats and turn.stats.get("stop_reason") == "error":
         why = "The last reply failed, so it has no figures."
@@ -153,13 +210,19 @@ def _energy_figures(turn: TurnView, ps: PowerState) -> tuple[Figure, Figure]:
         return figure(NONE, tip + ".", why), figure(NONE, "Prefill and decode energy of the last reply.", why)
     net = "above idle" if e.baseline_subtracted else "idle included"
     text = f"{fmt.joules(e.j_per_token)}/token"
-    full = (f"{tip}, {e.baseline_note}.\nSource: {e.source}.\nWhole reply: {fmt.joules(e.joules)} over "
-            f"{e.seconds:.2f} s ({net}); average power {fmt.watts(e.avg_watts)}.")
+    full = (
+        f"{tip}, {e.baseline_note}.\nSource: {e.source}.\nWhole reply: {fmt.joules(e.joules)} over "
+        f"{e.seconds:.2f} s ({net}); average power {fmt.watts(e.avg_watts)}."
+    )
     parts = []
     for name, p in (("prefill", e.prefill), ("decode", e.decode)):
         parts.append(f"{name} {fmt.joules(p.joules)}" if p.status == "ok" else f"{name} —")
-    reasons = [f"{n}: {p.reason}" for n, p in (("prefill", e.prefill), ("decode", e.decode)) if p.status != "ok"]
-    detail = Figure(" · ".join(parts) + f" ({net})",
-                    "Energy of the prompt evaluation (start → first token) and of decoding (first → last token), "
-                    f"{e.baseline_note}." + ("\n" + "\n".join(reasons) if reasons else ""))
+    reasons = [
+        f"{n}: {p.reason}" for n, p in (("prefill", e.prefill), ("decode", e.decode)) if p.status != "ok"
+    ]
+    detail = Figure(
+        " · ".join(parts) + f" ({net})",
+        "Energy of the prompt evaluation (start → first token) and of decoding (first → last token), "
+        f"{e.baseline_note}." + ("\n" + "\n".join(reasons) if reasons else ""),
+    )
     return Figure(text, full), detail

@@ -16,8 +16,13 @@ from ui import theme
 
 
 class Sparkline(QWidget):
-    def __init__(self, title: str, fmt: Callable[[float | None], str], span_s: float = 60.0,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        fmt: Callable[[float | None], str],
+        span_s: float = 60.0,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.title, self.fmt, self.span_s = title, fmt, span_s
         self.points: list[tuple[float, float]] = []  # (seconds before now, value)
@@ -29,7 +34,9 @@ class Sparkline(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(240, 72)
 
-    def set_series(self, series: Sequence[tuple[int, float]], now_ns: int, empty_text: str = "no data yet") -> None:
+    def set_series(
+        self, series: Sequence[tuple[int, float]], now_ns: int, empty_text: str = "no data yet"
+    ) -> None:
         span_ns = self.span_s * 1e9
         self.points = [((now_ns - t) / 1e9, v) for t, v in series if 0 <= now_ns - t <= span_ns]
         self.empty_text = empty_text
@@ -85,6 +92,9 @@ class Sparkline(QWidget):
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawPath(line)
         p.setPen(QColor(t.faint))
-        p.drawText(QRectF(plot.left(), plot.top(), plot.width(), fm.height()),
-                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, f"max {self.fmt(hi)}")
+        p.drawText(
+            QRectF(plot.left(), plot.top(), plot.width(), fm.height()),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+            f"max {self.fmt(hi)}",
+        )
         p.end()

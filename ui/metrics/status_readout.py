@@ -48,7 +48,9 @@ class StatusReadout(QWidget):
         self.tps.setToolTip(r.decode_tps.tip)
         energy = f" · {r.j_per_token.text}" if r.j_per_token.available else ""
         self.power.setText(f"power {r.power.text}{energy}")
-        self.power.setToolTip(r.power.tip if not r.j_per_token.available else f"{r.power.tip}\n\n{r.j_per_token.tip}")
+        self.power.setToolTip(
+            r.power.tip if not r.j_per_token.available else f"{r.power.tip}\n\n{r.j_per_token.tip}"
+        )
         self.badge.set_state(r.power_state)
 
     def mousePressEvent(self, e: QMouseEvent) -> None:

@@ -58,3 +58,4 @@ class PowerSource(ABC):
 
     def close(self) -> None:
         """Release OS handles (IOReport subscription, device handle); reading after close is an error."""
+        return None

@@ -16,8 +16,10 @@ from backend.metrics.power.sysfs import Reader, is_denied, optional_text, read_t
 
 ROOT = Path("/sys/class/power_supply")
 RESOLUTION_S = 5.0
-PLUGGED_IN = ("the laptop is on mains power: a battery measures the whole laptop only while it discharges — "
-              "unplug to measure")
+PLUGGED_IN = (
+    "the laptop is on mains power: a battery measures the whole laptop only while it discharges — "
+    "unplug to measure"
+)
 
 
 def find_batteries(root: Path, reader: Reader = read_text) -> list[Path]:
@@ -37,9 +39,14 @@ def battery_watts(bat: Path, reader: Reader = read_text) -> float:
         power = optional_text(reader, bat / "power_now")
         if power is not None:
             return abs(int(power)) / 1e6
-        current, voltage = optional_text(reader, bat / "current_now"), optional_text(reader, bat / "voltage_now")
+        current, voltage = (
+            optional_text(reader, bat / "current_now"),
+            optional_text(reader, bat / "voltage_now"),
+        )
         if current is None or voltage is None:
-            raise SourceUnavailable(f"battery {bat.name} reports neither power_now nor current_now and voltage_now")
+            raise SourceUnavailable(
+                f"battery {bat.name} reports neither power_now nor current_now and voltage_now"
+            )
         return abs(int(current)) * int(voltage) / 1e12
     except OSError as e:
         if is_denied(e):
@@ -56,13 +63,19 @@ class LinuxBatterySource(PowerSource):
         if not self.batteries:
             raise SourceUnavailable("this computer has no battery")
         self.info = SourceInfo(
-            key="battery", kind="instant", measured=True, covers="whole laptop",
-            method=f"battery, ~{RESOLUTION_S:.0f} s average", resolution_s=RESOLUTION_S,
+            key="battery",
+            kind="instant",
+            measured=True,
+            covers="whole laptop",
+            method=f"battery, ~{RESOLUTION_S:.0f} s average",
+            resolution_s=RESOLUTION_S,
             explanation=(
-                "The battery's discharge rate while the laptop runs on battery: everything the laptop draws — "
+                "The battery's discharge rate while the laptop runs on battery: everything the "
+                "laptop draws — "
                 "screen, CPU, RAM, Wi-Fi. The battery's controller averages it over a few seconds, so short "
                 "replies are reported as too short to measure, and it reads nothing while plugged in. Files: "
-                + ", ".join(str(b) for b in self.batteries) + " (power_now in µW, or current_now µA × voltage_now µV)."
+                + ", ".join(str(b) for b in self.batteries)
+                + " (power_now in µW, or current_now µA × voltage_now µV)."
             ),
             details=tuple(str(b) for b in self.batteries),
         )

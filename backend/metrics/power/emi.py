@@ -61,7 +61,7 @@ def parse_metadata(version: int, data: bytes) -> EmiMetadata:
     if version == 1:
         if len(data) < 72:
             raise ValueError(f"EMI_METADATA_V1 is {len(data)} bytes, shorter than its 72-byte header")
-        unit, = struct.unpack_from("<I", data, 0)
+        (unit,) = struct.unpack_from("<I", data, 0)
         if unit != UNIT_PICOWATT_HOURS:
             raise ValueError(f"EMI unit {unit} is not picowatt-hours")
         rev, name_size = struct.unpack_from("<HH", data, 68)
@@ -115,7 +115,7 @@ class EmiSource(PowerSource):
         try:
             self.dev = device or _EmiDevice.open_first()
             version = parse_version(self.dev.ioctl(IOCTL_EMI_GET_VERSION, 2))
-            size, = struct.unpack("<I", self.dev.ioctl(IOCTL_EMI_GET_METADATA_SIZE, 4)[:4])
+            (size,) = struct.unpack("<I", self.dev.ioctl(IOCTL_EMI_GET_METADATA_SIZE, 4)[:4])
             self.meta = parse_metadata(version, self.dev.ioctl(IOCTL_EMI_GET_METADATA, size))
             self.indices, covers = pick_channels(self.meta.channels)
         except (OSError, ValueError, struct.error) as e:
@@ -125,12 +125,18 @@ class EmiSource(PowerSource):
         self.read()
         chosen = ", ".join(self.meta.channels[i] for i in self.indices)
         self.info = SourceInfo(
-            key="emi", kind="counter", measured=True, covers=covers, method="RAPL via Windows EMI",
+            key="emi",
+            kind="counter",
+            measured=True,
+            covers=covers,
+            method="RAPL via Windows EMI",
             resolution_s=0.05,
             explanation=(
                 f"The processor's RAPL energy counters as Windows' Energy Meter Interface exposes them "
-                f"({self.meta.oem} {self.meta.model}, channel {chosen}, in picowatt-hours). A package channel "
-                "covers the cores, caches and integrated graphics — not the screen, RAM chips or the rest of the "
+                f"({self.meta.oem} {self.meta.model}, channel {chosen}, in picowatt-hours). A "
+                "package channel "
+                "covers the cores, caches and integrated graphics — not the screen, RAM chips or "
+                "the rest of the "
                 "laptop."
             ),
             details=self.meta.channels,
@@ -138,8 +144,10 @@ class EmiSource(PowerSource):
 
     def read(self) -> float:
         try:
-            values = parse_measurement(self.dev.ioctl(IOCTL_EMI_GET_MEASUREMENT, 16 * len(self.meta.channels)),
-                                       len(self.meta.channels))
+            values = parse_measurement(
+                self.dev.ioctl(IOCTL_EMI_GET_MEASUREMENT, 16 * len(self.meta.channels)),
+                len(self.meta.channels),
+            )
         except (OSError, ValueError) as e:
             raise SourceUnavailable(f"the energy meter stopped answering: {e}") from None
         energy = [values[i][0] for i in self.indices]
@@ -192,37 +200,55 @@ class _EmiDevice:
 
 
 def _device_paths(guid_text: str) -> list[str]:
-    """Device interface paths of one interface class (SetupDiGetClassDevsW + SetupDiGetDeviceInterfaceDetailW)."""
+    """Device interface paths of one interface class (SetupDiGetClassDevsW and
+    SetupDiGetDeviceInterfaceDetailW)."""
     import uuid
     from ctypes import wintypes
 
     class GUID(ctypes.Structure):
-        _fields_ = [("d1", wintypes.DWORD), ("d2", wintypes.WORD), ("d3", wintypes.WORD), ("d4", ctypes.c_ubyte * 8)]
+        _fields_ = [
+            ("d1", wintypes.DWORD),
+            ("d2", wintypes.WORD),
+            ("d3", wintypes.WORD),
+            ("d4", ctypes.c_ubyte * 8),
+        ]
 
     class IfaceData(ctypes.Structure):
-        _fields_ = [("cbSize", wintypes.DWORD), ("guid", GUID), ("flags", wintypes.DWORD),
-                    ("reserved", ctypes.c_void_p)]
+        _fields_ = [
+            ("cbSize", wintypes.DWORD),
+            ("guid", GUID),
+            ("flags", wintypes.DWORD),
+            ("reserved", ctypes.c_void_p),
+        ]
 
     u = uuid.UUID(guid_text)
     guid = GUID(u.fields[0], u.fields[1], u.fields[2], (ctypes.c_ubyte * 8)(*u.bytes[8:]))
     sa = ctypes.WinDLL("setupapi", use_last_error=True)  # type: ignore[attr-defined]
     sa.SetupDiGetClassDevsW.restype = ctypes.c_void_p
-    info = sa.SetupDiGetClassDevsW(ctypes.byref(guid), None, None, 0x12)  # DIGCF_PRESENT | DIGCF_DEVICEINTERFACE
+    info = sa.SetupDiGetClassDevsW(
+        ctypes.byref(guid), None, None, 0x12
+    )  # DIGCF_PRESENT | DIGCF_DEVICEINTERFACE
     paths: list[str] = []
     try:
         i = 0
         while True:
             iface = IfaceData()
             iface.cbSize = ctypes.sizeof(IfaceData)
-            if not sa.SetupDiEnumDeviceInterfaces(ctypes.c_void_p(info), None, ctypes.byref(guid), i,
-                                                  ctypes.byref(iface)):
+            if not sa.SetupDiEnumDeviceInterfaces(
+                ctypes.c_void_p(info), None, ctypes.byref(guid), i, ctypes.byref(iface)
+            ):
                 break
             need = wintypes.DWORD()
-            sa.SetupDiGetDeviceInterfaceDetailW(ctypes.c_void_p(info), ctypes.byref(iface), None, 0,
-                                                ctypes.byref(need), None)
+            sa.SetupDiGetDeviceInterfaceDetailW(
+                ctypes.c_void_p(info), ctypes.byref(iface), None, 0, ctypes.byref(need), None
+            )
             buf = ctypes.create_string_buffer(need.value)
-            struct.pack_into("<I", buf, 0, 8 if ctypes.sizeof(ctypes.c_void_p) == 8 else 6)  # cbSize of the detail
-            if sa.SetupDiGetDeviceInterfaceDetailW(ctypes.c_void_p(info), ctypes.byref(iface), buf, need, None, None):
+            struct.pack_into(
+                "<I", buf, 0, 8 if ctypes.sizeof(ctypes.c_void_p) == 8 else 6
+            )  # cbSize of the detail
+            if sa.SetupDiGetDeviceInterfaceDetailW(
+                ctypes.c_void_p(info), ctypes.byref(iface), buf, need, None, None
+            ):
                 paths.append(buf.raw[4:].decode("utf-16-le").split("\0", 1)[0])
             i += 1
     finally:

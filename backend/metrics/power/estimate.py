@@ -27,23 +27,37 @@ class CpuTimeEstimate(PowerSource):
             entry = lookup(cpu_name)
             if entry is None:
                 raise SourceUnavailable(
-                    f"no power meter can be read here, and this CPU ({cpu_name or 'unknown'}) is not in Tern's TDP "
+                    f"no power meter can be read here, and this CPU ({cpu_name or 'unknown'}) is "
+                    "not in Tern's TDP "
                     "table, so not even an estimate is possible",
                     hint="Enter your CPU's watts per core (its TDP divided by its core count) in the power "
-                         "figure's explanation to get an estimate, clearly labelled as such.")
+                    "figure's explanation to get an estimate, clearly labelled as such.",
+                )
             self.watts_per_core = entry.watts_per_core
-            basis = f"{entry.model}: {entry.tdp_w:g} W TDP ÷ {entry.cores} cores = {entry.watts_per_core:.2f} W per core"
+            basis = (
+                f"{entry.model}: {entry.tdp_w:g} W TDP ÷ {entry.cores} cores = "
+                f"{entry.watts_per_core:.2f} W per core"
+            )
             badge = f"Estimated · CPU time × {entry.tdp_w:g} W TDP — not a measurement"
         self.total_j = 0.0
         self._pid: int | None = None
         self._cpu: float | None = None
         self.info = SourceInfo(
-            key="estimate", kind="counter", measured=False, covers="engine CPU time", method="TDP estimate",
-            resolution_s=0.1, per_process=True, badge_text=badge,
+            key="estimate",
+            kind="counter",
+            measured=False,
+            covers="engine CPU time",
+            method="TDP estimate",
+            resolution_s=0.1,
+            per_process=True,
+            badge_text=badge,
             explanation=(
-                f"No power meter could be read, so this is arithmetic, not a measurement: the engine's CPU seconds × "
-                f"{basis}. It assumes a busy core draws its share of the TDP, and leaves out idle power, RAM, the "
-                "screen and the rest of the computer. Use it to compare runs on this machine, not as watts you "
+                "No power meter could be read, so this is arithmetic, not a measurement: the "
+                "engine's CPU seconds × "
+                f"{basis}. It assumes a busy core draws its share of the TDP, and leaves out idle "
+                "power, RAM, the "
+                "screen and the rest of the computer. Use it to compare runs on this machine, not "
+                "as watts you "
                 "could check with a meter."
             ),
         )

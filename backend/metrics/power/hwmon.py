@@ -66,7 +66,11 @@ class HwmonEnergySource(PowerSource):
         self.last = {p: self._raw(p) for p in self.counters}
         self.total_j = 0.0
         self.info = SourceInfo(
-            key="hwmon", kind="counter", measured=True, covers="CPU package", method=f"hwmon {', '.join(drivers)}",
+            key="hwmon",
+            kind="counter",
+            measured=True,
+            covers="CPU package",
+            method=f"hwmon {', '.join(drivers)}",
             resolution_s=1.0,
             explanation=(
                 f"The CPU's socket energy counters as the hwmon driver(s) {', '.join(drivers)} report them "
@@ -81,8 +85,10 @@ class HwmonEnergySource(PowerSource):
             return read_int(self.reader, path)
         except OSError as e:
             if is_denied(e):
-                raise SourceUnavailable(f"{path} is readable only by root",
-                                        hint="An administrator can run `sudo chmod o+r " + str(path) + "`.") from None
+                raise SourceUnavailable(
+                    f"{path} is readable only by root",
+                    hint="An administrator can run `sudo chmod o+r " + str(path) + "`.",
+                ) from None
             raise SourceUnavailable(f"cannot read {path}: {e.strerror or e}") from None
         except ValueError as e:
             raise SourceUnavailable(str(e)) from None
@@ -116,13 +122,20 @@ class AmdgpuPptSource(PowerSource):
         if "radeon" not in cpu_name.lower():
             raise SourceUnavailable(
                 "the amdgpu power sensor here belongs to a discrete graphics card, not to the CPU "
-                f"({cpu_name or 'unknown CPU'} has no integrated Radeon graphics)")
+                f"({cpu_name or 'unknown CPU'} has no integrated Radeon graphics)"
+            )
         self.info = SourceInfo(
-            key="amdgpu", kind="instant", measured=True, covers="APU package", method="amdgpu PPT",
+            key="amdgpu",
+            kind="instant",
+            measured=True,
+            covers="APU package",
+            method="amdgpu PPT",
             resolution_s=1.0,
             explanation=(
-                f"The Ryzen APU's package power tracking (PPT) figure from the graphics driver ({self.path}, µW). "
-                "It covers the whole chip — CPU cores, graphics and memory controller — not the screen or the "
+                "The Ryzen APU's package power tracking (PPT) figure from the graphics driver "
+                f"({self.path}, µW). "
+                "It covers the whole chip — CPU cores, graphics and memory controller — not the "
+                "screen or the "
                 "rest of the laptop. The firmware averages it over roughly a second."
             ),
             details=(str(self.path),),

@@ -85,11 +85,17 @@ class IOReportSource(PowerSource):
         self.parts_seen: set[str] = set()
         self._consume(self._api.delta())  # also checks that the Energy Model group has channels
         self.info = SourceInfo(
-            key="ioreport", kind="counter", measured=True, covers="SoC (CPU+GPU+ANE+DRAM)", method="IOReport",
+            key="ioreport",
+            kind="counter",
+            measured=True,
+            covers="SoC (CPU+GPU+ANE+DRAM)",
+            method="IOReport",
             resolution_s=0.05,
             explanation=(
-                "Apple silicon's own energy model, read through IOReport's \"Energy Model\" channels (the source "
-                "powermetrics uses), without administrator rights. It sums the CPU clusters, GPU, Neural Engine "
+                "Apple silicon's own energy model, read through IOReport's \"Energy Model\" "
+                "channels (the source "
+                "powermetrics uses), without administrator rights. It sums the CPU clusters, GPU, "
+                "Neural Engine "
                 "and DRAM; it does not count the screen, SSD or the rest of the Mac. Compare with "
                 "`sudo powermetrics --samplers cpu_power`."
             ),
@@ -123,7 +129,10 @@ class _IOReportApi:
         self.cf = c.CDLL("/System/Library/Frameworks/CoreFoundation.framework/CoreFoundation")
         self.ir = c.CDLL("/usr/lib/libIOReport.dylib")
         cf, ir, vp = self.cf, self.ir, c.c_void_p
-        cf.CFStringCreateWithCString.restype, cf.CFStringCreateWithCString.argtypes = vp, [vp, c.c_char_p, c.c_uint32]
+        cf.CFStringCreateWithCString.restype, cf.CFStringCreateWithCString.argtypes = (
+            vp,
+            [vp, c.c_char_p, c.c_uint32],
+        )
         cf.CFStringGetCString.restype = c.c_bool
         cf.CFStringGetCString.argtypes = [vp, c.c_char_p, c.c_long, c.c_uint32]
         cf.CFDictionaryGetValue.restype, cf.CFDictionaryGetValue.argtypes = vp, [vp, vp]
@@ -177,10 +186,14 @@ class _IOReportApi:
             out = []
             for i in range(self.cf.CFArrayGetCount(arr) if arr else 0):
                 ch = self.cf.CFArrayGetValueAtIndex(arr, i)
-                out.append(Channel(self._str(self.ir.IOReportChannelGetChannelName(ch)),
-                                   self._str(self.ir.IOReportChannelGetUnitLabel(ch)),
-                                   int(self.ir.IOReportSimpleGetIntegerValue(ch, 0)),
-                                   self._str(self.ir.IOReportChannelGetGroup(ch))))
+                out.append(
+                    Channel(
+                        self._str(self.ir.IOReportChannelGetChannelName(ch)),
+                        self._str(self.ir.IOReportChannelGetUnitLabel(ch)),
+                        int(self.ir.IOReportSimpleGetIntegerValue(ch, 0)),
+                        self._str(self.ir.IOReportChannelGetGroup(ch)),
+                    )
+                )
             return out
         finally:
             self.cf.CFRelease(delta)

@@ -16,8 +16,10 @@ from typing import Any
 
 from backend.metrics.power.base import PowerSource, SourceInfo, SourceUnavailable
 
-PLUGGED_IN = ("the Mac is on mains power: the battery measures the whole laptop only while it discharges — "
-              "unplug to measure")
+PLUGGED_IN = (
+    "the Mac is on mains power: the battery measures the whole laptop only while it discharges — "
+    "unplug to measure"
+)
 
 
 def parse_properties(data: bytes) -> dict[str, Any]:
@@ -62,11 +64,17 @@ class MacBatterySource(PowerSource):
         if "Voltage" not in props:
             raise SourceUnavailable("this Mac has no battery")
         self.info = SourceInfo(
-            key="mac-battery", kind="instant", measured=True, covers="whole laptop",
-            method="battery", resolution_s=5.0,
+            key="mac-battery",
+            kind="instant",
+            measured=True,
+            covers="whole laptop",
+            method="battery",
+            resolution_s=5.0,
             explanation=(
-                "The battery's own current × voltage (AppleSmartBattery InstantAmperage × Voltage) while the Mac "
-                "runs on battery: everything the laptop draws, screen included. The battery controller updates it every "
+                "The battery's own current × voltage (AppleSmartBattery InstantAmperage × Voltage) "
+                "while the Mac "
+                "runs on battery: everything the laptop draws, screen included. The battery "
+                "controller updates it every "
                 "few seconds, so short replies are reported as too short; it reads nothing while plugged in."
             ),
         )
@@ -86,7 +94,12 @@ def _fetch_properties() -> bytes:
     io.IOServiceMatching.restype, io.IOServiceMatching.argtypes = c.c_void_p, [c.c_char_p]
     io.IOServiceGetMatchingService.restype = c.c_uint32
     io.IOServiceGetMatchingService.argtypes = [c.c_uint32, c.c_void_p]
-    io.IORegistryEntryCreateCFProperties.argtypes = [c.c_uint32, c.POINTER(c.c_void_p), c.c_void_p, c.c_uint32]
+    io.IORegistryEntryCreateCFProperties.argtypes = [
+        c.c_uint32,
+        c.POINTER(c.c_void_p),
+        c.c_void_p,
+        c.c_uint32,
+    ]
     cf.CFPropertyListCreateData.restype = c.c_void_p
     cf.CFPropertyListCreateData.argtypes = [c.c_void_p, c.c_void_p, c.c_long, c.c_uint64, c.c_void_p]
     cf.CFDataGetLength.restype, cf.CFDataGetLength.argtypes = c.c_long, [c.c_void_p]

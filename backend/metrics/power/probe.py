@@ -73,8 +73,12 @@ def check(source: PowerSource, pause_s: float = 0.05, sleep: Callable[[float], N
         raise SourceUnavailable(f"reported negative power ({a} W, {b} W)")
 
 
-def probe(candidates: Sequence[tuple[str, Candidate]], ctx: ProbeContext, pause_s: float = 0.05,
-          sleep: Callable[[float], None] = time.sleep) -> PowerChoice:
+def probe(
+    candidates: Sequence[tuple[str, Candidate]],
+    ctx: ProbeContext,
+    pause_s: float = 0.05,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PowerChoice:
     rejected: list[Rejected] = []
     for i, (name, make) in enumerate(candidates):
         source = None
@@ -93,7 +97,7 @@ def probe(candidates: Sequence[tuple[str, Candidate]], ctx: ProbeContext, pause_
             rejected.append(Rejected(name, f"failed while probing ({type(e).__name__}: {e})"))
             continue
         log.info("power source: %s", source.info.badge)
-        return PowerChoice(source, rejected, list(candidates[i + 1:]))
+        return PowerChoice(source, rejected, list(candidates[i + 1 :]))
     return PowerChoice(None, rejected, [])
 
 

@@ -26,7 +26,8 @@ PERMISSION_HINT = (
     "after the Platypus side-channel fix). An administrator can allow reading them:\n"
     "  until the next reboot:  sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj\n"
     "  permanently, a udev rule in /etc/udev/rules.d/99-rapl-read.rules:\n"
-    '    ACTION=="add", SUBSYSTEM=="powercap", KERNEL=="intel-rapl:*", RUN+="/bin/chmod o+r /sys%p/energy_uj"\n'
+    '    ACTION=="add", SUBSYSTEM=="powercap", KERNEL=="intel-rapl:*", '
+    'RUN+="/bin/chmod o+r /sys%p/energy_uj"\n'
     "Then restart Tern. Reading energy totals only (not timing single instructions) is what Tern does."
 )
 
@@ -78,14 +79,24 @@ class RaplSource(PowerSource):
         covers = "SoC / platform (psys)" if self.domain == "psys" else "CPU package"
         names = ", ".join(z.name for z in self.zones.values())
         self.info = SourceInfo(
-            key="rapl", kind="counter", measured=True, covers=covers, method="RAPL", resolution_s=0.01,
+            key="rapl",
+            kind="counter",
+            measured=True,
+            covers=covers,
+            method="RAPL",
+            resolution_s=0.01,
             explanation=(
                 f"The processor's own energy counters (RAPL, via Linux powercap), summed over: {names}. "
-                + ("psys counts the whole SoC/platform as the processor sees it. " if self.domain == "psys" else
-                   "A package counter covers the cores, caches and on-die graphics; it does not count the "
-                   "screen, RAM chips (unless a DRAM zone is added), disk or the rest of the laptop. ")
+                + (
+                    "psys counts the whole SoC/platform as the processor sees it. "
+                    if self.domain == "psys"
+                    else "A package counter covers the cores, caches and on-die graphics; it does not "
+                    "count the screen, RAM chips (unless a DRAM zone is added), disk or the rest of the "
+                    "laptop. "
+                )
                 + "RAPL is a model the chip calibrates against its own sensors, accurate to a few per cent "
-                "on recent Intel and AMD CPUs. Check it with `cat /sys/class/powercap/intel-rapl:0/energy_uj` "
+                "on recent Intel and AMD CPUs. Check it with `cat "
+                "/sys/class/powercap/intel-rapl:0/energy_uj` "
                 "(microjoules) twice, a second apart."
             ),
             details=tuple(str(p) for p in self.zones),
@@ -96,8 +107,9 @@ class RaplSource(PowerSource):
             raw = read_int(self.reader, path / "energy_uj")
         except OSError as e:
             if is_denied(e):
-                raise SourceUnavailable("RAPL energy counters are readable only by root here",
-                                        hint=PERMISSION_HINT) from None
+                raise SourceUnavailable(
+                    "RAPL energy counters are readable only by root here", hint=PERMISSION_HINT
+                ) from None
             raise SourceUnavailable(f"cannot read {path / 'energy_uj'}: {e.strerror or e}") from None
         except ValueError as e:
             raise SourceUnavailable(str(e)) from None
@@ -133,8 +145,9 @@ class RaplSource(PowerSource):
                 continue
             except OSError as e:
                 if is_denied(e):
-                    raise SourceUnavailable("RAPL energy counters became unreadable (permission denied)",
-                                            hint=PERMISSION_HINT) from None
+                    raise SourceUnavailable(
+                        "RAPL energy counters became unreadable (permission denied)", hint=PERMISSION_HINT
+                    ) from None
                 raise SourceUnavailable(f"cannot read {path / 'energy_uj'}: {e.strerror or e}") from None
             except ValueError as e:
                 raise SourceUnavailable(str(e)) from None

@@ -30,12 +30,19 @@ class Trace:
     @classmethod
     def load(cls, path: Path) -> Trace:
         d = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(d["kind"], tuple((float(t), None if v is None else float(v)) for t, v in d["points"]),
-                   d.get("covers", "recorded trace"), d.get("method", "replay"), float(d.get("resolution_s", 0.01)))
+        return cls(
+            d["kind"],
+            tuple((float(t), None if v is None else float(v)) for t, v in d["points"]),
+            d.get("covers", "recorded trace"),
+            d.get("method", "replay"),
+            float(d.get("resolution_s", 0.01)),
+        )
 
 
 class ReplaySource(PowerSource):
-    def __init__(self, trace: Trace, clock: Callable[[], int] = time.time_ns, t0_ns: int | None = None) -> None:
+    def __init__(
+        self, trace: Trace, clock: Callable[[], int] = time.time_ns, t0_ns: int | None = None
+    ) -> None:
         if trace.kind not in ("counter", "instant"):
             raise ValueError(f"trace kind must be counter or instant, not {trace.kind!r}")
         self.trace = trace
@@ -43,11 +50,15 @@ class ReplaySource(PowerSource):
         self.t0_ns = clock() if t0_ns is None else t0_ns  # trace time 0 is this wall-clock instant
         self._times = [t for t, _ in trace.points]
         self.info = SourceInfo(
-            key="replay", kind=trace.kind, measured=True, covers=trace.covers, method=trace.method,  # type: ignore[arg-type]
+            key="replay",
+            kind=trace.kind,
+            measured=True,
+            covers=trace.covers,
+            method=trace.method,  # type: ignore[arg-type]
             resolution_s=trace.resolution_s,
             badge_text=f"Replayed · {trace.covers} ({trace.method}) — a recording, not this machine",
-            explanation="A recorded power trace played back for testing and demonstration; it does not measure "
-                        "this computer.",
+            explanation="A recorded power trace played back for testing and demonstration; it does not "
+            "measure this computer.",
         )
 
     def read(self) -> float:

@@ -85,19 +85,27 @@ class SmcPowerSource(PowerSource):
         except (OSError, ValueError) as e:
             raise SourceUnavailable(f"SMC key {self.KEY} cannot be read here: {e}") from None
         self.info = SourceInfo(
-            key="smc", kind="instant", measured=True, covers="whole computer", method="SMC PSTR",
+            key="smc",
+            kind="instant",
+            measured=True,
+            covers="whole computer",
+            method="SMC PSTR",
             resolution_s=1.0,
             explanation=(
                 "The System Management Controller's total system power (key PSTR): what the whole Mac draws, "
-                "screen included, measured by its power rails — the figure a skeptic would compare with a wall "
+                "screen included, measured by its power rails — the figure a skeptic would compare "
+                "with a wall "
                 "meter. It is updated about once a second."
             ),
         )
 
     def read(self) -> float:
         try:
-            watts = parse_read(self.conn.call(pack_request(self.KEY, CMD_READ_KEY, self.size, self.dtype)),
-                               self.dtype, self.size)
+            watts = parse_read(
+                self.conn.call(pack_request(self.KEY, CMD_READ_KEY, self.size, self.dtype)),
+                self.dtype,
+                self.size,
+            )
         except (OSError, ValueError) as e:
             raise SourceUnavailable(f"SMC key {self.KEY} stopped answering: {e}") from None
         if not math.isfinite(watts) or watts < 0:
@@ -122,8 +130,14 @@ class _SmcConnection:
         io.IOServiceGetMatchingService.restype = c.c_uint32
         io.IOServiceGetMatchingService.argtypes = [c.c_uint32, c.c_void_p]
         io.IOServiceOpen.argtypes = [c.c_uint32, c.c_uint32, c.c_uint32, c.POINTER(c.c_uint32)]
-        io.IOConnectCallStructMethod.argtypes = [c.c_uint32, c.c_uint32, c.c_void_p, c.c_size_t, c.c_void_p,
-                                                  c.POINTER(c.c_size_t)]
+        io.IOConnectCallStructMethod.argtypes = [
+            c.c_uint32,
+            c.c_uint32,
+            c.c_void_p,
+            c.c_size_t,
+            c.c_void_p,
+            c.POINTER(c.c_size_t),
+        ]
         service = io.IOServiceGetMatchingService(0, io.IOServiceMatching(b"AppleSMC"))
         if not service:
             raise OSError("no AppleSMC service")

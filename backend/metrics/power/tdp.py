@@ -26,7 +26,7 @@ def _token(model: str) -> str:
     m = model.lower()
     for prefix in ("intel core ultra ", "intel core ", "intel ", "amd "):
         if m.startswith(prefix):
-            return m[len(prefix):] if prefix != "intel core ultra " else "ultra " + m[len(prefix):]
+            return m[len(prefix) :] if prefix != "intel core ultra " else "ultra " + m[len(prefix) :]
     return m
 
 

@@ -16,8 +16,10 @@ from backend.metrics.power.base import PowerSource, SourceInfo, SourceUnavailabl
 SYSTEM_BATTERY_STATE = 5
 SIZE = 32
 UNKNOWN_RATE = -0x80000000  # BATTERY_UNKNOWN_RATE read as a signed 32-bit value
-PLUGGED_IN = ("the laptop is on mains power: the battery measures the whole laptop only while it discharges — "
-              "unplug to measure")
+PLUGGED_IN = (
+    "the laptop is on mains power: the battery measures the whole laptop only while it discharges — "
+    "unplug to measure"
+)
 
 
 def parse_battery_state(data: bytes) -> float:
@@ -25,7 +27,7 @@ def parse_battery_state(data: bytes) -> float:
     if len(data) < SIZE:
         raise ValueError(f"SYSTEM_BATTERY_STATE is {len(data)} bytes, expected {SIZE}")
     ac, present, charging, discharging = data[0], data[1], data[2], data[3]
-    rate, = struct.unpack_from("<i", data, 16)
+    (rate,) = struct.unpack_from("<i", data, 16)
     if not present:
         raise SourceUnavailable("this computer has no battery")
     if ac or charging or not discharging:
@@ -47,11 +49,17 @@ class WindowsBatterySource(PowerSource):
         if len(data) >= 2 and not data[1]:
             raise SourceUnavailable("this computer has no battery")
         self.info = SourceInfo(
-            key="win-battery", kind="instant", measured=True, covers="whole laptop",
-            method="battery, ~10 s average", resolution_s=10.0,
+            key="win-battery",
+            kind="instant",
+            measured=True,
+            covers="whole laptop",
+            method="battery, ~10 s average",
+            resolution_s=10.0,
             explanation=(
-                "The battery's discharge rate as Windows reports it while the laptop runs on battery: everything the "
-                "laptop draws, screen included. Battery firmware updates it every several seconds, so short replies "
+                "The battery's discharge rate as Windows reports it while the laptop runs on "
+                "battery: everything the "
+                "laptop draws, screen included. Battery firmware updates it every several seconds, "
+                "so short replies "
                 "are reported as too short to measure; it reads nothing while plugged in."
             ),
         )

@@ -38,14 +38,17 @@ def test_too_short_is_said_not_guessed() -> None:
     assert e.reason.startswith(TOO_SHORT)
 
 
-@pytest.mark.parametrize(("pts", "reason"), [
-    ([Point(5 * S, 0.0), Point(20 * S, 1.0)], "started after"),
-    ([Point(0, 0.0), Point(S, 1.0)], "after the window ended"),
-    ([Point(0, 0.0), Point(3 * S, None, note="battery BAT0: charging"), Point(12 * S, 5.0)], "charging"),
-    ([Point(0, 0.0), Point(3 * S, 1.0, epoch=1), Point(12 * S, 5.0, epoch=1)], "source changed"),
-    ([Point(0, 0.0), Point(S, 1.0), Point(11 * S, 5.0)], "stopped for 10.0 s"),
-    ([Point(0, 5.0), Point(S, 6.0), Point(11 * S, 2.0)], "stopped for"),
-])
+@pytest.mark.parametrize(
+    ("pts", "reason"),
+    [
+        ([Point(5 * S, 0.0), Point(20 * S, 1.0)], "started after"),
+        ([Point(0, 0.0), Point(S, 1.0)], "after the window ended"),
+        ([Point(0, 0.0), Point(3 * S, None, note="battery BAT0: charging"), Point(12 * S, 5.0)], "charging"),
+        ([Point(0, 0.0), Point(3 * S, 1.0, epoch=1), Point(12 * S, 5.0, epoch=1)], "source changed"),
+        ([Point(0, 0.0), Point(S, 1.0), Point(11 * S, 5.0)], "stopped for 10.0 s"),
+        ([Point(0, 5.0), Point(S, 6.0), Point(11 * S, 2.0)], "stopped for"),
+    ],
+)
 def test_unavailable_windows_say_why(pts: list[Point], reason: str) -> None:
     e = integrate(pts, "counter", 2 * S, 10 * S)
     assert e.status == "unavailable" and e.joules is None and reason in e.reason
@@ -57,15 +60,29 @@ def test_counter_going_backwards_is_unavailable() -> None:
 
 
 def turn(pts: list[Point], base: Baseline, *, t0=10.0, t1=11.0, t2=20.0, out=91, kind="counter", min_s=0.2):
-    return turn_energy(pts, kind, t_start_ns=int(t0 * S), t_first_ns=int(t1 * S), t_end_ns=int(t2 * S),
-                       output_tokens=out, prefill_tokens=50, base=base, min_seconds=min_s,
-                       source="Measured · CPU package (RAPL)", covers="CPU package", measured=True)
+    return turn_energy(
+        pts,
+        kind,
+        t_start_ns=int(t0 * S),
+        t_first_ns=int(t1 * S),
+        t_end_ns=int(t2 * S),
+        output_tokens=out,
+        prefill_tokens=50,
+        base=base,
+        min_seconds=min_s,
+        source="Measured · CPU package (RAPL)",
+        covers="CPU package",
+        measured=True,
+    )
 
 
 def profile_points(hz: float = 10.0) -> list[Point]:
     """Idle 5 W, then 25 W over 10–11 s (prefill) and 15 W over 11–20 s (decode), idle again."""
+
     def energy(t: float) -> float:
-        return 5 * min(t, 10) + 25 * max(0, min(t, 11) - 10) + 15 * max(0, min(t, 20) - 11) + 5 * max(0, t - 20)
+        return (
+            5 * min(t, 10) + 25 * max(0, min(t, 11) - 10) + 15 * max(0, min(t, 20) - 11) + 5 * max(0, t - 20)
+        )
 
     return [Point(int(k / hz * S), energy(k / hz)) for k in range(int(30 * hz) + 1)]
 
@@ -138,8 +155,10 @@ def test_j_per_token_from_a_counter_does_not_depend_on_the_sampling_rate(run) ->
     results = []
     for hz, phase in zip(rates, phases, strict=True):
         # a RAPL-like counter: whole microjoules, read at `hz` starting at a random phase
-        pts = [Point(int(t * S), math.floor(true_energy(segments, t) * 1e6) / 1e6)
-               for t in (phase / hz + k / hz for k in range(int(total * hz) + 1))]
+        pts = [
+            Point(int(t * S), math.floor(true_energy(segments, t) * 1e6) / 1e6)
+            for t in (phase / hz + k / hz for k in range(int(total * hz) + 1))
+        ]
         e = integrate(pts, "counter", int(t0 * S), int(t1 * S), min_seconds=2 / hz)
         assert e.status == "ok", e.reason
         results.append(e.joules / tokens)

@@ -25,9 +25,14 @@ class Clock:
 
 
 def stats(reply: dict) -> dict:
-    return {"t_start_ns": T0 + int(reply["t_start"] * 1e9), "t_first_ns": T0 + int(reply["t_first"] * 1e9),
-            "t_end_ns": T0 + int(reply["t_end"] * 1e9), "output_tokens": reply["output_tokens"],
-            "prompt_tokens": reply["prompt_tokens"], "prompt_cached": reply["prompt_cached"]}
+    return {
+        "t_start_ns": T0 + int(reply["t_start"] * 1e9),
+        "t_first_ns": T0 + int(reply["t_first"] * 1e9),
+        "t_end_ns": T0 + int(reply["t_end"] * 1e9),
+        "output_tokens": reply["output_tokens"],
+        "prompt_tokens": reply["prompt_tokens"],
+        "prompt_cached": reply["prompt_cached"],
+    }
 
 
 def test_rapl_recording_with_a_wrap_gives_the_expected_j_per_token(fakesys) -> None:
@@ -54,8 +59,13 @@ def test_rapl_recording_with_a_wrap_gives_the_expected_j_per_token(fakesys) -> N
 
 def test_battery_recording_integrates_trapezoids_and_knows_what_is_too_short() -> None:
     rec = json.loads((FIX / "battery_trace.json").read_text())
-    trace = Trace(rec["kind"], tuple((t, w) for t, w in rec["points"]), rec["covers"], rec["method"],
-                  rec["resolution_s"])
+    trace = Trace(
+        rec["kind"],
+        tuple((t, w) for t, w in rec["points"]),
+        rec["covers"],
+        rec["method"],
+        rec["resolution_s"],
+    )
     clock = Clock()
     sampler = Sampler(hz=10, power=ReplaySource(trace, clock=clock, t0_ns=T0), clock=clock, cpu_name="test")
     for t, _ in rec["points"]:
@@ -79,13 +89,22 @@ def test_a_battery_that_starts_charging_mid_reply_makes_the_reply_unavailable(fa
 
     fakesys.battery(power_now=10_000_000)
     clock = Clock()
-    sampler = Sampler(hz=10, power=LinuxBatterySource(fakesys.root / "power_supply"), clock=clock, cpu_name="t")
+    sampler = Sampler(
+        hz=10, power=LinuxBatterySource(fakesys.root / "power_supply"), clock=clock, cpu_name="t"
+    )
     for k in range(400):
         if k == 250:
             fakesys.battery(status="Charging", power_now=25_000_000)
         clock.now = T0 + k * 100_000_000
         sampler.sample_once()
-    e = sampler.turn_energy({"t_start_ns": T0 + 15 * 10**9, "t_first_ns": T0 + 16 * 10**9,
-                             "t_end_ns": T0 + 35 * 10**9, "output_tokens": 100, "prompt_tokens": 10})
+    e = sampler.turn_energy(
+        {
+            "t_start_ns": T0 + 15 * 10**9,
+            "t_first_ns": T0 + 16 * 10**9,
+            "t_end_ns": T0 + 35 * 10**9,
+            "output_tokens": 100,
+            "prompt_tokens": 10,
+        }
+    )
     assert e.status == "unavailable" and "unplug to measure" in e.reason
     assert sampler.snapshot().watts is None and "unplug" in sampler.snapshot().power_note

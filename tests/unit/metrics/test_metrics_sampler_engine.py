@@ -14,8 +14,9 @@ from backend.metrics.power.estimate import CpuTimeEstimate
 
 def generate(engine: EngineClient, n: int) -> Done:
     done = None
-    for ev in engine.generate(prompt="Once upon a time", params={"max_tokens": n, "ignore_eos": True,
-                                                                 "temperature": 0.0, "seed": 3}):
+    for ev in engine.generate(
+        prompt="Once upon a time", params={"max_tokens": n, "ignore_eos": True, "temperature": 0.0, "seed": 3}
+    ):
         if isinstance(ev, Done):
             done = ev
     assert done is not None
@@ -36,11 +37,14 @@ def test_peak_rss_matches_the_engines_own_getrusage_peak(engine: EngineClient, t
     assert sampled == pytest.approx(stats.peak_rss, rel=0.05)
 
 
-def test_estimate_from_the_engines_cpu_time_matches_its_own_cpu_seconds(engine: EngineClient, tiny: Path) -> None:
+def test_estimate_from_the_engines_cpu_time_matches_its_own_cpu_seconds(
+    engine: EngineClient, tiny: Path
+) -> None:
     engine.load(tiny, n_ctx=2048, n_threads=2)
     watts = 10.0
-    sampler = Sampler(hz=50, power=[("estimate", lambda c: CpuTimeEstimate(c.engine_cpu, "test", watts))],
-                      cpu_name="test")
+    sampler = Sampler(
+        hz=50, power=[("estimate", lambda c: CpuTimeEstimate(c.engine_cpu, "test", watts))], cpu_name="test"
+    )
     with sampler:
         sampler.watch(engine.pid)
         assert sampler.wait_probed()
@@ -49,7 +53,9 @@ def test_estimate_from_the_engines_cpu_time_matches_its_own_cpu_seconds(engine: 
         energy = sampler.turn_energy(stats)
         snap = sampler.snapshot()
     assert energy.source.startswith("Estimated · CPU time × 10 W/core") and not energy.measured
-    assert energy.status in ("ok", "unavailable"), energy.reason  # unavailable only if indistinguishable from idle
+    assert energy.status in ("ok", "unavailable"), (
+        energy.reason
+    )  # unavailable only if indistinguishable from idle
     assert energy.gross_joules == pytest.approx(stats.cpu_s * watts, rel=0.1, abs=0.3)
     if energy.status == "ok":
         assert energy.j_per_token == pytest.approx(energy.joules / stats.output_tokens)

@@ -43,10 +43,20 @@ def test_ultra_dies_are_summed_and_unknown_units_skipped_not_guessed() -> None:
     assert skipped == ["DRAM1 [kJ]"]
 
 
-@pytest.mark.parametrize(("name", "part"), [
-    ("CPU Energy", "CPU"), ("DIE_1_CPU Energy", "CPU"), ("GPU Energy", "GPU"), ("ANE0", "ANE"),
-    ("DRAM", "DRAM"), ("PCPU3", None), ("EACC_CPU", None), ("GPU SRAM0", None), ("ISP", None),
-])
+@pytest.mark.parametrize(
+    ("name", "part"),
+    [
+        ("CPU Energy", "CPU"),
+        ("DIE_1_CPU Energy", "CPU"),
+        ("GPU Energy", "GPU"),
+        ("ANE0", "ANE"),
+        ("DRAM", "DRAM"),
+        ("PCPU3", None),
+        ("EACC_CPU", None),
+        ("GPU SRAM0", None),
+        ("ISP", None),
+    ],
+)
 def test_channel_names(name: str, part: str | None) -> None:
     assert component_of(name) == part
 

@@ -1,4 +1,5 @@
-"""Probing sources in order (read twice, finite, non-decreasing), the estimate, and demotion of a frozen source."""
+"""Probing sources in order (read twice, finite, non-decreasing), the estimate, and demotion of a
+frozen source."""
 
 from __future__ import annotations
 
@@ -126,7 +127,9 @@ def test_a_source_that_freezes_while_the_engine_is_busy_is_demoted_with_a_notice
 def test_a_frozen_source_is_not_demoted_while_the_engine_is_idle() -> None:
     idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        sampler = Sampler(hz=20, power=cands(Frozen(), Counting()), cpu_name="test", freeze_s=0.3, busy_cores=0.2)
+        sampler = Sampler(
+            hz=20, power=cands(Frozen(), Counting()), cpu_name="test", freeze_s=0.3, busy_cores=0.2
+        )
         with sampler:
             sampler.wait_probed()
             sampler.watch(idle.pid)

@@ -68,8 +68,11 @@ def test_root_only_counters_say_how_an_admin_enables_them(fakesys, deny) -> None
 def test_probe_passes_over_root_only_rapl_and_keeps_the_hint(fakesys, deny) -> None:
     fakesys.rapl_zone("intel-rapl:0", "package-0", 1)
     fakesys.battery(power_now=9_000_000)
-    ctx = ProbeContext(sysfs=fakesys.root, cpu_name="Intel(R) Core(TM) i7-1165G7",
-                       reader=deny(lambda p: p.name == "energy_uj"))
+    ctx = ProbeContext(
+        sysfs=fakesys.root,
+        cpu_name="Intel(R) Core(TM) i7-1165G7",
+        reader=deny(lambda p: p.name == "energy_uj"),
+    )
     choice = probe(platform_candidates("linux"), ctx, pause_s=0)
     assert choice.source is not None and choice.source.info.key == "battery"
     rapl_rejection = choice.rejected[0]

@@ -17,11 +17,20 @@ def w(text: str, size: int | None = None) -> bytes:
 # EMI_METADATA_V2 as an Intel RAPL energy meter returns it: OEM, model, revision 1, three channels.
 NAMES = ["RAPL_Package0_PKG", "RAPL_Package0_PP0", "RAPL_Package0_DRAM"]
 METADATA_V2 = (
-    w("Intel", 32) + w("RAPL_Package0", 32) + b"\x01\x00" + b"\x03\x00"
+    w("Intel", 32)
+    + w("RAPL_Package0", 32)
+    + b"\x01\x00"
+    + b"\x03\x00"
     + b"".join(b"\x00\x00\x00\x00" + len(w(n)).to_bytes(2, "little") + w(n) for n in NAMES)
 )
-METADATA_V1 = b"\x00\x00\x00\x00" + w("Qualcomm", 32) + w("SDM850", 32) + b"\x02\x00" + \
-    len(w("SoC")).to_bytes(2, "little") + w("SoC")
+METADATA_V1 = (
+    b"\x00\x00\x00\x00"
+    + w("Qualcomm", 32)
+    + w("SDM850", 32)
+    + b"\x02\x00"
+    + len(w("SoC")).to_bytes(2, "little")
+    + w("SoC")
+)
 
 
 def measurement(*pairs: tuple[int, int]) -> bytes:
@@ -65,9 +74,11 @@ def test_measurement_is_picowatt_hours_and_100ns() -> None:
 
 
 def test_emi_source_counts_joules_from_the_package_channel() -> None:
-    readings = [measurement((1_000_000_000, 0), (0, 0), (0, 0)),
-                measurement((1_000_000_000, 0), (0, 0), (0, 0)),
-                measurement((4_600_000_000, 10_000_000), (999_999_999, 0), (0, 0))]
+    readings = [
+        measurement((1_000_000_000, 0), (0, 0), (0, 0)),
+        measurement((1_000_000_000, 0), (0, 0), (0, 0)),
+        measurement((4_600_000_000, 10_000_000), (999_999_999, 0), (0, 0)),
+    ]
 
     class Device:
         def ioctl(self, code: int, size: int) -> bytes:
@@ -86,8 +97,13 @@ def test_emi_source_counts_joules_from_the_package_channel() -> None:
 
 
 def battery_state(ac: int, charging: int, discharging: int, rate_mw: int, present: int = 1) -> bytes:
-    return bytes([ac, present, charging, discharging, 0, 0, 0, 0]) + (50_000).to_bytes(4, "little") + \
-        (30_000).to_bytes(4, "little") + rate_mw.to_bytes(4, "little", signed=True) + bytes(12)
+    return (
+        bytes([ac, present, charging, discharging, 0, 0, 0, 0])
+        + (50_000).to_bytes(4, "little")
+        + (30_000).to_bytes(4, "little")
+        + rate_mw.to_bytes(4, "little", signed=True)
+        + bytes(12)
+    )
 
 
 def test_battery_discharge_rate() -> None:
@@ -96,12 +112,15 @@ def test_battery_discharge_rate() -> None:
     assert src.read() == pytest.approx(9.0) and src.info.covers == "whole laptop"
 
 
-@pytest.mark.parametrize(("state", "reason"), [
-    (battery_state(1, 1, 0, 20_000), "unplug to measure"),
-    (battery_state(1, 0, 0, 0), "unplug to measure"),
-    (battery_state(0, 0, 1, -0x80000000), "does not report"),
-    (battery_state(0, 0, 0, 0, present=0), "no battery"),
-])
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        (battery_state(1, 1, 0, 20_000), "unplug to measure"),
+        (battery_state(1, 0, 0, 0), "unplug to measure"),
+        (battery_state(0, 0, 1, -0x80000000), "does not report"),
+        (battery_state(0, 0, 0, 0, present=0), "no battery"),
+    ],
+)
 def test_battery_unavailable_states(state: bytes, reason: str) -> None:
     with pytest.raises(SourceUnavailable, match=reason):
         parse_battery_state(state)
