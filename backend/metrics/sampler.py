@@ -47,7 +47,7 @@ class Sampler:
     ) -> None:
         """`power`: "auto" probes this OS's sources, a list probes those, a source is used as is,
         None turns power off."""
-        self.hz = float(hz)
+        self.hz = min(max(float(hz), 0.5), 100.0)  # a bad setting must not stop (or flood) the sampler
         self.clock = clock
         self.freeze_s, self.busy_cores = freeze_s, busy_cores
         self.n_cpus = psutil.cpu_count(logical=True) or 1
@@ -115,7 +115,7 @@ class Sampler:
         self.stop()
 
     def set_hz(self, hz: float) -> None:
-        self.hz = max(0.5, float(hz))
+        self.hz = min(max(float(hz), 0.5), 100.0)
 
     def probe_now(self) -> None:
         """Choose the power source (the thread does this first; tests without a thread call it)."""

@@ -182,3 +182,17 @@ def test_sparkline_draws_the_series_and_says_why_when_there_is_none(qtbot) -> No
     spark.set_series([(NOW - k * 500_000_000, 5.0 + (k % 7)) for k in reversed(range(100))], NOW)
     assert has_color(spark, theme.current().accent)
     assert "latest 5.0 W" in spark.toolTip()
+
+
+def test_an_idle_engine_under_the_estimate_is_not_shown_as_a_bare_zero() -> None:
+    est = PowerState(
+        True,
+        "Estimated · CPU time × 15 W TDP — not a measurement",
+        "estimate",
+        "counter",
+        False,
+        "engine CPU time",
+        "TDP estimate",
+    )
+    r = build(snapshot(est, rss=10**8, watts=0.0), TurnView(info={}))
+    assert r.power.text == "≈ 0 W (engine idle)" and "only the engine's CPU time" in r.power.tip

@@ -161,7 +161,11 @@ def build(snap: Snapshot, turn: TurnView) -> Readout:
         )
     else:
         tip = f"Power now: {ps.badge}."
-    power = figure(fmt.watts(snap.watts), tip, snap.power_note or ps.reason or "No power reading.")
+    text = fmt.watts(snap.watts)
+    if ps.available and not ps.measured and snap.watts is not None and snap.watts < 0.05:
+        text = "≈ 0 W (engine idle)"  # the estimate covers only the engine's CPU time
+        tip += " The estimate counts only the engine's CPU time, so an idle engine reads ≈ 0 W."
+    power = figure(text, tip, snap.power_note or ps.reason or "No power reading.")
     jpt, detail = _energy_figures(turn, ps)
     notes = tuple(ps.notices)
     sampling = f"Sampling at {snap.hz:g} Hz · sampler CPU {snap.sampler_cpu_s:.2f} s so far"

@@ -138,3 +138,8 @@ def test_a_frozen_source_is_not_demoted_while_the_engine_is_idle() -> None:
     finally:
         idle.kill()
         idle.wait()
+
+
+def test_a_bad_sampling_rate_setting_is_clamped_not_fatal() -> None:
+    assert Sampler(hz=0, power=None, cpu_name="t").hz == 0.5
+    assert Sampler(hz=1e6, power=None, cpu_name="t").hz == 100.0
