@@ -56,7 +56,7 @@ class Sampler:
         self._ring: collections.deque[Sample] = collections.deque(maxlen=max(16, int(history_s * self.hz)))
         self._pid: int | None = None
         self._reader: ProcessReader | None = None
-        self._sampled_peak = self._last_sampled_peak = 0
+        self._sampled_peak = 0
         self._engine_cpu: tuple[int | None, float | None] = (None, None)
         self._source: PowerSource | None = None
         self._remaining: list[tuple[str, Candidate]] = []
@@ -320,16 +320,16 @@ class Sampler:
             hints,
         )
 
-    def _recent(self, n: int) -> list[Sample]:
+    def _recent(self, n: int) -> tuple[list[Sample], int]:
+        """The last n samples (oldest first) and the highest RSS sampled since watch()."""
         with self._lock:
             out = list(itertools.islice(reversed(self._ring), n))
             peak = self._sampled_peak
         out.reverse()
-        self._last_sampled_peak = peak
-        return out
+        return out, peak
 
     def snapshot(self, window_s: float = 60.0) -> Snapshot:
-        samples = self._recent(int(window_s * self.hz * 1.2) + 4)
+        samples, sampled_peak = self._recent(int(window_s * self.hz * 1.2) + 4)
         power = self.power_state()
         if not samples:
             return Snapshot(
@@ -365,7 +365,7 @@ class Sampler:
         peak, kind = (
             (last.peak_rss, "os")
             if last.peak_rss is not None
-            else ((self._last_sampled_peak or None), "sampled" if last.rss is not None else "")
+            else ((sampled_peak or None), "sampled" if last.rss is not None else "")
         )
         return Snapshot(
             last.t_ns,

@@ -37,6 +37,19 @@ def test_peak_rss_matches_the_engines_own_getrusage_peak(engine: EngineClient, t
     assert sampled == pytest.approx(stats.peak_rss, rel=0.05)
 
 
+def test_where_the_os_keeps_no_peak_the_sampled_peak_still_matches(engine: EngineClient, tiny: Path) -> None:
+    """As on macOS: no high-water mark another process can read, so the readout keeps the highest sample."""
+    engine.load(tiny, n_ctx=512, n_threads=1)
+    with Sampler(hz=20, power=None, cpu_name="test") as sampler:
+        sampler.watch(engine.pid)
+        sampler._reader._status = None  # no VmHWM: the reader reports no OS peak, like macOS
+        stats = generate(engine, 64).stats
+        assert sampler.wait_for(stats.t_end_ns + 100_000_000, timeout=3)
+        snap = sampler.snapshot()
+    assert snap.peak_kind == "sampled" and all(s.peak_rss is None for s in snap.samples)
+    assert snap.peak_rss == pytest.approx(stats.peak_rss, rel=0.05)
+
+
 def test_estimate_from_the_engines_cpu_time_matches_its_own_cpu_seconds(
     engine: EngineClient, tiny: Path
 ) -> None:
