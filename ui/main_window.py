@@ -285,9 +285,13 @@ class MainWindow(QMainWindow):
         ids = self.chat.conversations.ids()
         last = self.settings.last_conversation if self.settings.last_conversation in ids else (ids[0] if ids else 0)
         self.chat.open_conversation(last)
-        if self.settings.last_model and not self.chat.load_spec(self.settings.last_model):
-            log.info("the last model %s is gone", self.settings.last_model)
+        if self.settings.last_model:  # loaded once the window is up, so it shows without waiting
+            QTimer.singleShot(0, self._load_last_model)
         self.show_page(state.get("page") if state.get("page") in self.pages else "chat")
+
+    def _load_last_model(self) -> None:
+        if self.chat.controller.choice is None and not self.chat.load_spec(self.settings.last_model):
+            log.info("the last model %s is gone", self.settings.last_model)
 
     def save_state(self) -> None:
         geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii")

@@ -33,7 +33,8 @@ def test_a_message_streams_into_the_view_and_the_store(qtbot, chat_window) -> No
     assert msgs[1].stats["decode_tps"] == stats["decode_tps"]
     view = w.chat.view.widgets[mid]
     assert view.text == msgs[1].content  # what is shown (and copied) is what was stored
-    assert view.body.segments and all(s.isVisible() for s in view.body.segments)
+    assert view.body.segments
+    qtbot.waitUntil(lambda: all(s.isVisible() for s in view.body.segments), timeout=2000)  # shown next turn
     assert "tok/s" in view.footer.text() and "24 tokens" in view.footer.text()
     assert not w.chat.composer.busy and w.chat.composer.input.toPlainText() == ""
     # the list shows the conversation under the first words of the message, and the status line the figures

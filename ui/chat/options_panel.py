@@ -3,9 +3,11 @@ new conversation starts with. Changes are saved to the conversation as they are 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
@@ -43,10 +45,11 @@ class OptionsPanel(QFrame):
     changed = Signal(str, object)  # system prompt, params dict
     close_requested = Signal()
 
-    def __init__(self, defaults: dict[str, Any], parent: QWidget | None = None) -> None:
+    def __init__(self, defaults: Callable[[], dict[str, Any]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("OptionsPanel")
-        self.defaults = dict(defaults)
+        self._defaults = defaults  # called when first needed: the defaults live with the engine's code
+        self._source: Callable[[], tuple[str, dict[str, Any]]] | None = None
         self._loading = False
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -137,18 +140,38 @@ class OptionsPanel(QFrame):
         self._save_timer.setInterval(400)
         self._save_timer.timeout.connect(self._emit)
 
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return self._defaults()
+
+    def bind(self, source: Callable[[], tuple[str, dict[str, Any]]]) -> None:
+        """Follow a conversation: its settings are read now if the panel is open, else when it opens."""
+        self._save_timer.stop()
+        self._source = source
+        if self.isVisible():
+            self.load(*source())
+
+    def showEvent(self, e: QShowEvent) -> None:
+        if self._source is not None:
+            self.load(*self._source())
+        super().showEvent(e)
+
     def load(self, system_prompt: str, params: dict[str, Any]) -> None:
         """Show a conversation's settings (without saving them back)."""
         self._save_timer.stop()
+        self._source = None
         self._loading = True
+        defaults = self.defaults
         try:
             self.system.setPlainText(system_prompt)
             for key, spin in self.spins.items():
-                spin.setValue(params.get(key, self.defaults[key]))
+                spin.setValue(params.get(key, defaults[key]))
         finally:
             self._loading = False
 
     def values(self) -> tuple[str, dict[str, Any]]:
+        if self._source is not None:
+            self.load(*self._source())
         params: dict[str, Any] = {}
         for key, spin in self.spins.items():
             params[key] = int(spin.value()) if isinstance(spin, QSpinBox) else round(float(spin.value()), 4)

@@ -43,7 +43,7 @@ class ChatPage(QWidget):
         self.header = ChatHeader(self)
         self.view = ChatView(self)
         self.composer = Composer(self)
-        self.options = OptionsPanel(default_params(), self)
+        self.options = OptionsPanel(default_params, self)
         self.options.hide()
 
         center = QWidget(self)
@@ -172,9 +172,9 @@ class ChatPage(QWidget):
         self.view.show_messages(messages)
         self.view.set_busy(self.controller.busy)
         if conv is not None:
-            self.options.load(conv.system_prompt, self.controller.session.params(cid))
+            self.options.bind(lambda: (conv.system_prompt, self.controller.session.params(cid)))
         else:
-            self.options.load("", default_params())
+            self.options.bind(lambda: ("", default_params()))
         if self.conversations.current_id != cid:
             self.conversations.refresh(select=cid)
         self.conversation_changed.emit(cid)

@@ -24,3 +24,10 @@ def test_choices_list_usable_variants_fastest_first_with_size_and_label(tmp_path
 def test_sizes_read_like_a_file_manager() -> None:
     assert [human_size(n) for n in (512, 625_000, 2_900_000, 217_000_000, 2_530_000_000)] == [
         "512 B", "625 kB", "2.9 MB", "217 MB", "2.5 GB"]
+
+
+def test_the_random_weights_label_is_the_one_synthetic_models_carry() -> None:
+    from backend.chat.choices import SYNTHETIC_LABEL
+    from backend.models import synth
+
+    assert SYNTHETIC_LABEL == synth.SYNTHETIC_LABEL
