@@ -122,8 +122,13 @@ def _svg(name: str) -> str:
 
 
 def icon(name: str, color: str | None = None, size: int = 20) -> QIcon:
-    """A line icon from assets/styles/icons, drawn in `color` (default: the theme's text colour)."""
-    color = color or current().muted
+    """A line icon from assets/styles/icons, drawn in `color` (default: the theme's muted text colour)."""
+    return _icon(name, color or current().muted, size)
+
+
+@cache
+def _icon(name: str, color: str, size: int) -> QIcon:
+    """Rendered once per name, colour and size (QIcon is implicitly shared, so reuse is free)."""
     svg = _svg(name).replace("#000000", color)
     renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
     result = QIcon()

@@ -49,11 +49,15 @@ def test_responsiveness_and_token_to_screen_while_streaming_2000_tokens(qtbot, w
     w.chat.extra_params = {"max_tokens": REPLY_TOKENS, "ignore_eos": True, "seed": 5}
     late_ms: list[float] = []
     last = [0]
+    stalls: list[tuple[int, int]] = []  # (start, end) of gaps longer than 25 ms, perf_counter ns
 
     def tick() -> None:
         now = time.perf_counter_ns()
         if last[0]:
-            late_ms.append(max(0.0, (now - last[0]) / 1e6 - TICK_MS))
+            late = max(0.0, (now - last[0]) / 1e6 - TICK_MS)
+            late_ms.append(late)
+            if late > 25:
+                stalls.append((last[0], now))
         last[0] = now
 
     timer = QTimer()
@@ -62,10 +66,28 @@ def test_responsiveness_and_token_to_screen_while_streaming_2000_tokens(qtbot, w
     timer.timeout.connect(tick)
     with qtbot.waitSignal(c.reply_started, timeout=5000):
         w.chat.send("Tell me everything.")
+    flushes: list[tuple[int, int]] = []
+    flush_cpu_ms: list[float] = []
+    view = w.chat.view
+    original_flush = view.flush
+
+    def timed_flush() -> None:
+        t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+        original_flush()
+        flushes.append((t0, time.perf_counter_ns()))
+        flush_cpu_ms.append((time.thread_time_ns() - c0) / 1e6)
+
+    view._timer.timeout.disconnect()
+    view._timer.timeout.connect(timed_flush)
+    cpu0, wall0 = time.thread_time(), time.perf_counter()
     timer.start()
     with qtbot.waitSignal(c.reply_finished, timeout=600_000) as done:
         pass
     timer.stop()
+    gui_cpu = (time.thread_time() - cpu0) / (time.perf_counter() - wall0)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    # a stall is "ours" if a screen update ran for most of it; otherwise the thread was waiting for a CPU
+    ours = sum(1 for s, e in stalls if sum(max(0, min(e, fe) - max(s, fs)) for fs, fe in flushes) > (e - s) / 2)
     mid, status, stats = done.args
     assert stats["output_tokens"] == REPLY_TOKENS and late_ms
     view_tps = w.chat.view.view_decode_tps()
@@ -83,7 +105,14 @@ def test_responsiveness_and_token_to_screen_while_streaming_2000_tokens(qtbot, w
         ("decode tok/s seen by the view", f"{view_tps:.1f}", ""),
         ("token-to-screen ratio (view / engine)", f"{view_tps / engine_tps:.3f}", "≥ 0.97"),
         ("blocks the reply was drawn in", f"{segments}", ""),
+        ("time per screen update: median / longest (wall)",
+         f"{statistics.median(w.chat.view.flush_ms):.2f} / {max(w.chat.view.flush_ms):.1f} ms", ""),
+        ("CPU per screen update: median / longest",
+         f"{statistics.median(flush_cpu_ms):.2f} / {max(flush_cpu_ms):.1f} ms", ""),
         ("screen updates (flushes)", f"{len(w.chat.view.shown)}", ""),
+        ("GUI thread CPU while streaming", f"{gui_cpu * 100:.0f} % of one core", ""),
+        ("gaps > 25 ms / of them mostly a screen update", f"{len(stalls)} / {ours}", ""),
+        ("machine load average (2 cores, shared)", f"{load:.1f}", ""),
     ])
     assert view_tps is not None and engine_tps
 

@@ -94,6 +94,7 @@ class ChatView(QScrollArea):
         bar.rangeChanged.connect(self._range_changed)
         # what the view showed, when (for the token-to-screen benchmark): (time_ns, tokens shown so far)
         self.shown: list[tuple[int, int]] = []
+        self.flush_ms: list[float] = []  # time each draw took in the GUI thread
         self._received = 0
 
     # -- conversation -----------------------------------------------------------------------
@@ -147,6 +148,7 @@ class ChatView(QScrollArea):
         w.start_stream()
         self.streaming = w
         self.shown = []
+        self.flush_ms = []
         self._received = 0
         self._busy = True
         self._after_change()
@@ -160,11 +162,13 @@ class ChatView(QScrollArea):
     def flush(self) -> None:
         if not self._buffer or self.streaming is None:
             return
+        t0 = time.perf_counter_ns()
         text = "".join(self._buffer)
         self._received += len(self._buffer)
         self._buffer.clear()
         self.streaming.feed(text)
         self.shown.append((time.time_ns(), self._received))
+        self.flush_ms.append((time.perf_counter_ns() - t0) / 1e6)
 
     def end_reply(self, mid: int, status: str, stats: dict[str, Any]) -> None:
         self.flush()

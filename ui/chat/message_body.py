@@ -13,6 +13,7 @@ from ui.chat.code_block import CodeBlock
 from ui.chat.markdown_view import MarkdownView
 
 Segment = MarkdownView | CodeBlock
+GAP = 8  # between blocks, in pixels
 
 
 class MessageBody(QWidget):
@@ -22,7 +23,7 @@ class MessageBody(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
-        self.layout_.setSpacing(8)
+        self.layout_.setSpacing(0)  # gaps are added per block: none before a `continued` one
         self.segments: list[Segment] = []
         self.stream: MarkdownStream | None = None
 
@@ -33,16 +34,18 @@ class MessageBody(QWidget):
         runs: list[Block] = []
         for block in split_blocks(text):
             if block.kind == "md" and runs and runs[-1].kind == "md":
-                runs[-1] = Block("md", runs[-1].text + "\n\n" + block.text, closed=True)
+                joint = "\n" if block.continued else "\n\n"
+                runs[-1] = Block("md", runs[-1].text + joint + block.text, closed=True)
             else:
                 runs.append(block)
         for block in runs:
             self._update(self._add(block), block)
 
     def clear(self) -> None:
-        for seg in self.segments:
-            self.layout_.removeWidget(seg)
-            seg.deleteLater()
+        while self.layout_.count():
+            item = self.layout_.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
         self.segments = []
 
     # -- a streaming text -------------------------------------------------------------------
@@ -77,6 +80,8 @@ class MessageBody(QWidget):
 
     def _add(self, block: Block) -> Segment:
         seg: Segment = CodeBlock(block.lang, self) if block.kind == "code" else MarkdownView(self)
+        if self.segments and not block.continued:
+            self.layout_.addSpacing(GAP)
         self.segments.append(seg)
         self.layout_.addWidget(seg)
         return seg
