@@ -72,12 +72,13 @@ from __future__ import annotations
 from backend.hub.api import HubFile, RepoListing, SearchHit, repo_listing, search
 from backend.hub.cache import PendingDownload, pending_downloads
 from backend.hub.catalog import Catalog, CatalogEntry, CatalogFile, load_catalog, model_name_for
-from backend.hub.download import Progress, discard_partial
+from backend.hub.download import discard_partial
 from backend.hub.errors import (
     AuthRequired, Cancelled, ChecksumMismatch, DiskFull, DownloadInterrupted, FileNotFoundOnHub, HubError,
     HubOffline, NotRunnable, RateLimited, RepoNotFound,
 )
 from backend.hub.library import DownloadResult, RemoveResult, catalog_status, download_model, remove_model
+from backend.hub.progress import Progress
 from backend.hub.remote import Inspection, inspect_local, inspect_remote
 from backend.hub.verdict import Verdict
 

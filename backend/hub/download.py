@@ -9,13 +9,12 @@ thread, so hashing does not slow the transfer). A partial file stays as `blobs/<
 with a note in Tern's data dir, so the next call resumes where the last one stopped.
 
 Everything here blocks; run it off the GUI thread. `progress` is called from the calling thread
-at most every `PROGRESS_EVERY` seconds (and at the end of each file); `cancel` is checked after
+at most every `progress.PROGRESS_EVERY` seconds (and at the end of each file); `cancel` is checked after
 every read from the socket.
 """
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import http.client
 import logging
@@ -24,7 +23,6 @@ import shutil
 import threading
 import time
 import urllib.error
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,75 +35,10 @@ from backend.hub.errors import (
     Cancelled, ChecksumMismatch, DiskFull, DownloadInterrupted, HubError, from_exception,
 )
 from backend.hub.http import open_url, resolve_url
+from backend.hub.progress import Job, ProgressFn
 
 log = logging.getLogger("tern.hub.download")
 CHUNK = 1 << 20
-PROGRESS_EVERY = 0.1
-SPEED_WINDOW = 3.0
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a download stands. Bytes cover the whole job (every part of a split model)."""
-
-    repo: str
-    filename: str  # the file being fetched or verified now
-    done_bytes: int
-    total_bytes: int
-    speed_bps: float | None  # measured over the last few seconds; None until there is a measurement
-    eta_s: float | None
-    phase: str  # "download" | "verify" | "done"
-    file_index: int = 1
-    file_count: int = 1
-    resumed_bytes: int = 0  # bytes that were already on disk when this call started
-
-    @property
-    def fraction(self) -> float:
-        return self.done_bytes / self.total_bytes if self.total_bytes else 0.0
-
-
-ProgressFn = Callable[[Progress], None]
-
-
-class _Job:
-    """Progress bookkeeping for one call: totals, a speed window, a throttled callback."""
-
-    def __init__(self, repo: str, files: list[HubFile], progress: ProgressFn | None) -> None:
-        self.repo, self.progress = repo, progress
-        self.total = sum(f.size or 0 for f in files)
-        self.count = len(files)
-        self.done = 0
-        self.resumed = 0
-        self.index, self.filename, self.phase = 1, files[0].name if files else "", "download"
-        self._window: collections.deque[tuple[float, int]] = collections.deque()
-        self._last = 0.0
-
-    def start_file(self, index: int, filename: str, phase: str = "download") -> None:
-        self.index, self.filename, self.phase = index, filename, phase
-        self._window.clear()
-
-    def advance(self, n: int, network: bool = True) -> None:
-        self.done += n
-        now = time.monotonic()
-        if network:
-            self._window.append((now, self.done))
-            while len(self._window) > 2 and now - self._window[0][0] > SPEED_WINDOW:
-                self._window.popleft()
-        if now - self._last >= PROGRESS_EVERY:
-            self.emit(now)
-
-    def emit(self, now: float | None = None, phase: str | None = None) -> None:
-        now = now or time.monotonic()
-        self._last = now
-        if self.progress is None:
-            return
-        speed = eta = None
-        if len(self._window) >= 2 and now - self._window[0][0] > 0.2:
-            t0, b0 = self._window[0]
-            speed = (self.done - b0) / (now - t0)
-            eta = (self.total - self.done) / speed if speed > 0 else None
-        self.progress(Progress(self.repo, self.filename, self.done, self.total, speed, eta,
-                               phase or self.phase, self.index, self.count, self.resumed))
 
 
 class _Hasher(threading.Thread):
@@ -140,7 +73,7 @@ class _Hasher(threading.Thread):
         return self.h.hexdigest()
 
 
-def hash_file(path: Path, job: _Job | None = None, cancel: threading.Event | None = None) -> str:
+def hash_file(path: Path, job: Job | None = None, cancel: threading.Event | None = None) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(8 * CHUNK):
@@ -200,14 +133,14 @@ def fetch_files(env: HubEnv, repo: str, commit: str, files: list[HubFile], progr
     """
     cancel = cancel or threading.Event()
     check_disk(env, repo, files)
-    job = _Job(repo, files, progress)
+    job = Job(repo, files, progress)
     out = [_fetch_one(env, repo, commit, f, i, job, cancel, retries) for i, f in enumerate(files, 1)]
     hc.write_ref(env.cache_dir, repo, revision, commit)
     job.emit(phase="done")
     return out
 
 
-def _fetch_one(env: HubEnv, repo: str, commit: str, f: HubFile, index: int, job: _Job,
+def _fetch_one(env: HubEnv, repo: str, commit: str, f: HubFile, index: int, job: Job,
                cancel: threading.Event, retries: int) -> FetchedFile:
     blob_name = f.sha256 or f.blob_id
     if not blob_name:
@@ -233,7 +166,7 @@ def _fetch_one(env: HubEnv, repo: str, commit: str, f: HubFile, index: int, job:
                        "Wait for that download to finish, or stop it, then try again.", repo, f.name) from e
 
 
-def _download(env: HubEnv, repo: str, commit: str, f: HubFile, blob_name: str, index: int, job: _Job,
+def _download(env: HubEnv, repo: str, commit: str, f: HubFile, blob_name: str, index: int, job: Job,
               cancel: threading.Event, retries: int) -> FetchedFile:
     cache = env.cache_dir
     blob, pointer = hc.blob_path(cache, repo, blob_name), hc.pointer_path(cache, repo, commit, f.name)

@@ -18,7 +18,8 @@ from typing import Any
 from backend.hub import cache as hc
 from backend.hub.api import RepoListing, repo_listing
 from backend.hub.catalog import CatalogEntry, load_catalog, model_name_for
-from backend.hub.download import FetchedFile, ProgressFn, check_disk, fetch_files
+from backend.hub.download import FetchedFile, check_disk, fetch_files
+from backend.hub.progress import ProgressFn
 from backend.hub.env import HubEnv
 from backend.hub.errors import ChecksumMismatch, HubError, NotRunnable
 from backend.hub.remote import Inspection, inspect_remote

@@ -119,3 +119,13 @@ def test_import_and_refusals(tiny: Path, tmp_path: Path) -> None:
     assert r.returncode == 1 and "not a GGUF file" in r.stderr
     r = tern("models", "remove", "nosuch")
     assert r.returncode == 1 and "No local model is called 'nosuch'" in r.stderr
+
+
+def test_the_derivation_child_also_runs_as_tern_itself(tiny: Path, tmp_path: Path) -> None:
+    """A frozen bundle starts the child as `tern --quantize-worker …` (there is no `python -m` there)."""
+    out = tmp_path / "f16.gguf"
+    r = tern("--quantize-worker", str(tiny), str(out), "1", "1", "-1", "-1")
+    assert r.returncode == 0 and json.loads(r.stdout) == {"rc": 0}, r.stderr
+    from backend.models.gguf_header import read_header
+
+    assert read_header(out).encoding == "F16"
