@@ -97,6 +97,23 @@ def test_interrupted_download_resumes_in_a_new_process(local_hub: HubServer) -> 
         == [123_456]
 
 
+def test_download_refusals_and_quarantine_through_the_cli(local_hub: HubServer) -> None:
+    codes = {}
+    for repo, filename in [(hub_repos.I2S, "ggml-model-i2_s.gguf"), (hub_repos.ENORMOUS, "enormous-TQ2_0.gguf"),
+                           ("tern-test/no-such-repo", "x.gguf")]:
+        r = tern("models", "download", repo, filename, "--json")
+        assert r.returncode == 1
+        codes[repo] = events(r)[-1]["code"]
+    assert codes == {hub_repos.I2S: "not_runnable", hub_repos.ENORMOUS: "disk_full",
+                     "tern-test/no-such-repo": "auth_required"}
+    local_hub.wrong_sha(hub_repos.TERNARY, "tiny-TQ2_0.gguf")
+    r = tern("models", "download", hub_repos.TERNARY, "tiny-TQ2_0.gguf")
+    assert r.returncode == 1 and "failed verification" in r.stderr and "quarantined" in r.stderr
+    assert "QUARANTINED (sha256 mismatch; download again)" in tern("models", "list").stdout
+    gen = tern("generate", "tiny", "-p", "Hi", "-n", "1")
+    assert gen.returncode == 1 and "no usable" in gen.stderr  # never loaded
+
+
 def test_gated_download_with_a_token_file_never_prints_the_token(local_hub: HubServer, tmp_path: Path,
                                                                  tern_home: Path) -> None:
     r = tern("models", "download", hub_repos.GATED)
