@@ -57,6 +57,15 @@ def test_search_offline_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     assert err["code"] == "offline" and "HF_HUB_OFFLINE" in err["message"]
 
 
+def test_the_apps_offline_setting_keeps_the_cli_off_the_hub(local_hub: HubServer, tern_home: Path) -> None:
+    settings = tern_home / "config" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text('{"offline": true}')
+    r = tern("models", "search", "tiny-")
+    assert r.returncode == 1 and "Offline mode is on" in r.stderr
+    assert local_hub.requests() == []
+
+
 def test_download_then_generate_derive_list_remove(local_hub: HubServer) -> None:
     r = tern("models", "download", hub_repos.TERNARY, "tiny-TQ2_0.gguf", "--json")
     assert r.returncode == 0, r.stderr
