@@ -11,6 +11,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from huggingface_hub import constants as _hf_constants
+
+# Tern sends no telemetry. This also stops huggingface_hub from fetching its "agent harness"
+# registry from the endpoint it saw at import time (which may not be HF_ENDPOINT of now) and
+# from caching it under the HF_HOME of import time. Read on every request, so it applies even
+# when huggingface_hub was imported first.
+_hf_constants.HF_HUB_DISABLE_TELEMETRY = True
+
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _TRUE = {"1", "on", "yes", "true"}
 

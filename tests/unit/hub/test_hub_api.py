@@ -89,3 +89,25 @@ def test_unreachable_hub_is_offline_not_a_traceback() -> None:
     # tern_home points HF_ENDPOINT at a closed port
     with pytest.raises(HubOffline, match="cannot be reached"):
         search("bitnet")
+
+
+def test_nothing_but_the_configured_endpoint_is_contacted(local_hub: HubServer,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """huggingface_hub would fetch an "agent registry" from the endpoint it saw at import time."""
+    import socket
+
+    from huggingface_hub.utils import _detect_agent, close_session
+
+    monkeypatch.setattr(_detect_agent, "_registry", None)  # as in a fresh process
+    close_session()  # no pooled connections: every request resolves its host
+    hosts: list[str] = []
+    real = socket.getaddrinfo
+
+    def spy(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        hosts.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", spy)
+    repo_listing(hub_repos.TERNARY)
+    search("tiny-")
+    assert hosts and set(hosts) == {"127.0.0.1"}
