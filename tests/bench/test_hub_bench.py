@@ -93,7 +93,8 @@ def test_download_throughput_vs_plain_read(bench_hub, tern_home: Path, monkeypat
         rows.append(("curl -o", f"{size / median(curls) / 1e6:.0f}", " ".join(f"{t:.2f}" for t in curls)))
     report(f"Download of a {size / 1e6:.0f} MB file from the local Hub ({ROUNDS} rounds after a warm-up, "
            "interleaved)", rows)
-    print(f"   ratio tern / urllib = {mbps[1] / mbps[0]:.2f} (target ≥ 0.9); "
+    vs_curl = f"; tern / curl = {median(curls) / median(ours):.2f}" if curls else ""
+    print(f"   ratio tern / urllib = {mbps[1] / mbps[0]:.2f} (target ≥ 0.9){vs_curl}; "
           f"{calls[0] / ROUNDS:.0f} progress callbacks per download")
     assert all(t > 0 for t in ours + plain)
 
