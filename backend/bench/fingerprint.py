@@ -114,9 +114,12 @@ def fingerprint(pair: Pair, threads: int, power: PowerLabel, tern_version: str |
 
 
 def model_hashes(pair: Pair, progress: Callable[[str, float], None] | None = None) -> dict[str, str | None]:
-    """sha256 of both files: the registry's record when it has one, else computed (and cached)."""
+    """sha256 of both files: the registry's record when it has one, else computed — and then recorded in
+    the registry, so a big F16 file is read through once, not at every comparison."""
     out: dict[str, str | None] = {}
     for role, side in pair.sides.items():
         known = side.variant.sha256 if side.variant else None
         out[role] = known or sha256_file(side.path, (lambda f, r=role: progress(r, f)) if progress else None)
+        if not known and side.variant is not None and pair.registry is not None:
+            pair.registry.update_variant(side.variant.id, sha256=out[role])
     return out

@@ -11,7 +11,7 @@ otherwise the comparison says the weights are not verified.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend.errors import ModelFileError, TernError
@@ -56,6 +56,7 @@ class Pair:
     f16: SideSpec
     same_weights: bool
     weights_note: str  # how Tern knows, or why it does not
+    registry: Registry | None = field(default=None, repr=False, compare=False)  # where the variants are recorded
 
     @property
     def sides(self) -> dict[str, SideSpec]:
@@ -177,4 +178,4 @@ def resolve_pair(registry: Registry | None, ternary: str | Path, f16: str | Path
     t = side_spec(TERNARY, t_path, t_header, t_variant)
     f = side_spec(F16, f_path, f_header, f_variant)
     same, note = weights_relation(t, f)
-    return Pair(t, f, same, note)
+    return Pair(t, f, same, note, registry)

@@ -127,3 +127,14 @@ def test_fingerprint_names_machine_build_power_and_files(tiny_models: dict[str, 
         assert entry["path"] == str(path.resolve()) and entry["file_bytes"] == path.stat().st_size
     assert fp["models"][TERNARY]["kv_bytes"] == info.kv_bytes and fp["models"][F16]["kv_bytes"] is None
     assert fp["same_weights"] is True
+
+
+def test_computed_hashes_are_recorded_in_the_registry(tiny_models: dict[str, Path]) -> None:
+    reg = AppContext().registry
+    for enc in ("tq2_0", "f16"):
+        reg.add_variant("tiny", tiny_models[enc], enc, "synthetic")
+    pair = resolve_pair(reg, "tiny")
+    hashes = model_hashes(pair)
+    again = resolve_pair(reg, "tiny")
+    assert again.f16.variant.sha256 == hashes[F16] == hashlib.sha256(tiny_models["f16"].read_bytes()).hexdigest()
+    assert again.ternary.variant.sha256 == hashes[TERNARY]
