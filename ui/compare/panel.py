@@ -12,26 +12,22 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal
-from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from backend.bench.history import BenchHistory
-from backend.bench.pairing import F16, TERNARY, Pair
+from backend.bench.pairing import Pair
 from backend.bench.paper import paper_table
 from backend.bench.results import BENCH as BENCH_KIND
 from backend.bench.results import COMPARE, OK, RACE_NOTE, BenchConfig, RunResult, Sample
 from backend.bench.runner import RunEvent
-from backend.bench.twin import MissingTwin
 from backend.models.registry import Registry
-from backend.models.synth import SYNTHETIC_LABEL
 from backend.store import Store
-from ui.compare import format as f
 from ui.compare.banner import RatioBanner
 from ui.compare.bench_tab import BenchTab
 from ui.compare.history_view import HistoryView
 from ui.compare.paper_view import PaperView
-from ui.compare.side_column import SideColumn
+from ui.compare.pair_picker import PairPicker
+from ui.compare.side_by_side import SideBySide
 from ui.compare.worker import BENCH, FAIR, RACE, CompareJob, CompareWorker, Prepared
 
 log = logging.getLogger("tern.ui.compare")
@@ -72,49 +68,20 @@ class ComparePanel(QWidget):
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
         lay = QVBoxLayout(self)
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Ternary model", self))
-        self.model = QComboBox(self)
-        self.model.setAccessibleName("Ternary model")
-        self.model.setMinimumWidth(220)
-        top.addWidget(self.model)
-        self.twin = QLabel("", self)
-        self.twin.setObjectName("CompareTwin")
-        self.twin.setWordWrap(True)
-        top.addWidget(self.twin, 1)
-        self.derive = QPushButton("Derive the F16 variant", self)
-        self.derive.setVisible(False)
-        top.addWidget(self.derive)
-        lay.addLayout(top)
+        self.picker = PairPicker(self)
+        lay.addWidget(self.picker)
         self.banner = RatioBanner(self)
         lay.addWidget(self.banner)
-
         self.tabs = QTabWidget(self)
-        side = QWidget(self.tabs)
-        sl = QVBoxLayout(side)
-        row = QHBoxLayout()
-        self.prompt = QLineEdit(side)
-        self.prompt.setPlaceholderText("A prompt for both sides (the same seed, sampling, threads and context)")
-        self.prompt.setAccessibleName("Comparison prompt")
-        self.send = QPushButton("Compare", side)
-        self.stop = QPushButton("Stop", side)
-        self.stop.setEnabled(False)
-        self.race = QCheckBox("Race (both at once)", side)
-        self.race.setToolTip(RACE_NOTE)
-        row.addWidget(self.prompt, 1)
-        row.addWidget(self.race)
-        row.addWidget(self.send)
-        row.addWidget(self.stop)
-        sl.addLayout(row)
-        split = QSplitter(side)
-        self.columns = {TERNARY: SideColumn(TERNARY, split), F16: SideColumn(F16, split)}
-        split.addWidget(self.columns[TERNARY])
-        split.addWidget(self.columns[F16])
-        sl.addWidget(split, 1)
+        self.side = SideBySide(self.tabs)
+        # the parts other code (and tests) use directly
+        self.model, self.twin, self.derive = self.picker.model, self.picker.twin, self.picker.derive
+        self.prompt, self.send, self.stop, self.race = self.side.prompt, self.side.send, self.side.stop, self.side.race
+        self.columns = self.side.columns
         self.bench = BenchTab(self.tabs)
         self.paper = PaperView(self.tabs)
         self.history_view = HistoryView(self.tabs)
-        self.tabs.addTab(side, "Side by side")
+        self.tabs.addTab(self.side, "Side by side")
         self.tabs.addTab(self.bench, "Benchmark")
         self.tabs.addTab(self.paper, "Paper table")
         self.tabs.addTab(self.history_view, "History")
@@ -177,22 +144,10 @@ class ComparePanel(QWidget):
 
     # -- models and pairing -------------------------------------------------------------------
     def refresh_models(self) -> None:
-        current = self.model.currentData()
-        self.model.blockSignals(True)
-        self.model.clear()
-        for m in self.registry.models():
-            for v in m.variants:
-                if v.ternary and v.usable:
-                    tag = " (synthetic)" if m.synthetic else ""
-                    self.model.addItem(f"{m.name} · {v.encoding}{tag}", f"{m.name}:{v.encoding.lower()}")
-        i = self.model.findData(current)
-        self.model.setCurrentIndex(max(i, 0))
-        self.model.blockSignals(False)
-        if self.model.count() == 0:
-            self.twin.setText("No ternary model yet: make the demo or download one from the Library.")
-            self.send.setEnabled(False)
-        else:
+        if self.picker.fill(self.registry):
             self.prepare()
+        else:
+            self.send.setEnabled(False)
 
     def prepare(self) -> None:
         spec = self.model.currentData()
@@ -203,38 +158,16 @@ class ComparePanel(QWidget):
         self.prepared = None
         self.send.setEnabled(False)
         self.bench.start.setEnabled(False)
-        self.twin.setText("Checking the pair…")
+        self.picker.checking()
         self.request_prepare.emit(self._rid, spec)
 
     def _prepared(self, rid: int, p: Prepared) -> None:
         if rid != self._prepare_rid:
             return
         self.prepared = p
-        self.derive.setVisible(False)
-        if p.error is not None or p.pair is None:
-            self.twin.setText(str(p.error))
-            self.twin.setStyleSheet("color: #b26b00;")
-            if isinstance(p.error, MissingTwin):
-                self.derive.setVisible(True)
-                self.derive.setEnabled(p.error.offer.fits_disk)
-                self.derive.setToolTip(p.error.offer.describe())
-            return
-        self.twin.setStyleSheet("")
-        pair = p.pair
-        self.twin.setText(f"paired with {pair.f16.encoding} ({f.size(pair.f16.file_bytes)}) · "
-                          f"{'same weights' if pair.same_weights else 'weights not verified identical'} · "
-                          f"{'both engines stay loaded' if p.plan and p.plan.together else 'engines swap (RAM)'}")
-        self.twin.setToolTip(f"{pair.weights_note}\nMemory: {p.plan.note if p.plan else ''}")
-        for role, col in self.columns.items():
-            side = pair.sides[role]
-            tag = " · synthetic (random weights)" if side.synthetic else ""
-            col.set_title(f"{side.encoding} · {side.model_name}{tag}",
-                          f"{side.path}\n{f.size(side.file_bytes)}" + (f"\n{SYNTHETIC_LABEL}" if side.synthetic else ""))
-            col.set_state("")
-        self.race.setEnabled(bool(p.plan and p.plan.together))
-        if p.plan and not p.plan.together:
-            self.race.setChecked(False)
-            self.race.setToolTip("Race mode needs both engines in RAM at once; " + p.plan.note)
+        self.picker.show_prepared(p)
+        if p.pair is not None and p.error is None:
+            self.side.show_pair(p.pair, p.plan)
         self._set_busy(self.busy)
 
     # -- running ------------------------------------------------------------------------------
@@ -265,12 +198,8 @@ class ComparePanel(QWidget):
         text = self.prompt.text().strip()
         if not text or self.busy or self._ready_pair() is None:
             return
-        mode = RACE if self.race.isChecked() and self.race.isEnabled() else FAIR
-        for col in self.columns.values():
-            col.start_reply()
-            col.set_state("waiting…")
-        if mode == FAIR:
-            self.columns[F16].set_state("waits for the ternary side: the fair mode runs one after the other")
+        mode = RACE if self.side.racing() else FAIR
+        self.side.start(race=mode == RACE)
         self.banner.show_message("Comparing…", RACE_NOTE if mode == RACE else
                                  "Fair mode: one side after the other, same prompt, seed, sampling, threads and context.",
                                  warning=mode == RACE)
@@ -303,8 +232,7 @@ class ComparePanel(QWidget):
         self._active = self._rid
         self._mode = "derive"
         self._set_busy(True)
-        self.derive.setEnabled(False)
-        self.twin.setText("Deriving the F16 variant…")
+        self.picker.deriving("starting…")
         self.request_derive.emit(self._rid, self.prepared.spec)
 
     def cancel(self) -> None:
@@ -402,7 +330,7 @@ class ComparePanel(QWidget):
         text = what if fraction < 0 else f"{what}: {fraction:.0%}"
         self.paper.status.setText(text)
         if self._mode == "derive":
-            self.twin.setText(f"Deriving the F16 variant — {text}")
+            self.picker.deriving(text)
 
     # -- history ------------------------------------------------------------------------------
     def refresh_history(self) -> None:
