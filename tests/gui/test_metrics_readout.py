@@ -195,4 +195,4 @@ def test_an_idle_engine_under_the_estimate_is_not_shown_as_a_bare_zero() -> None
         "TDP estimate",
     )
     r = build(snapshot(est, rss=10**8, watts=0.0), TurnView(info={}))
-    assert r.power.text == "≈ 0 W (engine idle)" and "only the engine's CPU time" in r.power.tip
+    assert r.power.text == "≈ 0 W (idle)" and "only the engine's CPU time" in r.power.tip

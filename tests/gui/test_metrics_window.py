@@ -68,7 +68,10 @@ def test_a_reply_shows_the_engines_own_figures_and_its_energy(qtbot, open_window
             assert abs(e.gross_joules - stats["cpu_s"] * WATTS) <= 0.2 * stats["cpu_s"] * WATTS + 0.3
         else:
             assert presenter.readout.j_per_token.text == "—" and e.reason in presenter.readout.j_per_token.tip
-        assert "Estimated" in readout.badge.text() and "not a measurement" in readout.badge.text()
+        assert readout.badge.text() == "Estimated — not a measurement"
+        assert (
+            readout.badge.state.badge == "Estimated · CPU time × 5 W/core (your figure) — not a measurement"
+        )
     finally:
         window.close()
     assert presenter.timer.isActive() is False
@@ -108,7 +111,12 @@ def test_clicking_opens_the_panel_and_the_explanation_and_a_users_figure_gives_a
         qtbot.mouseClick(use, Qt.MouseButton.LeftButton)
         assert ctx.settings.cpu_watts_per_core == 3.5  # saved for next time
         qtbot.waitUntil(lambda: presenter.refresh().power_state.available, timeout=5000)
-        assert readout.badge.text() == "Estimated · CPU time × 3.5 W/core (your figure) — not a measurement"
+        assert readout.badge.text() == "Estimated — not a measurement"
+        assert "CPU time × 3.5 W/core (your figure)" in readout.badge.toolTip()
+        assert (
+            details.panel.badge.text()
+            == "Estimated · CPU time × 3.5 W/core (your figure) — not a measurement"
+        )
     finally:
         window.close()
     assert sampler._thread is not None  # the caller's sampler is the caller's to stop

@@ -21,9 +21,17 @@ def _colors(state: PowerState) -> tuple[str, str]:
     return t.warn, t.warn_soft
 
 
+def compact_badge(state: PowerState) -> str:
+    """The badge for a narrow place (the status line): an estimate keeps only what matters most."""
+    if state.available and not state.measured and state.key == "estimate":
+        return "Estimated — not a measurement"
+    return state.badge
+
+
 class PowerBadge(QToolButton):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, compact: bool = False) -> None:
         super().__init__(parent)
+        self.compact = compact
         self.setObjectName("PowerBadge")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setAutoRaise(True)
@@ -37,8 +45,9 @@ class PowerBadge(QToolButton):
 
     def set_state(self, state: PowerState) -> None:
         self.state = state
-        if self.text() != state.badge:
-            self.setText(state.badge)
+        text = compact_badge(state) if self.compact else state.badge
+        if self.text() != text:
+            self.setText(text)
             self.setAccessibleName(f"Power source: {state.badge}")
         self.setToolTip(
             f"{state.badge}\n{state.reason or state.covers}\nClick for what this figure is and how "

@@ -43,9 +43,7 @@ class MetricsPanel(QWidget):
         self.values: dict[str, QLabel] = {}
         self.charts: dict[str, Sparkline] = {
             "Memory": Sparkline("Engine RAM", fmt.mib_from_mib),
-            "Speed": Sparkline(
-                "tok/s (tokens arriving per second)", lambda v: f"{v:,.0f}" if v is not None else "—"
-            ),
+            "Speed": Sparkline("tokens/s arriving", lambda v: f"{v:,.0f}" if v is not None else "—"),
             "Power": Sparkline("Power", fmt.watts),
         }
         self.badge = PowerBadge(self)

@@ -163,7 +163,7 @@ def build(snap: Snapshot, turn: TurnView) -> Readout:
         tip = f"Power now: {ps.badge}."
     text = fmt.watts(snap.watts)
     if ps.available and not ps.measured and snap.watts is not None and snap.watts < 0.05:
-        text = "≈ 0 W (engine idle)"  # the estimate covers only the engine's CPU time
+        text = "≈ 0 W (idle)"  # the estimate covers only the engine's CPU time
         tip += " The estimate counts only the engine's CPU time, so an idle engine reads ≈ 0 W."
     power = figure(text, tip, snap.power_note or ps.reason or "No power reading.")
     jpt, detail = _energy_figures(turn, ps)

@@ -28,7 +28,7 @@ class StatusReadout(QWidget):
         self.power = self._label("Power")
         for w in (self.ram, self.tps, self.power):
             row.addWidget(w)
-        self.badge = PowerBadge(self)
+        self.badge = PowerBadge(self, compact=True)
         row.addWidget(self.badge)
         self.readout: Readout | None = None
 
