@@ -87,6 +87,7 @@ class NoticeArea(QWidget):
         banner = NoticeBanner(notice, self)
         banner.destroyed.connect(self._update_visible)
         self.layout_.addWidget(banner)
+        banner.show()  # now, not on the layout's queued show: a pending _update_visible must count it
         self.setVisible(True)
         return banner
 
