@@ -80,7 +80,12 @@ def side_spec(role: str, path: Path, header: GGUFHeader, variant: Variant | None
     meta = header.metadata
     synthetic = bool(meta.get("tern.synthetic", False))
     seed = meta.get("tern.seed")
-    name = variant.model_name if variant else (header.name or path.stem)
+    if variant:
+        name = variant.model_name
+    elif synthetic:
+        name = f"synthetic {meta.get('tern.shape', '')}".strip()  # the header's name carries the long label
+    else:
+        name = header.name or path.stem
     return SideSpec(role, path.resolve(), header.encoding, name, path.stat().st_size, header.n_params,
                     header.architecture, synthetic, meta.get("tern.shape"), None if seed is None else int(seed),
                     variant, header)

@@ -144,7 +144,8 @@ COLUMNS = ("size", "measured here", "RAM (engine peak RSS)", "weights file", "pa
 def table_cells(row: PaperRow) -> tuple[str, ...]:
     what = "not benchmarked here"
     if row.measured:
-        what = f"{row.model} {row.encoding}" + (" (synthetic)" if row.synthetic else "") + f", n={row.samples}"
+        tag = " (synthetic)" if row.synthetic and "synthetic" not in row.model else ""
+        what = f"{row.model} {row.encoding}{tag}, n={row.samples}"
     return (row.size, what, _x(row.rss_ratio), _x(row.file_ratio), _x(row.paper_memory),
             _x(row.latency_ratio), _x(row.paper_latency), _x(row.ideal))
 
