@@ -36,8 +36,6 @@ def main(argv: list[str] | None = None) -> int:
         return quantize_main(argv[1:])
     if not argv or argv[0] == "gui":
         return _open_window(argv[1:])
-    if not argv or argv[0] == "gui":
-        return _open_window(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -66,22 +64,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `tern ... | head`: the reader left; not an error
         sys.stderr.close()
         return 0
-
-
-def _open_window(argv: list[str]) -> int:
-    """`tern` / `tern gui`: only the gui command's parser, because building the full one imports every
-    subcommand's backend (the Hub client, numpy and gguf: ~0.5 s before the window could show)."""
-    from app.cli import gui as gui_command
-    from app.logs import setup_logging
-
-    parser = argparse.ArgumentParser(prog="tern")
-    gui_command.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["gui", *argv])
-    setup_logging(False)
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        return 130
 
 
 def _open_window(argv: list[str]) -> int:
