@@ -79,10 +79,19 @@ def run_gui(screenshot: str | None = None) -> int:
     t0 = time.perf_counter()
     app = make_app()
     ctx = AppContext()
-    window = build_window(ctx)
+    window = build_window(ctx, extensions=False)
     hooks = CrashHooks(window.bridge).install()
     window.show()
     log.info("window shown %.0f ms after the GUI started", (time.perf_counter() - t0) * 1000)
+
+    def extend() -> None:  # the other pages join once the window is on screen
+        page = (ctx.settings.ui_state or {}).get("page")
+        install_extensions(window, ctx)
+        if page in window.pages and window.current_page() != page:
+            window.show_page(page)
+        log.info("pages ready %.0f ms after the GUI started", (time.perf_counter() - t0) * 1000)
+
+    QTimer.singleShot(0, extend)
     if screenshot:
         QTimer.singleShot(300, lambda: (window.grab().save(screenshot), window.close()))
     app.aboutToQuit.connect(window.shutdown)

@@ -119,34 +119,41 @@ def test_responsiveness_and_token_to_screen_while_streaming_2000_tokens(qtbot, w
 
 CHILD = r"""
 import json, sys, time
-t_import = time.time()
 import psutil
 from PySide6.QtCore import QTimer
+import app.gui as gui
 import ui.main_window as mw
 
-shown = {}
-original = mw.MainWindow.showEvent
+seen = {}
+original_show = mw.MainWindow.showEvent
+original_install = gui.install_extensions
 
 def show_event(self, e):
-    original(self, e)
-    if not shown:
-        shown["t"] = 0
-        def report():
-            shown["t"] = time.time()
-            rss = psutil.Process().memory_info().rss
-            kids = psutil.Process().children(recursive=True)
-            print(json.dumps({"shown": shown["t"], "rss": rss, "children": len(kids),
-                              "page": self.current_page()}), flush=True)
-            self.close()
-        QTimer.singleShot(0, report)  # after the first paint is queued
+    original_show(self, e)
+    if "shown" not in seen:
+        seen["shown"] = time.time()
+        seen["rss_shown"] = psutil.Process().memory_info().rss
+        seen["page"] = self.current_page()
+
+def install(window, ctx):
+    done = original_install(window, ctx)
+    seen["ready"] = time.time()
+    seen["rss_ready"] = psutil.Process().memory_info().rss
+    seen["children"] = len(psutil.Process().children(recursive=True))
+    seen["extensions"] = done
+    print(json.dumps(seen), flush=True)
+    QTimer.singleShot(0, window.close)
+    return done
+
 mw.MainWindow.showEvent = show_event
+gui.install_extensions = install
 from app.main import main
 sys.exit(main(["gui"]))
 """
 
 
 def test_start_up_time_and_memory_without_a_model(tmp_path: Path) -> None:
-    """Process start → main window shown (warm: the best of five after a first, cold run), and GUI RSS."""
+    """Process start → main window shown (warm: median of five after a first run), and GUI RSS."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen",
            "TERN_HOME": str(tmp_path / "home")}
     runs = []
@@ -157,19 +164,24 @@ def test_start_up_time_and_memory_without_a_model(tmp_path: Path) -> None:
         line = next((s for s in out.stdout.splitlines() if s.startswith("{")), None)
         assert line, out.stderr[-2000:]
         data = json.loads(line)
-        runs.append((data["shown"] - t0, data))
-    cold = runs[0][0]
-    warm = [r[0] for r in runs[1:]]
-    rss = runs[-1][1]["rss"]
+        runs.append((data["shown"] - t0, data["ready"] - t0, data))
+    warm = runs[1:]
+    last = runs[-1][2]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     report("Start-up and memory (welcome page, no model; process start → window shown)", [
         ("figure", "measured", "target"),
-        ("first (cold-ish) start", f"{cold * 1000:.0f} ms", ""),
-        ("warm start, median of 5", f"{statistics.median(warm) * 1000:.0f} ms", "≤ 1500 ms"),
-        ("warm start, best of 5", f"{min(warm) * 1000:.0f} ms", ""),
-        ("GUI process RSS without a model", f"{rss / 1024**2:.0f} MiB", "≤ 200 MiB"),
-        ("engine processes running", f"{runs[-1][1]['children']}", "0 (none until a model loads)"),
+        ("first start (cold-ish)", f"{runs[0][0] * 1000:.0f} ms", ""),
+        ("warm: window shown, median of 5", f"{statistics.median(r[0] for r in warm) * 1000:.0f} ms",
+         "≤ 1500 ms"),
+        ("warm: window shown, best of 5", f"{min(r[0] for r in warm) * 1000:.0f} ms", ""),
+        ("warm: every page installed, median", f"{statistics.median(r[1] for r in warm) * 1000:.0f} ms", ""),
+        ("GUI RSS when shown", f"{last['rss_shown'] / 1024**2:.0f} MiB", "≤ 200 MiB"),
+        ("GUI RSS with every page installed", f"{last['rss_ready'] / 1024**2:.0f} MiB", "≤ 200 MiB"),
+        ("engine processes running", f"{last['children']}", "0 until a model loads"),
+        ("pages installed after showing", ", ".join(last["extensions"]) or "none", ""),
+        ("machine load average (2 cores, shared)", f"{load:.1f}", ""),
     ])
-    assert runs[-1][1]["page"] == "welcome"
+    assert last["page"] == "welcome"
 
 
 def test_gui_process_memory_with_a_model_loaded(qtbot, window) -> None:
