@@ -1,0 +1,399 @@
+"""The Discover tab: Hub search, the curated catalog, models that cannot run here, and the Hub's state.
+
+Rows ask for their header check only when they are on screen (a debounced look at what the
+scroll area shows), so opening the tab reads a few headers, not dozens. When the Hub is off
+(offline mode) or cannot be reached, a strip says why and what to do, download buttons are off,
+and the catalog still shows its sizes, estimates and what is already on this computer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QScrollArea, QVBoxLayout, QWidget
+
+from backend.hub import Catalog, HubOffline, Inspection, RateLimited
+from ui.library.cards import CatalogCard, FileCard, IncompatibleCard, SearchCard
+from ui.library.downloads import DownloadManager, Key
+from ui.library.file_row import FileInfo, FileRow
+from ui.library.inspector import Inspector
+from ui.library.style import glyph, set_kind
+from ui.library.tasks import Report, Tasks, hub_token
+from ui.library.widgets import button, label, link, section
+
+OK, OFFLINE, UNREACHABLE = "ok", "offline", "unreachable"
+SEARCH_LIMIT = 20
+_rids = itertools.count(1)
+
+
+class HubStrip(QFrame):
+    """Why the Hub is not being asked, with the one button that fixes it."""
+
+    action = Signal(str)  # "settings" | "retry"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("LibStrip")
+        self.setAccessibleName("Hub status")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(12, 9, 10, 9)
+        row.setSpacing(10)
+        row.addWidget(glyph(self, "alert", "warn", 16), 0, Qt.AlignmentFlag.AlignTop)
+        self.text = label("", "LibStripText", self, wrap=True, selectable=True)
+        row.addWidget(self.text, 1)
+        self.button = button("", self, "")
+        self.button.clicked.connect(lambda: self.action.emit(self.button.property("what")))
+        row.addWidget(self.button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.hide()
+
+    def show_message(self, text: str, what: str) -> None:
+        self.text.setText(text)
+        self.setAccessibleDescription(text)
+        self.button.setText("Open Settings" if what == "settings" else "Try again")
+        self.button.setToolTip(
+            "Turn offline mode off in Settings" if what == "settings" else "Ask the Hub again"
+        )
+        self.button.setAccessibleName(self.button.text())
+        self.button.setProperty("what", what)
+        self.show()
+
+
+class DiscoverView(QWidget):
+    download_requested = Signal(object)  # FileInfo
+    settings_requested = Signal()
+    hub_changed = Signal(str)  # OK / OFFLINE / UNREACHABLE
+    searched = Signal(int)  # number of repos found
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        inspector: Inspector,
+        downloads: DownloadManager,
+        tasks: Tasks,
+        n_ctx: int,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.catalog, self.inspector, self.downloads, self.tasks = catalog, inspector, downloads, tasks
+        self.n_ctx = n_ctx
+        self.hub, self.hub_message = OK, ""
+        self.local: dict[Key, str] = {}
+        self.catalog_cards: list[CatalogCard] = []
+        self.search_cards: list[SearchCard] = []
+        self.search_text: str | None = None
+        self._search_rid = 0
+        self._search_job: Any = None
+        self._check_timer = QTimer(self)
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(120)
+        self._check_timer.timeout.connect(self.check_visible)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(10)
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        self.search_field = QLineEdit(self)
+        self.search_field.setObjectName("LibSearch")
+        self.search_field.setPlaceholderText(
+            "Search the Hugging Face Hub for GGUF models — leave empty for ternary ones"
+        )
+        self.search_field.setAccessibleName("Search the Hub")
+        self.search_field.setToolTip(
+            "Finds GGUF repos on the Hub, most downloaded first, with their files and "
+            "sizes. Each file's header is checked before you download it."
+        )
+        self.search_field.setClearButtonEnabled(True)
+        self.search_field.returnPressed.connect(lambda: self.search(self.search_field.text()))
+        bar.addWidget(self.search_field, 1)
+        self.search_button = button(
+            "Search", self, "Search the Hub", primary=True, icon="search", accessible="Search the Hub now"
+        )
+        self.search_button.clicked.connect(lambda: self.search(self.search_field.text()))
+        bar.addWidget(self.search_button)
+        outer.addLayout(bar)
+        self.strip = HubStrip(self)
+        self.strip.action.connect(self._strip_action)
+        outer.addWidget(self.strip)
+
+        self.scroll = QScrollArea(self)
+        self.scroll.setObjectName("LibScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.verticalScrollBar().valueChanged.connect(lambda _v: self.schedule_checks())
+        body = QWidget(self.scroll)
+        body.setObjectName("LibBody")
+        self.col = QVBoxLayout(body)
+        self.col.setContentsMargins(0, 4, 6, 24)
+        self.col.setSpacing(10)
+        self._build_search_area(body)
+        self._build_catalog(body)
+        self.col.addStretch(1)
+        self.scroll.setWidget(body)
+        outer.addWidget(self.scroll, 1)
+
+    # -- building -------------------------------------------------------------------------------
+    def _build_search_area(self, body: QWidget) -> None:
+        self.search_box = QWidget(body)
+        col = QVBoxLayout(self.search_box)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(10)
+        head = QHBoxLayout()
+        self.search_title = section("Search results", self.search_box)
+        head.addWidget(self.search_title)
+        head.addStretch(1)
+        back = link(
+            "Back to the catalog",
+            self.search_box,
+            "Clear the search and show the curated models",
+            "Back to the catalog",
+        )
+        back.clicked.connect(self.clear_search)
+        head.addWidget(back)
+        col.addLayout(head)
+        self.search_status = label("", "LibMeta", self.search_box, wrap=True)
+        self.search_status.setAccessibleName("Search status")
+        col.addWidget(self.search_status)
+        self.results = QVBoxLayout()
+        self.results.setSpacing(10)
+        col.addLayout(self.results)
+        self.search_box.hide()
+        self.col.addWidget(self.search_box)
+
+    def _build_catalog(self, body: QWidget) -> None:
+        self.catalog_box = QWidget(body)
+        col = QVBoxLayout(self.catalog_box)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(10)
+        col.addWidget(section("Curated ternary models", self.catalog_box))
+        about = label(self.catalog.about, "LibNote", self.catalog_box, wrap=True)
+        col.addWidget(about)
+        for entry in self.catalog.entries:
+            card = CatalogCard(entry, self.n_ctx, self.catalog_box)
+            self._wire(card)
+            self.catalog_cards.append(card)
+            col.addWidget(card)
+        if self.catalog.incompatible:
+            col.addSpacing(6)
+            col.addWidget(section("Not supported by llama.cpp — so not offered", self.catalog_box))
+            for bad in self.catalog.incompatible:
+                col.addWidget(IncompatibleCard(bad, self.catalog_box))
+        self.col.addWidget(self.catalog_box)
+
+    def _wire(self, card: FileCard) -> None:
+        for row in card.rows:
+            row.download_requested.connect(self.download_requested)
+            row.check_requested.connect(lambda info: self._check(info, first=True))
+            self._refresh_row(row)
+        if card._more is not None:
+            card._more.clicked.connect(self.schedule_checks)
+
+    def highlight(self, entry_id: str) -> CatalogCard | None:
+        card = next((c for c in self.catalog_cards if c.entry.id == entry_id), None)
+        if card is not None:
+            set_kind(card, "true", "highlight")
+            card.setToolTip("The smallest chat-tuned model in the catalog: a good first download")
+        return card
+
+    # -- rows -----------------------------------------------------------------------------------
+    def all_rows(self) -> list[FileRow]:
+        return [r for c in (*self.catalog_cards, *self.search_cards) for r in c.rows]
+
+    def rows_for(self, key: Key) -> list[FileRow]:
+        return [r for r in self.all_rows() if r.info.key == key]
+
+    def _refresh_row(self, row: FileRow) -> None:
+        key = row.info.key
+        row.set_local(self.local.get(key, ""))
+        row.set_download(self.downloads.states.get(key))
+        row.set_hub(self.hub == OK, self.hub_message)
+        ins = self.inspector.result(key)
+        if ins is not None:
+            row.set_inspection(ins)
+        elif self.hub != OK:
+            self._unchecked(row)
+
+    def _unchecked(self, row: FileRow) -> None:
+        card = row.parentWidget()
+        if isinstance(card, CatalogCard):
+            row.set_unchecked(*card.unchecked_text())
+        else:
+            row.set_unchecked("not checked — the Hub can't be asked now", self.hub_message)
+
+    def set_local(self, states: dict[Key, str]) -> None:
+        """What is on this computer, by (repo, file): "downloaded" or "quarantined"."""
+        self.local = states
+        for row in self.all_rows():
+            row.set_local(states.get(row.info.key, ""))
+
+    def download_changed(self, key: Key) -> None:
+        for row in self.rows_for(key):
+            row.set_download(self.downloads.states.get(key))
+
+    # -- header checks ---------------------------------------------------------------------------
+    def schedule_checks(self) -> None:
+        self._check_timer.start()
+
+    def check_visible(self) -> None:
+        """Ask for the verdict of every row on screen that has none yet."""
+        if self.hub != OK or not self.isVisible():
+            return
+        for row in self.all_rows():
+            key = row.info.key
+            if row.inspection is not None or self.inspector.pending(key) or row.verdict_kind in ("warn",):
+                continue
+            if row.isVisible() and not row.visibleRegion().isEmpty():
+                self._check(row.info)
+
+    def _check(self, info: FileInfo, first: bool = False) -> None:
+        if self.hub != OK:
+            return
+        for row in self.rows_for(info.key):
+            row.set_checking()
+        self.inspector.request(info.repo, info.filename, first)
+
+    def checked(self, key: Key, ins: Inspection) -> None:
+        for row in self.rows_for(key):
+            row.set_inspection(ins)
+
+    def check_failed(self, key: Key, exc: BaseException) -> None:
+        for row in self.rows_for(key):
+            if isinstance(exc, (HubOffline, RateLimited)):
+                self._unchecked(row)
+            else:
+                row.set_check_failed(exc)
+
+    # -- the Hub's state -------------------------------------------------------------------------
+    def set_hub(self, state: str, message: str = "") -> None:
+        self.hub, self.hub_message = state, message
+        self.inspector.set_enabled(state == OK)
+        if state == OFFLINE:
+            self.strip.show_message(
+                "Offline mode is on: Tern does not contact the Hugging Face Hub, so search "
+                "and downloads are off. Models on this computer work as always.",
+                "settings",
+            )
+        elif state == UNREACHABLE:
+            self.strip.show_message(
+                f"{message} Search and downloads are unavailable until the Hub answers; "
+                "models on this computer keep working.",
+                "retry",
+            )
+        else:
+            self.strip.hide()
+        self.search_button.setEnabled(state != OFFLINE)
+        for row in self.all_rows():
+            row.set_hub(state == OK, message)
+            if state != OK and row.inspection is None:
+                self._unchecked(row)
+            elif state == OK and row.inspection is None and row.verdict_kind == "":
+                row.set_unchecked("not checked yet")
+        self.hub_changed.emit(state)
+        if state == OK:
+            self.schedule_checks()
+
+    def hub_failed(self, exc: BaseException) -> None:
+        """A Hub call said offline / unreachable / rate-limited: say so once, here."""
+        if self.hub == OFFLINE:
+            return
+        msg = str(getattr(exc, "message", "") or exc)
+        if isinstance(exc, RateLimited):
+            msg = f"{msg} {exc.hint}"
+        self.set_hub(UNREACHABLE, msg)
+
+    def _strip_action(self, what: str) -> None:
+        if what == "settings":
+            self.settings_requested.emit()
+            return
+        self.set_hub(OK)
+        if self.search_text is not None:
+            self.search(self.search_text)
+
+    # -- search ----------------------------------------------------------------------------------
+    def search(self, text: str) -> None:
+        if self.hub == OFFLINE:
+            self.settings_requested.emit()
+            return
+        text = text.strip()
+        self.search_text = text
+        self._search_rid = rid = next(_rids)
+        if self._search_job is not None:
+            self._search_job.cancel()
+        self.inspector.clear_queue()
+        self._clear_results()
+        self.catalog_box.hide()
+        self.search_box.show()
+        self.search_title.setText(
+            (f"Search results for “{text}”" if text else "Ternary GGUF repos on the Hub").upper()
+        )
+        self.search_status.setText("Searching the Hub…")
+        self.search_button.setEnabled(False)
+
+        def work(_report: Report, cancel: threading.Event) -> Any:
+            from backend.hub import search
+
+            return search(text, hub_token(), limit=SEARCH_LIMIT, with_files=True, cancel=cancel)
+
+        self._search_job = self.tasks.start(
+            "search", work, lambda hits: self._found(rid, hits), lambda e: self._search_failed(rid, e)
+        )
+
+    def _found(self, rid: int, hits: Any) -> None:
+        if rid != self._search_rid:
+            return
+        self._search_job = None
+        self.search_button.setEnabled(True)
+        if self.hub == UNREACHABLE:
+            self.set_hub(OK)
+        n = len(hits)
+        self.search_status.setText(
+            f"{n} repo{'s' * (n != 1)} with GGUF files, most downloaded first. Each file's "
+            "header is read before you download it."
+            if n
+            else "Nothing found. Try other words (a model name, “TQ2_0”, “bitnet”)."
+        )
+        for hit in hits:
+            card = SearchCard(hit, self.search_box)
+            self._wire(card)
+            self.search_cards.append(card)
+            self.results.addWidget(card)
+        self.searched.emit(n)
+        self.schedule_checks()
+
+    def _search_failed(self, rid: int, exc: BaseException) -> None:
+        if rid != self._search_rid:
+            return
+        self._search_job = None
+        self.search_button.setEnabled(self.hub != OFFLINE)
+        msg = str(getattr(exc, "message", "") or exc)
+        if isinstance(exc, (HubOffline, RateLimited)):
+            self.hub_failed(exc)
+            self.search_status.setText(
+                "Search is unavailable: the Hub can't be reached (see above). The catalog "
+                "and the models on this computer still work."
+            )
+        else:
+            hint = str(getattr(exc, "hint", "") or "")
+            self.search_status.setText(f"Search failed: {msg} {hint}".strip())
+
+    def clear_search(self) -> None:
+        self._search_rid = next(_rids)
+        if self._search_job is not None:
+            self._search_job.cancel()
+            self._search_job = None
+        self.search_text = None
+        self.search_field.clear()
+        self.search_button.setEnabled(self.hub != OFFLINE)
+        self._clear_results()
+        self.search_box.hide()
+        self.catalog_box.show()
+        self.schedule_checks()
+
+    def _clear_results(self) -> None:
+        for card in self.search_cards:
+            card.hide()
+            card.deleteLater()
+        self.search_cards = []

@@ -1,0 +1,148 @@
+"""The downloads list at the top of the library: each download's bar, bytes, speed, ETA, and its buttons.
+
+Running: Pause (the part downloaded so far stays on disk) and Cancel (stop and delete it).
+Paused or dropped: Resume (continues from the bytes on disk, also after a restart) and Discard.
+Speed and time left read "measuring…"/"—" until the backend has measured them.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
+
+from ui.library import format as fmt
+from ui.library.downloads import FAILED, PAUSED, STARTING, DownloadManager, DownloadState, Key
+from ui.library.style import glyph, set_kind
+from ui.library.widgets import ElidedLabel, button, label, progress_bar, section
+
+
+class DownloadRow(QFrame):
+    def __init__(self, state: DownloadState, manager: DownloadManager, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("LibDownloadRow")
+        self.key = state.key
+        repo, filename = state.key
+        self.setAccessibleName(f"Download of {filename}")
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 6, 0, 6)
+        col.setSpacing(6)
+        top = QHBoxLayout()
+        top.setSpacing(10)
+        self.icon = glyph(self, "download", "accent", 18)
+        top.addWidget(self.icon)
+        self.title = ElidedLabel(f"{filename}   ·   {repo}", self)
+        self.title.setObjectName("LibFileName")
+        top.addWidget(self.title, 1)
+        self.status = label("", "LibMeta", self)
+        self.status.setAccessibleName(f"Progress of {filename}")
+        top.addWidget(self.status)
+        self.pause = button(
+            "Pause",
+            self,
+            "Stop for now; the part downloaded so far stays on disk",
+            accessible=f"Pause {filename}",
+        )
+        self.pause.clicked.connect(lambda: manager.pause(repo, filename))
+        self.resume = button(
+            "Resume",
+            self,
+            "Continue from the bytes already on disk",
+            primary=True,
+            accessible=f"Resume {filename}",
+        )
+        self.resume.clicked.connect(lambda: manager.start(repo, filename))
+        self.cancel = button(
+            "Cancel", self, "Stop and delete the partial file", accessible=f"Cancel {filename}"
+        )
+        self.cancel.clicked.connect(lambda: manager.cancel(repo, filename))
+        for b in (self.pause, self.resume, self.cancel):
+            top.addWidget(b)
+        col.addLayout(top)
+        self.bar = progress_bar(self, f"Download progress of {filename}")
+        col.addWidget(self.bar)
+        self.show_state(state)
+
+    def show_state(self, s: DownloadState) -> None:
+        running = s.active
+        total = s.total_bytes
+        self.bar.setValue(int(1000 * s.done_bytes / total) if total else 0)
+        if total == 0 and s.status == STARTING:
+            self.bar.setRange(0, 0)  # busy: listing the repo and reading the header
+        elif self.bar.maximum() == 0:
+            self.bar.setRange(0, 1000)
+        set_kind(self.bar, "" if running else "paused")
+        if s.message and s.message.endswith("…"):
+            text = s.message  # pausing / cancelling
+        elif s.status == STARTING:
+            text = "Checking the file before downloading…"
+        elif running and s.progress is not None:
+            p = s.progress
+            text = fmt.download_text(
+                p.done_bytes, p.total_bytes, p.speed_bps, p.eta_s, p.phase, p.file_index, p.file_count
+            )
+        elif s.status == PAUSED:
+            text = f"Paused  ·  {fmt.human_size(s.done_bytes)} of {fmt.human_size(total)} kept on disk"
+        elif s.status == FAILED:
+            kept = f"  ·  {fmt.human_size(s.done_bytes)} kept" if s.done_bytes else ""
+            text = f"Stopped: {s.message}{kept}"
+        else:
+            text = f"{fmt.human_size(s.done_bytes)} of {fmt.human_size(total)}"
+        self.status.setText(text)
+        self.status.setToolTip(s.message or "Speed is measured over the last few seconds")
+        self.pause.setVisible(running)
+        self.pause.setEnabled(running and not s.message.endswith("…"))
+        self.resume.setVisible(not running)
+        self.cancel.setText("Cancel" if running else "Discard")
+        self.cancel.setToolTip(
+            "Stop and delete the partial file"
+            if running
+            else "Delete the partial file; the download starts from zero next time"
+        )
+        self.cancel.setEnabled(not s.discard)
+
+
+class DownloadsPanel(QFrame):
+    """Every download that is running or paused; hidden when there is none."""
+
+    def __init__(self, manager: DownloadManager, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("LibDownloads")
+        self.setAccessibleName("Downloads")
+        self.manager = manager
+        self.col = QVBoxLayout(self)
+        self.col.setContentsMargins(18, 12, 18, 10)
+        self.col.setSpacing(2)
+        self.heading = section("Downloads", self)
+        self.col.addWidget(self.heading, 0, Qt.AlignmentFlag.AlignLeft)
+        self.rows: dict[Key, DownloadRow] = {}
+        manager.changed.connect(self._changed)
+        manager.removed.connect(self._removed)
+        self.hide()
+
+    def _changed(self, key: Key) -> None:
+        s = self.manager.states.get(key)
+        if s is None:
+            return
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = DownloadRow(s, self.manager, self)
+            self.col.addWidget(row)
+        else:
+            row.show_state(s)
+        self._heading()
+
+    def _removed(self, key: Key) -> None:
+        row = self.rows.pop(key, None)
+        if row is not None:
+            row.hide()
+            row.deleteLater()
+        self._heading()
+
+    def _heading(self) -> None:
+        running = sum(1 for s in self.manager.states.values() if s.active)
+        paused = len(self.manager.states) - running
+        parts = [f"{running} running" if running else "", f"{paused} paused" if paused else ""]
+        self.heading.setText(
+            "DOWNLOADS  ·  " + ", ".join(p for p in parts if p).upper() if self.rows else "DOWNLOADS"
+        )
+        self.setVisible(bool(self.rows))

@@ -1,0 +1,235 @@
+"""One downloadable GGUF file: encoding, name, size, RAM-fit badge, the "runs here" verdict, and its button.
+
+The verdict comes from the file's header, read on the Hub before any download ("checking…"
+until it arrives). A file llama.cpp cannot run says so and its Download button is off. The RAM
+badge starts as the catalog's estimate (when the catalog has the model's dimensions) and is
+replaced by the figure worked out from the header; the tooltip has the numbers and their source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
+
+from backend.hub import AuthRequired, FileNotFoundOnHub, HubOffline, Inspection, RepoNotFound
+from backend.models.ram_fit import RamFit
+from ui import theme
+from ui.library import format as fmt
+from ui.library.downloads import PAUSED, VERIFYING, DownloadState
+from ui.library.style import chip, glyph, set_glyph, set_kind
+from ui.library.widgets import ElidedLabel, button, label, link
+
+HEADER_SOURCE = "the file's GGUF header, read from the Hub (weights = the file's size)"
+_FIT_KIND = {"fits": "ok", "tight": "warn", "won't fit": "bad"}
+
+
+@dataclass
+class FileInfo:
+    repo: str
+    filename: str
+    encoding: str | None  # from the catalog or the file name; the header has the last word
+    size: int | None
+    size_text: str = ""
+    model_name: str | None = None  # the local name a catalog download is recorded under
+    estimate: RamFit | None = None  # the catalog's RAM estimate, if it has the model's dimensions
+    estimate_source: str = ""
+    estimate_why: str = "RAM needed is unknown until the file's header is read."
+    note: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.repo, self.filename)
+
+
+def check_failure_text(exc: BaseException) -> str:
+    """A few words for a row whose header could not be read; the full message goes in the tooltip."""
+    msg = str(getattr(exc, "message", "") or exc)
+    if isinstance(exc, AuthRequired):
+        return (
+            "not found on the Hub, or private"
+            if "does not exist" in msg
+            else "gated or private — needs a Hugging Face token"
+        )
+    if isinstance(exc, RepoNotFound):
+        return "repo not found on the Hub"
+    if isinstance(exc, FileNotFoundOnHub):
+        return "file not found on the Hub"
+    return "couldn't check (hover for why)"
+
+
+class FileRow(QFrame):
+    download_requested = Signal(object)  # FileInfo
+    check_requested = Signal(object)  # FileInfo
+
+    def __init__(self, info: FileInfo, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("LibFileRow")
+        self.info = info
+        self.inspection: Inspection | None = None
+        self.verdict_kind = ""  # "" unknown, "ok", "bad", "warn", "busy"
+        self.local = ""  # "" | "downloaded" | "quarantined"
+        self.download: DownloadState | None = None
+        self.hub_ok = True
+        self.hub_why = ""
+
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 10, 0, 8)
+        row.setSpacing(10)
+        self.enc = chip(
+            self, info.encoding or "GGUF", "enc", "Encoding, as the file name says until the header is read"
+        )
+        row.addWidget(self.enc, 0, Qt.AlignmentFlag.AlignTop)
+        col = QVBoxLayout()
+        col.setSpacing(3)
+        self.name = ElidedLabel(info.filename, self)
+        self.name.setObjectName("LibFileName")
+        self.name.setAccessibleName(f"File {info.filename}")
+        col.addWidget(self.name)
+        verdict_row = QHBoxLayout()
+        verdict_row.setSpacing(5)
+        self.verdict_icon = glyph(self, "info", "faint", 14)
+        verdict_row.addWidget(self.verdict_icon)
+        self.verdict = label("not checked yet", "LibVerdict", self, selectable=True)
+        self.verdict.setAccessibleName(f"Runs here? {info.filename}")
+        verdict_row.addWidget(self.verdict)
+        self.retry = link(
+            "Check again", self, "Read this file's header on the Hub again", f"Check {info.filename} again"
+        )
+        self.retry.clicked.connect(lambda: self.check_requested.emit(self.info))
+        self.retry.hide()
+        verdict_row.addWidget(self.retry)
+        verdict_row.addStretch(1)
+        col.addLayout(verdict_row)
+        row.addLayout(col, 1)
+        self.size = label(
+            fmt.human_size(info.size) if info.size else (info.size_text or fmt.DASH), "LibSize", self
+        )
+        self.size.setToolTip(
+            "Download size as the Hub lists it"
+            if info.size or info.size_text
+            else "The Hub did not list this file's size"
+        )
+        self.size.setAccessibleName(f"Size of {info.filename}")
+        self.size.setMinimumWidth(64)
+        self.size.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.size, 0, Qt.AlignmentFlag.AlignTop)
+        self.ram = chip(self, "", "busy")
+        self.ram.setMinimumWidth(104)
+        self.ram.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.ram.setAccessibleName(f"RAM fit of {info.filename}")
+        row.addWidget(self.ram, 0, Qt.AlignmentFlag.AlignTop)
+        self.action = button(
+            "Download",
+            self,
+            f"Download {info.filename} from {info.repo}",
+            primary=True,
+            icon="download",
+            accessible=f"Download {info.filename}",
+        )
+        self.action.setFixedWidth(156)
+        self.action.clicked.connect(lambda: self.download_requested.emit(self.info))
+        row.addWidget(self.action, 0, Qt.AlignmentFlag.AlignTop)
+        self._show_fit(info.estimate, info.estimate_source)
+        self._update_action()
+
+    # -- the verdict --------------------------------------------------------------------------
+    def set_checking(self) -> None:
+        self._verdict("checking…", "busy", "info", "Reading the GGUF header on the Hub (a few hundred KB)")
+
+    def set_unchecked(self, text: str, tip: str = "") -> None:
+        self._verdict(text, "", "info", tip)
+
+    def set_inspection(self, ins: Inspection) -> None:
+        self.inspection = ins
+        v = ins.verdict
+        tip = f"From the GGUF header ({ins.bytes_read:,} bytes read in {ins.requests} request(s))."
+        if ins.header is not None:
+            h = ins.header
+            params = f"{h.n_params / 1e9:.2f} B parameters, " if h.n_params else ""
+            tip += f"\nArchitecture {h.architecture}, {params}context {h.context_length or fmt.DASH}."
+        if v.runs:
+            self._verdict(v.text, "ok", "check", tip)
+        else:
+            self._verdict(
+                v.text, "bad", "alert", tip + "\nTern will not download a file llama.cpp cannot run."
+            )
+        if v.encoding and v.encoding != "unknown":
+            self.enc.setText(v.encoding)
+            self.enc.setToolTip("Encoding of the weights, from the file's header")
+        if ins.ram is not None:
+            self._show_fit(ins.ram, HEADER_SOURCE)
+
+    def set_check_failed(self, exc: BaseException) -> None:
+        msg = str(getattr(exc, "message", "") or exc)
+        hint = str(getattr(exc, "hint", "") or "")
+        tip = f"{msg}\n{hint}".strip()
+        if isinstance(exc, HubOffline):
+            self._verdict("not checked — the Hub can't be reached", "", "info", msg)
+        else:
+            self._verdict(check_failure_text(exc), "warn", "alert", tip)
+        self.retry.setVisible(not isinstance(exc, HubOffline))
+
+    def _verdict(self, text: str, kind: str, icon: str, tip: str) -> None:
+        self.verdict_kind = kind
+        self.verdict.setText(text)
+        self.verdict.setToolTip(tip)
+        self.verdict.setAccessibleDescription(tip)
+        set_kind(self.verdict, kind)
+        role = {"ok": "ok", "bad": "danger", "warn": "warn"}.get(kind, "faint")
+        set_glyph(self.verdict_icon, icon, role, 14)
+        self.retry.hide()
+        self._update_action()
+
+    def _show_fit(self, fit: RamFit | None, source: str) -> None:
+        self.ram.setText(fmt.fit_text(fit))
+        tip = fmt.fit_tooltip(fit, source, self.info.estimate_why)
+        self.ram.setToolTip(tip)
+        self.ram.setAccessibleDescription(tip)
+        set_kind(self.ram, _FIT_KIND.get(fit.verdict, "") if fit else "busy")
+
+    # -- the button -----------------------------------------------------------------------------
+    def set_local(self, state: str) -> None:
+        self.local = state
+        self._update_action()
+
+    def set_download(self, state: DownloadState | None) -> None:
+        self.download = state
+        self._update_action()
+
+    def set_hub(self, ok: bool, why: str = "") -> None:
+        self.hub_ok, self.hub_why = ok, why
+        self._update_action()
+
+    def _update_action(self) -> None:
+        b, s = self.action, self.download
+        enabled, text, tip, primary = (
+            True,
+            "Download",
+            f"Download {self.info.filename} from {self.info.repo}",
+            True,
+        )
+        if s is not None and s.active:
+            pct = f" {s.done_bytes / s.total_bytes:.0%}" if s.total_bytes else ""
+            text = "Verifying…" if s.status == VERIFYING else f"Downloading{pct}"
+            enabled, tip = False, "See the download at the top of the page (pause or cancel it there)"
+        elif s is not None:
+            text = "Resume" if s.status == PAUSED else "Try again"
+            tip = f"{s.message}. Resume from {fmt.human_size(s.done_bytes)}" if s.done_bytes else s.message
+        elif self.local == "downloaded":
+            text, enabled, primary = "On this computer", False, False
+            tip = "Already downloaded: see “On this computer”"
+        elif self.local == "quarantined":
+            text, tip = "Download again", "The earlier copy failed its sha256 check and is quarantined"
+        if enabled and self.verdict_kind == "bad":
+            enabled, tip = False, f"Not downloadable here: {self.verdict.text()}"
+        if enabled and not self.hub_ok:
+            enabled, tip = False, self.hub_why or "The Hub can't be reached"
+        b.setText(text)
+        b.setEnabled(enabled)
+        icon = "check" if self.local == "downloaded" and s is None else "download"
+        theme.set_icon(b, icon, "accent_text" if primary and enabled else "muted", 16)
+        b.setToolTip(tip)
+        b.setAccessibleDescription(tip)
+        set_kind(b, "primary" if primary and enabled else "", "variant")

@@ -1,0 +1,115 @@
+"""How the library page writes sizes, download progress, RAM fit and provenance — words only, no widgets.
+
+Every figure says what it is; a figure nobody measured is "—" with the reason in its tooltip.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from backend.chat.choices import human_size
+from backend.models.ram_fit import RamFit
+
+DASH = "—"
+GIB = 1024**3
+
+__all__ = [
+    "DASH",
+    "download_text",
+    "eta",
+    "fit_text",
+    "fit_tooltip",
+    "human_size",
+    "params",
+    "provenance",
+    "speed",
+]
+
+
+def speed(bps: float | None) -> str:
+    return DASH if bps is None else f"{human_size(bps)}/s"
+
+
+def eta(seconds: float | None) -> str:
+    """ "about 2 min left"; "—" until the speed is measured."""
+    if seconds is None:
+        return DASH
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s left"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s left"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min left"
+
+
+def download_text(
+    done: int,
+    total: int,
+    bps: float | None,
+    eta_s: float | None,
+    phase: str = "download",
+    file_index: int = 1,
+    file_count: int = 1,
+) -> str:
+    """ "12.3 MB of 50.0 MB · 2.1 MB/s · 18 s left" (speed and time appear once they are measured)."""
+    if phase == "verify":
+        return f"Checking sha256… {human_size(done)} of {human_size(total)}"
+    parts = [f"{human_size(done)} of {human_size(total)}"]
+    if file_count > 1:
+        parts.append(f"part {file_index} of {file_count}")
+    parts.append(speed(bps) if bps is not None else "measuring speed…")
+    if eta_s is not None:
+        parts.append(eta(eta_s))
+    return "  ·  ".join(parts)
+
+
+def fit_text(fit: RamFit | None) -> str:
+    """The badge's word: "fits", "tight", "won't fit" — or "RAM —" when it cannot be worked out."""
+    if fit is None:
+        return f"RAM {DASH}"
+    return {"fits": "fits in RAM", "tight": "tight in RAM", "won't fit": "won't fit in RAM"}.get(
+        fit.verdict, fit.verdict
+    )
+
+
+def fit_tooltip(fit: RamFit | None, source: str, why_unknown: str = "") -> str:
+    """The numbers behind the badge and how they were obtained (`source`: header read / catalog estimate)."""
+    if fit is None:
+        return why_unknown or "RAM needed is unknown until the file's header is read."
+    return (
+        f"Needs ≈ {fit.need_bytes / GIB:.2f} GiB: weights {fit.weights_bytes / GIB:.2f} GiB + KV cache "
+        f"{fit.kv_bytes / GIB:.2f} GiB + llama.cpp runtime — {fit.available_bytes / GIB:.2f} GiB of RAM is "
+        f"available now.\nEstimate from {source}."
+    )
+
+
+def params(n: int | None) -> str:
+    """ "2.41 B parameters", "728 M parameters"; "" when unknown."""
+    if not n:
+        return ""
+    if n >= 1e9:
+        return f"{n / 1e9:.2f} B parameters"
+    if n >= 1e6:
+        return f"{n / 1e6:,.0f} M parameters"
+    return f"{n / 1e3:,.0f} k parameters"
+
+
+def provenance(v: Any) -> str:
+    """Where a variant's file came from, in a line: the Hub repo, the file it was derived from, an import."""
+    if v.quarantined:
+        where = f"{v.source_repo or 'Hub'}/{v.source_file or ''}"
+        return f"failed its sha256 check — quarantined, never loaded ({where})"
+    if v.source == "hub":
+        check = "sha256 verified" if v.verified else "not verified"
+        return f"from the Hub: {v.source_repo}/{v.source_file}  ·  {check}"
+    if v.source == "derived":
+        src = Path(v.derived_from_path).name if v.derived_from_path else "another variant"
+        sha = f" (sha256 {v.derived_from_sha256[:10]}…)" if v.derived_from_sha256 else ""
+        return f"derived on this computer from {src}{sha} — the same weights"
+    if v.source == "imported":
+        where = "copied into Tern's folder" if v.info.get("copied") else "used where it is"
+        return f"imported from {v.info.get('original_path') or v.path}  ·  {where}"
+    if v.source == "synthetic":
+        return "made by Tern (synthetic, random weights)"
+    return v.source

@@ -1,0 +1,436 @@
+"""The Library page: from "I have nothing" to "a ternary model and its FP16 twin are on my disk".
+
+Two tabs — "On this computer" (local models and their variants) and "Discover" (catalog, Hub
+search) — under the downloads list, which stays in view on both. All Hub, disk and llama.cpp
+work runs on jobs (ui.jobs); results come back as signals. Every outcome a person should know
+about goes through the window's message bridge with its next step as a button; after anything
+changes the registry the window's model list (the chat's picker, the Compare page) is refreshed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl
+from PySide6.QtGui import (
+    QDesktopServices,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDropEvent,
+    QResizeEvent,
+    QShowEvent,
+)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from backend.hub import Catalog, load_catalog
+from backend.models.registry import LocalModel
+from ui.library import format as fmt
+from ui.library import notify
+from ui.library.dialogs import choose_files, confirm_remove
+from ui.library.discover import OFFLINE, OK, DiscoverView
+from ui.library.downloads import DownloadManager
+from ui.library.downloads_view import DownloadsPanel
+from ui.library.file_row import FileInfo
+from ui.library.inspector import Inspector
+from ui.library.local_actions import LocalActions
+from ui.library.local_tab import LocalTab
+from ui.library.style import refresh_glyphs, sheet
+from ui.library.tasks import Report, Tasks
+from ui.library.widgets import button, label
+
+log = logging.getLogger("tern.ui.library")
+LOCAL, DISCOVER = 0, 1
+
+
+class DropOverlay(QFrame):
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("LibDrop")
+        col = QVBoxLayout(self)
+        text = label("Drop GGUF files to add them to the library", "LibDropText", self)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        col.addWidget(text)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hide()
+
+
+class LibraryPage(QWidget):
+    def __init__(
+        self, window: Any, ctx: Any, catalog: Catalog | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent or window)
+        self.setObjectName("LibraryPage")
+        self.setAccessibleName("Library")
+        self.window_, self.ctx, self.settings = window, ctx, ctx.settings
+        self.registry, self.store = ctx.registry, ctx.store
+        self.catalog = catalog or load_catalog()
+        self.tasks = Tasks(self)
+        self.inspector = Inspector(self.tasks, lambda: self.settings.n_ctx, self)
+        self.downloads = DownloadManager(self.tasks, self.store, lambda: self.settings.n_ctx, self)
+        self.actions = LocalActions(self.tasks, self.store, lambda: self.settings.threads, self)
+        self.models: list[LocalModel] = []
+        self._shown_once = False
+        self.setAcceptDrops(True)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(36, 26, 30, 0)
+        outer.setSpacing(14)
+        head = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        titles.addWidget(label("Library", "LibTitle", self))
+        self.subtitle = label("", "LibSubtitle", self)
+        self.subtitle.setAccessibleName("Library summary")
+        titles.addWidget(self.subtitle)
+        head.addLayout(titles, 1)
+        self.import_button = button(
+            "Import GGUF…",
+            self,
+            "Add model files from disk (or drop them on this page)",
+            icon="folder",
+            accessible="Import a GGUF file",
+        )
+        self.import_button.clicked.connect(self.choose_import)
+        head.addWidget(self.import_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        outer.addLayout(head)
+
+        tabs = QFrame(self)
+        tabs.setObjectName("LibTabs")
+        trow = QHBoxLayout(tabs)
+        trow.setContentsMargins(3, 3, 3, 3)
+        trow.setSpacing(2)
+        self.tab_group = QButtonGroup(self)
+        self.tab_local = self._tab("On this computer", "Models and variants on this computer", trow, LOCAL)
+        self.tab_discover = self._tab("Discover", "The curated catalog and Hub search", trow, DISCOVER)
+        tab_row = QHBoxLayout()
+        tab_row.addWidget(tabs)
+        tab_row.addStretch(1)
+        outer.addLayout(tab_row)
+
+        self.downloads_panel = DownloadsPanel(self.downloads, self)
+        outer.addWidget(self.downloads_panel)
+        self.stack = QStackedWidget(self)
+        self.stack.setObjectName("LibStack")
+        self.local = LocalTab(self.stack)
+        self.discover = DiscoverView(
+            self.catalog, self.inspector, self.downloads, self.tasks, self.settings.n_ctx, self.stack
+        )
+        self.stack.addWidget(self.local)
+        self.stack.addWidget(self.discover)
+        outer.addWidget(self.stack, 1)
+        self.overlay = DropOverlay(self)
+        self._wire()
+        self.apply_theme()
+        self.apply_settings(self.settings)
+        self.refresh_local()
+        self.set_tab(LOCAL if self.models else DISCOVER)
+
+    def _tab(self, text: str, tip: str, row: QHBoxLayout, index: int) -> QPushButton:
+        b = QPushButton(text, self)
+        b.setObjectName("LibTab")
+        b.setCheckable(True)
+        b.setToolTip(tip)
+        b.setAccessibleName(text)
+        b.setCursor(Qt.CursorShape.PointingHandCursor)
+        b.clicked.connect(lambda: self.set_tab(index))
+        self.tab_group.addButton(b, index)
+        row.addWidget(b)
+        return b
+
+    def _wire(self) -> None:
+        d, w = self.discover, self.window_
+        self.inspector.checked.connect(d.checked)
+        self.inspector.check_failed.connect(d.check_failed)
+        self.inspector.hub_unreachable.connect(d.hub_failed)
+        d.download_requested.connect(self.download)
+        d.settings_requested.connect(self.open_settings)
+        d.hub_changed.connect(lambda _s: self._update_summary())
+        self.downloads.changed.connect(d.download_changed)
+        self.downloads.removed.connect(d.download_changed)
+        self.downloads.finished.connect(self._downloaded)
+        self.downloads.failed.connect(self._download_failed)
+        self.downloads.discarded.connect(lambda key, freed: notify.discarded(self, key, freed))
+        loc, a = self.local, self.actions
+        loc.chat_requested.connect(self.chat_with)
+        loc.derive_requested.connect(self.derive)
+        loc.cancel_derive.connect(a.cancel_derive)
+        loc.remove_requested.connect(self.confirm_remove)
+        loc.redownload_requested.connect(
+            lambda v: self.download(
+                FileInfo(v.source_repo, v.source_file, v.encoding, None, model_name=v.model_name)
+            )
+        )
+        loc.open_folder.connect(lambda p: QDesktopServices.openUrl(QUrl.fromLocalFile(str(p))))
+        loc.compare_requested.connect(self.compare)
+        loc.empty.catalog_requested.connect(lambda: self.set_tab(DISCOVER))
+        loc.empty.import_requested.connect(self.choose_import)
+        loc.empty.demo_requested.connect(self.make_demo)
+        a.derive_progress.connect(lambda m, p: loc.show_derive(m, a.deriving.get(m, ("",))[0], p))
+        a.derived.connect(self._derived)
+        a.derive_failed.connect(self._derive_failed)
+        a.import_started.connect(lambda p: w.bridge.info(f"Checking {Path(p).name}…", key=f"import-{p}"))
+        a.imported.connect(self._imported)
+        a.import_failed.connect(self._import_failed)
+        a.removed.connect(self._removed)
+        a.remove_failed.connect(
+            lambda spec, e: w.bridge.exception(e, f"removing {spec}", key=f"remove-{spec}")
+        )
+        w.models_changed.connect(self.refresh_local)
+        if getattr(w, "theme_manager", None) is not None:
+            w.theme_manager.changed.connect(lambda _t: self.apply_theme())
+        self.settings.subscribe(self.apply_settings)
+
+    # -- look and tabs --------------------------------------------------------------------------
+    def apply_theme(self) -> None:
+        self.setStyleSheet(sheet())
+        refresh_glyphs()
+
+    def set_tab(self, index: int) -> None:
+        self.stack.setCurrentIndex(index)
+        self.tab_group.button(index).setChecked(True)
+        if index == DISCOVER:
+            self.discover.schedule_checks()
+
+    def showEvent(self, e: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(e)
+        if not self._shown_once:
+            self._shown_once = True
+            self.set_tab(LOCAL if self.models else DISCOVER)
+        self.scan()
+        self.discover.schedule_checks()
+
+    def resizeEvent(self, e: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(e)
+        self.overlay.setGeometry(self.rect().adjusted(16, 16, -16, -16))
+        self.discover.schedule_checks()
+
+    # -- settings -------------------------------------------------------------------------------
+    def apply_settings(self, s: Any) -> None:
+        if s.offline and self.discover.hub != OFFLINE:
+            self.discover.set_hub(OFFLINE)
+        elif not s.offline and self.discover.hub == OFFLINE:
+            self.discover.set_hub(OK)
+
+    def open_settings(self) -> None:
+        self.window_.open_settings()
+
+    # -- local models ---------------------------------------------------------------------------
+    def loaded_spec(self) -> str:
+        c = self.window_.chat.controller
+        return c.choice.spec if c.choice is not None and c.ready else ""
+
+    def refresh_local(self) -> None:
+        self.models = self.registry.models()
+        self.local.show_models(self.models, self.loaded_spec())
+        states: dict[tuple[str, str], str] = {}
+        for m in self.models:
+            for v in m.variants:
+                if v.source_repo and v.source_file:
+                    states[(v.source_repo, v.source_file)] = (
+                        "quarantined"
+                        if v.quarantined
+                        else ("downloaded" if v.usable else states.get((v.source_repo, v.source_file), ""))
+                    )
+        self.discover.set_local(states)
+        n = len(self.models)
+        self.tab_local.setText(f"On this computer ({n})" if n else "On this computer")
+        self._update_summary()
+
+    def _update_summary(self) -> None:
+        n_var = sum(1 for m in self.models for v in m.variants if v.usable)
+        size = sum(v.file_bytes for m in self.models for v in m.variants if v.usable)
+        hub = {OK: "", OFFLINE: "  ·  offline mode"}.get(self.discover.hub, "  ·  the Hub can't be reached")
+        if self.models:
+            self.subtitle.setText(
+                f"{len(self.models)} model{'s' * (len(self.models) != 1)}, {n_var} variant"
+                f"{'s' * (n_var != 1)}, {fmt.human_size(size)} on disk{hub}"
+            )
+        else:
+            self.subtitle.setText(f"Nothing on this computer yet — find a ternary model under Discover{hub}")
+
+    def scan(self) -> None:
+        """Look for partial downloads (this session's or an earlier one's) so they can be resumed."""
+
+        def work(_report: Report, _cancel: threading.Event) -> Any:
+            from backend.hub import pending_downloads
+
+            return pending_downloads()
+
+        self.tasks.start(
+            "scan-downloads",
+            work,
+            self.downloads.load_pending,
+            lambda e: log.warning("could not list partial downloads: %s", e),
+        )
+
+    def chat_with(self, spec: str) -> None:
+        from backend.chat.choices import choices, find_choice
+
+        choice = find_choice(choices(self.registry), spec)
+        if choice is None:
+            self.window_.bridge.error(
+                f"{spec} is no longer in the library.", "Refresh the page or download it again."
+            )
+            self.refresh_local()
+            return
+        self.window_.chat_with(choice)
+
+    def compare(self, model: str) -> None:
+        """Open the Compare page on `model` (when the Compare page is installed)."""
+        page = self.window_.pages.get("compare")
+        if page is None:
+            self.window_.bridge.info("The Compare page is not available in this build.", key="compare")
+            return
+        combo = getattr(page, "model", None)  # the Compare page's ternary-model picker ("name:enc" items)
+        if isinstance(combo, QComboBox):
+            for i in range(combo.count()):
+                if str(combo.itemData(i)).lower().startswith(model.lower() + ":"):
+                    combo.setCurrentIndex(i)
+                    break
+        self.window_.show_page("compare")
+
+    def make_demo(self) -> None:
+        self.window_.make_demo()
+
+    def changed(self) -> None:
+        """The registry changed here: redraw, and let the window refresh the chat's model list."""
+        self.refresh_local()
+        self.window_.refresh_models()
+
+    # -- downloads ------------------------------------------------------------------------------
+    def download(self, info: FileInfo) -> None:
+        if self.discover.hub != OK:
+            notify.hub_off(self)
+            return
+        ins = self.inspector.result(info.key)
+        if ins is not None and not ins.runs:  # the button is off; keyboard or a stale click: say why
+            self.window_.bridge.warning(
+                f"Tern will not download {info.filename}: {ins.verdict.text}.",
+                "Pick a TQ1_0 or TQ2_0 GGUF of the model instead.",
+                key="not-runnable",
+            )
+            return
+        self.downloads.start(info.repo, info.filename, info.model_name)
+
+    def _downloaded(self, key: tuple[str, str], result: Any) -> None:
+        self.changed()
+        notify.downloaded(self, result)
+
+    def _download_failed(self, key: tuple[str, str], exc: BaseException) -> None:
+        from backend.hub import ChecksumMismatch, HubOffline, RateLimited
+
+        if isinstance(exc, ChecksumMismatch):
+            self.changed()
+        if isinstance(exc, (HubOffline, RateLimited)):
+            self.discover.hub_failed(exc)
+        notify.download_failed(self, key, exc)
+
+    # -- derive, import, remove ------------------------------------------------------------------
+    def derive(self, model: str, to: str) -> None:
+        self.actions.derive(model, to)
+
+    def _derived(self, model: str, variant: Any) -> None:
+        self.local.derive_ended(model)
+        self.changed()
+        notify.derived(self, variant)
+
+    def _derive_failed(self, model: str, exc: BaseException) -> None:
+        self.local.derive_ended(model)
+        self.refresh_local()
+        notify.derive_failed(self, model, exc)
+
+    def choose_import(self) -> Any:
+        self.file_dialog = choose_files(self, self.import_files)
+        return self.file_dialog
+
+    def import_files(self, paths: list[str]) -> None:
+        for p in paths:
+            if not p.lower().endswith(".gguf"):
+                self.window_.bridge.error(
+                    f"{Path(p).name} is not a GGUF file, so it was not added.",
+                    "Tern runs GGUF model files (name ending in .gguf).",
+                    key=f"import-{p}",
+                )
+                continue
+            self.actions.import_file(p)
+
+    def _imported(self, path: str, variant: Any) -> None:
+        self.changed()
+        self.set_tab(LOCAL)
+        notify.imported(self, path, variant)
+
+    def _import_failed(self, path: str, exc: BaseException) -> None:
+        self.window_.bridge.dismiss(f"import-{path}")
+        self.window_.bridge.exception(exc, f"adding {Path(path).name}", key=f"import-{path}")
+
+    def confirm_remove(self, model: str, encoding: str | None) -> Any:
+        m = next((x for x in self.models if x.name == model), None)
+        if m is None:
+            return None
+        self.remove_box = confirm_remove(
+            self, m, encoding, self.loaded_spec(), lambda: self.actions.remove(model, encoding)
+        )
+        return self.remove_box
+
+    def _removed(self, spec: str, result: Any) -> None:
+        self.changed()
+        notify.removed(self, spec, result)
+
+    # -- drag and drop ----------------------------------------------------------------------------
+    @staticmethod
+    def _gguf_paths(e: QDropEvent | QDragEnterEvent) -> list[str]:
+        md = e.mimeData()
+        if not md.hasUrls():
+            return []
+        return [u.toLocalFile() for u in md.urls() if u.isLocalFile()]
+
+    def dragEnterEvent(self, e: QDragEnterEvent) -> None:  # noqa: N802
+        if self._gguf_paths(e):
+            e.acceptProposedAction()
+            self.overlay.setGeometry(self.rect().adjusted(16, 16, -16, -16))
+            self.overlay.raise_()
+            self.overlay.show()
+        else:
+            e.ignore()
+
+    def dragLeaveEvent(self, e: QDragLeaveEvent) -> None:  # noqa: N802
+        self.overlay.hide()
+        super().dragLeaveEvent(e)
+
+    def dropEvent(self, e: QDropEvent) -> None:  # noqa: N802
+        self.overlay.hide()
+        paths = self._gguf_paths(e)
+        if not paths:
+            e.ignore()
+            return
+        e.acceptProposedAction()
+        self.import_files(paths)
+
+    # -- shutdown --------------------------------------------------------------------------------
+    def stop_with(self, window: QWidget) -> None:
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Close:
+            self.shutdown()
+        return False
+
+    def shutdown(self, timeout_ms: int = 10000) -> bool:
+        """Pause every download (partials kept), cancel checks and derivations, wait for every job."""
+        try:
+            self.settings._listeners.remove(self.apply_settings)
+        except ValueError:
+            pass
+        return self.tasks.shutdown(timeout_ms)
