@@ -63,6 +63,7 @@ class RaceRunner(Runner):
         run.summary = summarize_run(run)
         run.summary["notes"] = [RACE_NOTE, *self._notes()[1:]]
         run.summary["fair"] = False
+        run.summary["headline"] = ["race — not a fair measurement", *run.summary["headline"]]
         if self.history and run.id is not None:
             self.history.finish(run)
         self._emit("finished", None, run)

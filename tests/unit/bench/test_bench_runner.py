@@ -143,6 +143,7 @@ def test_race_runs_both_at_once_and_says_it_is_not_fair(tiny_models: dict[str, P
     cfg = BenchConfig(kind=COMPARE, runs=1, tokens=24, ignore_eos=True)
     run = RaceRunner(pair, cfg, listener=events.append).run()
     assert run.kind == RACE and run.summary["fair"] is False
+    assert run.summary["headline"][0] == "race — not a fair measurement"
     assert "not a fair measurement" in run.summary["notes"][0] or "do not quote" in run.summary["notes"][0]
     assert {s.side for s in run.samples} == {TERNARY, F16} and all(s.status == OK for s in run.samples)
     assert all("race mode" in s.energy.reason for s in run.samples)
