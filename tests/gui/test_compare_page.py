@@ -1,0 +1,31 @@
+"""The Compare page in the main window: added through the extension hook, stopped with the window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.context import AppContext
+from app.gui import build_window
+from ui.compare import install
+
+
+def test_compare_page_joins_the_window_and_stops_with_it(qtbot, tiny_models: dict[str, Path]) -> None:
+    ctx = AppContext()
+    for enc in ("tq2_0", "f16"):
+        ctx.registry.add_variant("tiny", tiny_models[enc], enc, "synthetic", model_fields={"synthetic": 1})
+    window = build_window(ctx, extensions=False)
+    qtbot.addWidget(window)
+    panel = install(window, ctx)
+    window.show()
+    qtbot.waitExposed(window)
+    window.show_page("compare")
+    assert window.current_page() == "compare" and window.pages["compare"] is panel
+    qtbot.waitUntil(lambda: panel.prepared is not None and panel.prepared.pair is not None, timeout=10_000)
+    assert panel.model.currentText().startswith("tiny · TQ2_0")
+    # a model added elsewhere in the window shows up in the picker
+    ctx.registry.add_variant("tiny", tiny_models["tq1_0"], "tq1_0", "synthetic")
+    window.models_changed.emit()
+    assert any("TQ1_0" in panel.model.itemText(i) for i in range(panel.model.count()))
+    window.close()
+    qtbot.waitUntil(lambda: not panel.thread.isRunning(), timeout=10_000)
+    window.shutdown()
