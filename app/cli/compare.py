@@ -22,6 +22,7 @@ from backend.bench.history import BenchHistory
 from backend.bench.meter import default_meter
 from backend.bench.pairing import Pair, resolve_pair
 from backend.bench.race import RaceRunner
+from backend.bench.report import run_with_ctrl_c
 from backend.bench.results import COMPARE, OK, RACE_NOTE, BenchConfig, RunResult, Sample
 from backend.bench.runner import RunEvent, Runner
 from backend.engine.protocol import DEFAULT_PARAMS
@@ -58,9 +59,8 @@ def run(args: argparse.Namespace) -> int:
     runner = cls(pair, config, history=BenchHistory(ctx.store), meter=meter, listener=printer,
                  tern_version=__version__)
     try:
-        result = runner.run()
+        result = run_with_ctrl_c(runner)
     except KeyboardInterrupt:
-        runner.cancel()
         return 130
     finally:
         meter.close()
