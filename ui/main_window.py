@@ -100,6 +100,9 @@ class MainWindow(QMainWindow):
         c.turn_finished.connect(self.status.turn_figures.show_stats)
         self.settings.subscribe(self._settings_changed)
         self._actions()
+        self.suggestion = None
+        if self.first_run():
+            self._suggest_first_model()
 
     # -- pages ------------------------------------------------------------------------------
     def add_page(self, key: str, title: str, widget: QWidget, icon: str = "compare", tooltip: str = "") -> None:
@@ -175,6 +178,25 @@ class MainWindow(QMainWindow):
         job.progress.connect(self._demo_progress)
         job.succeeded.connect(self._demo_made)
         job.failed.connect(self._demo_failed)
+        job.done.connect(lambda: self.jobs.remove(job) if job in self.jobs else None)
+        self.jobs.append(job)
+        return job
+
+    def _suggest_first_model(self) -> Job:
+        """Find the smallest chat model in the catalog for the welcome page (off the GUI thread)."""
+        def work(_report: Callable[[str, float], None], _cancel: threading.Event) -> Any:
+            from backend.chat.suggest import suggest
+
+            return suggest()
+
+        def show(suggestion: Any) -> None:
+            self.suggestion = suggestion
+            if suggestion is not None:
+                self.welcome.set_suggestion(suggestion.text())
+
+        job = start_job(work, "catalog", self)
+        job.succeeded.connect(show)
+        job.failed.connect(lambda e: log.info("no catalog suggestion: %s", e))
         job.done.connect(lambda: self.jobs.remove(job) if job in self.jobs else None)
         self.jobs.append(job)
         return job

@@ -82,6 +82,7 @@ class WelcomePage(QWidget):
                                   "download size and how much memory they need.", inner)
         self.suggestion = QLabel(inner)
         self.suggestion.setObjectName("Suggestion")
+        self.suggestion.setAccessibleName("Suggested first model")
         self.suggestion.setWordWrap(True)
         self.suggestion.hide()
         self.catalog_card.body.addWidget(self.suggestion)

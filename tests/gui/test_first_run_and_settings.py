@@ -25,6 +25,14 @@ def test_first_run_shows_the_welcome_page_and_the_demo_gets_you_chatting(qtbot, 
     assert w.current_page() == "welcome" and w.welcome.isVisible()
     text = " ".join(lbl.text() for lbl in w.welcome.findChildren(QLabel))
     assert "Tern runs 1.58-bit (ternary) language models" in text and SYNTHETIC_LABEL in text
+    # the smallest chat-tuned model of the catalog is suggested, with its download size
+    from backend.hub.catalog import load_catalog
+
+    chat = [e for e in load_catalog().entries if e.chat and e.runs == "yes"]
+    smallest = min(chat, key=lambda e: e.weights_bytes())
+    qtbot.waitUntil(lambda: w.welcome.suggestion.isVisible(), timeout=15_000)
+    shown = w.welcome.suggestion.text()
+    assert smallest.title in shown and smallest.default_file.size_text in shown and "estimate" in shown
     # "Open the Library" goes to the library page, and back
     qtbot.mouseClick(w.welcome.library_button, Qt.MouseButton.LeftButton)
     assert w.current_page() == "library"
