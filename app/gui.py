@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import time
 from typing import Any
@@ -52,6 +53,25 @@ def install_extensions(window: Any, ctx: AppContext) -> list[str]:
     return installed
 
 
+def follow_offline_setting(settings: Any) -> None:
+    """Settings' offline mode → HF_HUB_OFFLINE, which the Hub client reads at every call (backend.hub.env).
+
+    An HF_HUB_OFFLINE the user set in the environment is left alone; only Tern's own is removed.
+    """
+    ours = {"set": False}
+
+    def apply(s: Any) -> None:
+        if s.offline and not os.environ.get("HF_HUB_OFFLINE"):
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            ours["set"] = True
+        elif not s.offline and ours["set"]:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+            ours["set"] = False
+
+    apply(settings)
+    settings.subscribe(apply)
+
+
 def build_window(ctx: AppContext | None = None, extensions: bool = True) -> Any:
     """The themed, restored main window (not shown). The QApplication must exist."""
     from ui.main_window import MainWindow
@@ -62,6 +82,7 @@ def build_window(ctx: AppContext | None = None, extensions: bool = True) -> Any:
     if interrupted:
         log.info("%d reply(ies) were cut off when Tern last stopped; marked interrupted", interrupted)
     ctx.store.purge_deleted()  # conversations deleted in an earlier session (undo was offered then)
+    follow_offline_setting(ctx.settings)
     themes = ThemeManager(ctx.settings.theme)
     themes.apply()
     window = MainWindow(ctx, theme_manager=themes)

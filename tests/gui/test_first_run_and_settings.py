@@ -62,7 +62,9 @@ def file_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TERN_KEYRING", "0")  # this machine has no keyring: the private file is what is used
 
 
-def test_settings_round_trip_and_the_token_stays_private(qtbot, open_window, file_token, tiny_models) -> None:
+def test_settings_round_trip_and_the_token_stays_private(qtbot, open_window, file_token, tiny_models,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "")  # (so the test's end restores the environment as it was)
     w = open_window(wait_ready=False)
     dialog = w.open_settings()
     qtbot.waitExposed(dialog)
@@ -83,6 +85,7 @@ def test_settings_round_trip_and_the_token_stays_private(qtbot, open_window, fil
     # the controller uses them for the next load; the theme is applied at once
     assert (w.chat.controller.n_threads, w.chat.controller.n_ctx) == (3, 4096)
     assert theme.current().name == "dark"
+    assert os.environ["HF_HUB_OFFLINE"] == "1"  # the Hub client reads it at every call
     assert w.palette().color(QPalette.ColorRole.Window).name() == theme.DARK.window
     # the token: in a file only this user can read, nowhere else
     assert secrets.get_hf_token() == "hf_secret_test_token_123"
@@ -99,7 +102,9 @@ def test_settings_round_trip_and_the_token_stays_private(qtbot, open_window, fil
     assert again.token.text() == "hf_secret_test_token_123"
     again.token.clear()
     again.theme.setCurrentIndex(again.theme.findData("light"))
+    again.offline.setChecked(False)
     again.accept()
+    assert not os.environ.get("HF_HUB_OFFLINE")
     assert secrets.get_hf_token() is None and not path.exists()
     assert theme.current().name == "light"
     assert json.loads(w.ctx.paths.settings_file.read_text())["theme"] == "light"
