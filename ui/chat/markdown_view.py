@@ -13,9 +13,12 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontDatabase,
+    QTextBlock,
+    QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
+    QTextFormat,
     QTextFrame,
     QTextFrameFormat,
     QTextLength,
@@ -30,13 +33,16 @@ from ui import theme
 _FEATURES = QTextDocument.MarkdownFeature.MarkdownDialectGitHub
 
 
-def mono_font(point_delta: float = -0.5) -> QFont:
+BODY_PX = 14  # the chat's text size (assets/styles/app.qss sets the same on #MarkdownView)
+CODE_PX = 13
+HEADING_SCALE = {1: 1.45, 2: 1.25, 3: 1.12}
+
+
+def mono_font(pixel_size: int = CODE_PX) -> QFont:
     f = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
     f.setStyleHint(QFont.StyleHint.Monospace)
     f.setFixedPitch(True)
-    base = QFont().pointSizeF()
-    if base > 0:
-        f.setPointSizeF(max(7.0, base + point_delta))
+    f.setPixelSize(pixel_size)
     return f
 
 
@@ -99,9 +105,15 @@ def style_document(doc: QTextDocument) -> None:
     t = theme.current()
     code_fmt = QTextCharFormat()
     code_fmt.setBackground(QColor(t.code_bg))
-    code_fmt.setFont(mono_font(-0.5), QTextCharFormat.FontPropertiesInheritanceBehavior.FontPropertiesSpecifiedOnly)
+    code_fmt.setFont(mono_font(CODE_PX - 1), QTextCharFormat.FontPropertiesInheritanceBehavior.FontPropertiesSpecifiedOnly)
+    quote_fmt = QTextCharFormat()
+    quote_fmt.setForeground(QColor(t.muted))
+    quote_fmt.setFontItalic(True)
     block = doc.begin()
+    first = True
     while block.isValid():
+        _space_block(doc, block, first, quote_fmt)
+        first = False
         it = block.begin()
         while not it.atEnd():
             frag = it.fragment()
@@ -115,6 +127,37 @@ def style_document(doc: QTextDocument) -> None:
     for frame in _frames(doc.rootFrame()):
         if isinstance(frame, QTextTable):
             _style_table(frame, t)
+
+
+def _space_block(doc: QTextDocument, block: QTextBlock, first: bool, quote_fmt: QTextCharFormat) -> None:
+    """Paragraph spacing, line height and heading sizes Qt's importer leaves at their tight defaults."""
+    fmt = block.blockFormat()
+    cur = QTextCursor(block)
+    if cur.currentTable() is not None:
+        return  # table cells keep the table's own padding
+    level = fmt.headingLevel()
+    in_list = block.textList() is not None
+    fmt.setLineHeight(135, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
+    if level:
+        fmt.setTopMargin(0 if first else 10)
+        fmt.setBottomMargin(4)
+        heading = QTextCharFormat()
+        font = QFont()
+        font.setPixelSize(round(BODY_PX * HEADING_SCALE.get(level, 1.0)))
+        font.setBold(True)
+        heading.setFont(font, QTextCharFormat.FontPropertiesInheritanceBehavior.FontPropertiesSpecifiedOnly)
+        cur.select(QTextCursor.SelectionType.BlockUnderCursor)
+        cur.mergeCharFormat(heading)
+        cur = QTextCursor(block)
+    elif not in_list:
+        fmt.setBottomMargin(6)
+    else:
+        fmt.setBottomMargin(2)
+    if fmt.hasProperty(QTextFormat.Property.BlockQuoteLevel):
+        cur.select(QTextCursor.SelectionType.BlockUnderCursor)
+        cur.mergeCharFormat(quote_fmt)
+        cur = QTextCursor(block)
+    cur.setBlockFormat(fmt)
 
 
 def _frames(root: QTextFrame) -> list[QTextFrame]:
