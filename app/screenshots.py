@@ -70,8 +70,11 @@ def capture(out: Path, demo_shape: str = "demo") -> list[Path]:
         chat.send(QUESTION_2)
         started = time.monotonic()
         # enough text to fill the view; on a busy machine, settle for less after a while
-        _until(lambda: chat.view._received >= 160 or (chat.view._received >= 12 and time.monotonic() - started > 45),
-               600, "the second reply to stream")
+        def enough() -> bool:
+            shown = chat.view._received
+            return shown >= 160 or (shown >= 12 and time.monotonic() - started > 45)
+
+        _until(enough, 600, "the second reply to stream")
         written.append(out / "chat-streaming.png")
         _save(window, written[-1])
         window.settings.update(theme="dark")

@@ -82,6 +82,7 @@ class Job(QObject):
             return True
         self.cancel()
         try:
+            self.thread.quit()  # the worker's queued quit needs this (GUI) thread's loop, which wait() blocks
             ok = self.thread.wait(timeout_ms)
         except RuntimeError:  # the thread already ended and was deleted
             return True

@@ -79,7 +79,7 @@ class LocalModelsPage(QWidget):
         self.demo_button = QPushButton("Try the offline demo", body)
         theme.set_icon(self.demo_button, "sparkle", size=16)
         self.demo_button.setAccessibleName("Try the offline demo")
-        self.demo_button.setToolTip("Make the synthetic demo model on this computer (" + SYNTHETIC_LABEL + ")")
+        self.demo_button.setToolTip(f"Make the synthetic demo model on this computer ({SYNTHETIC_LABEL})")
         self.demo_button.clicked.connect(self.demo_requested)
         demo.addWidget(self.demo_button)
         demo.addStretch(1)

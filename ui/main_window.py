@@ -76,12 +76,13 @@ class MainWindow(QMainWindow):
         self.status = StatusLine(self)
         self.setStatusBar(self.status)
 
-        self.chat = ChatPage(ctx.store, ctx.registry, self.bridge, self.settings.n_ctx, self.settings.threads, self)
+        self.chat = ChatPage(ctx.store, ctx.registry, self.bridge, self.settings.n_ctx, self.settings.threads,
+                             self)
         self.welcome = WelcomePage(self)
         self.library_fallback = LocalModelsPage(self)
         self.add_page("chat", "Chat", self.chat, "chat", "Conversations (Ctrl+N starts a new one)")
-        self.add_page("library", "Library", self.library_fallback, "library", "Models: on this computer and to "
-                      "download")
+        self.add_page("library", "Library", self.library_fallback, "library",
+                      "Models: on this computer and to download")
         self.stack.addWidget(self.welcome)
 
         self.nav.page_requested.connect(self.show_page)
@@ -105,7 +106,8 @@ class MainWindow(QMainWindow):
             self._suggest_first_model()
 
     # -- pages ------------------------------------------------------------------------------
-    def add_page(self, key: str, title: str, widget: QWidget, icon: str = "compare", tooltip: str = "") -> None:
+    def add_page(self, key: str, title: str, widget: QWidget, icon: str = "compare",
+                 tooltip: str = "") -> None:
         """Add a page to the rail, or replace the page under `key` (e.g. the library page)."""
         old = self.pages.get(key)
         if old is not None and old is not widget:
@@ -154,7 +156,8 @@ class MainWindow(QMainWindow):
 
     def _refresh_library(self) -> None:
         c = self.chat.controller
-        self.library_fallback.set_models(choices(self.ctx.registry), c.choice.spec if c.choice and c.ready else "")
+        loaded = c.choice.spec if c.choice and c.ready else ""
+        self.library_fallback.set_models(choices(self.ctx.registry), loaded)
 
     def chat_with(self, choice: ModelChoice) -> None:
         self.chat.choose_model(choice)
@@ -221,7 +224,8 @@ class MainWindow(QMainWindow):
     def _demo_failed(self, exc: BaseException) -> None:
         self.welcome.set_demo_progress("", None)
         self.library_fallback.demo_button.setEnabled(True)
-        self.bridge.exception(exc, "making the demo model", actions=[("Try again", self.make_demo)], key="demo")
+        self.bridge.exception(exc, "making the demo model", actions=[("Try again", self.make_demo)],
+                              key="demo")
 
     def _engine_started(self, pid: int, info: dict[str, Any]) -> None:
         c = self.chat.controller
@@ -305,7 +309,9 @@ class MainWindow(QMainWindow):
         self.chat.refresh_models()
         self.chat.conversations.refresh(select=self.settings.last_conversation)
         ids = self.chat.conversations.ids()
-        last = self.settings.last_conversation if self.settings.last_conversation in ids else (ids[0] if ids else 0)
+        last = self.settings.last_conversation
+        if last not in ids:
+            last = ids[0] if ids else 0
         self.chat.open_conversation(last)
         if self.settings.last_model:  # loaded once the window is up, so it shows without waiting
             QTimer.singleShot(0, self._load_last_model)

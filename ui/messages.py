@@ -75,7 +75,8 @@ def describe(exc: BaseException, doing: str) -> tuple[str, str]:
         return exc.message, exc.hint
     if isinstance(exc, sqlite3.Error):
         return (f"Tern could not save or read your conversations while {doing} ({exc}).",
-                f"Check that the disk is not full and that {paths().database} is writable. " + log_file_hint())
+                f"Check that the disk is not full and that {paths().database} is writable. "
+                + log_file_hint())
     if isinstance(exc, PermissionError):
         return f"Permission denied while {doing}: {exc.filename or exc}.", "Check the folder's permissions."
     if isinstance(exc, OSError):

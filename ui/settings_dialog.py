@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -162,16 +161,17 @@ class SettingsDialog(QDialog):
         col.addLayout(form)
         col.addStretch(1)
 
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel,
-                                   self)
-        save = buttons.button(QDialogButtonBox.StandardButton.Save)
+        standard = QDialogButtonBox.StandardButton
+        buttons = QDialogButtonBox(standard.Save | standard.Cancel, self)
+        save = buttons.button(standard.Save)
         save.setProperty("variant", "primary")
         save.style().unpolish(save)
         save.style().polish(save)
-        buttons.button(QDialogButtonBox.StandardButton.Save).setAccessibleName("Save settings")
-        buttons.button(QDialogButtonBox.StandardButton.Save).setToolTip("Save and close")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName("Cancel")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setToolTip("Close without saving")
+        save.setAccessibleName("Save settings")
+        save.setToolTip("Save and close")
+        cancel = buttons.button(standard.Cancel)
+        cancel.setAccessibleName("Cancel")
+        cancel.setToolTip("Close without saving")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         col.addWidget(buttons)

@@ -29,8 +29,8 @@ class TurnFigures(QWidget):
         row.setSpacing(14)
         self.labels: dict[str, QLabel] = {}
         for key, name, tip in (
-            ("decode", "decode", "Decode speed of the last reply: tokens after the first ÷ time from first to "
-                                 "last token, from the engine's clock"),
+            ("decode", "decode", "Decode speed of the last reply: tokens after the first ÷ time from "
+                                 "first to last token, from the engine's clock"),
             ("ttft", "TTFT", "Time to first token of the last reply: request received → first token, "
                              "including prompt evaluation, from the engine's clock"),
             ("peak", "engine peak RAM", "The engine process's peak resident memory (OS accounting) since "

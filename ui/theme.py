@@ -84,7 +84,8 @@ def palette(t: Tokens) -> QPalette:
         QPalette.ColorRole.ToolTipText: t.text, QPalette.ColorRole.PlaceholderText: t.faint,
         QPalette.ColorRole.Link: t.accent, QPalette.ColorRole.LinkVisited: t.accent,
         QPalette.ColorRole.Light: t.panel, QPalette.ColorRole.Midlight: t.raised,
-        QPalette.ColorRole.Mid: t.border, QPalette.ColorRole.Dark: t.border, QPalette.ColorRole.Shadow: t.border,
+        QPalette.ColorRole.Mid: t.border, QPalette.ColorRole.Dark: t.border,
+        QPalette.ColorRole.Shadow: t.border,
     }
     for role, value in roles.items():
         p.setColor(role, c(value))

@@ -90,7 +90,8 @@ class WelcomePage(QWidget):
         self.library_button = QPushButton("Open the Library", inner)
         self.library_button.setProperty("variant", "primary")
         self.library_button.setAccessibleName("Open the Library")
-        self.library_button.setToolTip("See the models you can download and the ones already on this computer")
+        self.library_button.setToolTip("See the models you can download and the ones already on this "
+                                       "computer")
         self.library_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.library_button.clicked.connect(self.library_requested)
         self.catalog_card.body.addWidget(self.library_button, 0, Qt.AlignmentFlag.AlignLeft)

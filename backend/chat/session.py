@@ -66,7 +66,8 @@ class ChatSession:
         stored = self.store.conversation(cid).params
         return {**default_params(), **{k: v for k, v in stored.items() if k in CHAT_PARAM_KEYS}}
 
-    def set_options(self, cid: int, system_prompt: str | None = None, params: dict[str, Any] | None = None) -> None:
+    def set_options(self, cid: int, system_prompt: str | None = None,
+                    params: dict[str, Any] | None = None) -> None:
         changes: dict[str, Any] = {}
         if system_prompt is not None:
             changes["system_prompt"] = system_prompt

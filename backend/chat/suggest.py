@@ -20,7 +20,8 @@ class Suggestion:
         if self.ram_need_bytes is not None:
             ram = (f", needs ≈ {self.ram_need_bytes / 1024**3:.1f} GiB of RAM (estimate) — "
                    f"{self.ram_verdict} on this computer")
-        return f"Smallest chat model in the catalog: {self.title} — {self.size_text} download ({self.encoding}){ram}."
+        return (f"Smallest chat model in the catalog: {self.title} — {self.size_text} download "
+                f"({self.encoding}){ram}.")
 
 
 def smallest_chat_model(catalog: Any) -> Suggestion | None:

@@ -87,7 +87,10 @@ def test_responsiveness_and_token_to_screen_while_streaming_2000_tokens(qtbot, w
     gui_cpu = (time.thread_time() - cpu0) / (time.perf_counter() - wall0)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     # a stall is "ours" if a screen update ran for most of it; otherwise the thread was waiting for a CPU
-    ours = sum(1 for s, e in stalls if sum(max(0, min(e, fe) - max(s, fs)) for fs, fe in flushes) > (e - s) / 2)
+    def overlap(s: int, e: int) -> int:
+        return sum(max(0, min(e, fe) - max(s, fs)) for fs, fe in flushes)
+
+    ours = sum(1 for s, e in stalls if overlap(s, e) > (e - s) / 2)
     mid, status, stats = done.args
     assert stats["output_tokens"] == REPLY_TOKENS and late_ms
     view_tps = w.chat.view.view_decode_tps()

@@ -17,7 +17,8 @@ LOAD_MS = 30_000
 REPLY_MS = 60_000
 
 
-def register_tiny(ctx: AppContext, tiny_models: dict[str, Path], encodings: tuple[str, ...] = ("tq2_0",)) -> None:
+def register_tiny(ctx: AppContext, tiny_models: dict[str, Path],
+                  encodings: tuple[str, ...] = ("tq2_0",)) -> None:
     for enc in encodings:
         ctx.registry.add_variant("tiny", tiny_models[enc], enc, "synthetic",
                                  model_fields={"synthetic": 1, "chat": 0, "family": "synthetic"})

@@ -50,11 +50,11 @@ def test_the_reply_is_on_disk_while_it_streams(qtbot, chat_window) -> None:
     type_and_send(qtbot, w, "Tell me a long story")
     mid = c.turn.reply.id
     store = w.ctx.store
-    qtbot.waitUntil(lambda: len(store.message(mid).content) > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: len(store.message(mid).content) > 0, timeout=20_000)
     saved = store.message(mid)
     assert saved.status == STREAMING
     first = len(saved.content)
-    qtbot.waitUntil(lambda: len(store.message(mid).content) > first, timeout=5000)  # and again, later
+    qtbot.waitUntil(lambda: len(store.message(mid).content) > first, timeout=15_000)  # and again, later
     with qtbot.waitSignal(c.reply_finished, timeout=10_000):
         w.chat.stop()
     assert store.message(mid).status == CANCELLED

@@ -115,7 +115,8 @@ def _conversation(n: int) -> tuple[AppContext, int]:
     conv = ctx.store.create_conversation("Long")
     for i in range(n):
         ctx.store.add_message(conv.id, "user", f"question {i}")
-        ctx.store.add_message(conv.id, "assistant", "\n\n".join(f"Answer {i}, paragraph {k}." for k in range(4)))
+        answer = "\n\n".join(f"Answer {i}, paragraph {k}." for k in range(4))
+        ctx.store.add_message(conv.id, "assistant", answer)
     return ctx, conv.id
 
 

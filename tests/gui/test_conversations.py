@@ -1,4 +1,4 @@
-"""Conversation list: new, rename, search, delete with undo; restart restores list, conversation and layout."""
+"""Conversation list: new, rename, search, delete with undo; a restart restores list, conversation, layout."""
 
 from __future__ import annotations
 
@@ -74,7 +74,8 @@ def test_deleted_conversations_are_purged_at_the_next_start(qtbot, open_window, 
     assert len(ctx.store.db.execute("SELECT id FROM conversations").fetchall()) == 1
 
 
-def test_restart_restores_the_list_the_last_conversation_and_the_layout(qtbot, open_window, tiny_models) -> None:
+def test_restart_restores_the_list_the_last_conversation_and_the_layout(qtbot, open_window,
+                                                                        tiny_models) -> None:
     ctx = AppContext()
     register_tiny(ctx, tiny_models)
     ctx.settings.update(last_model=TINY)

@@ -27,7 +27,7 @@ def test_killed_engine_mid_reply_keeps_the_partial_reply_and_offers_reload(qtbot
     qtbot.waitUntil(lambda: w.chat.view._received >= 10, timeout=20_000)
     pid = c.engine_pid
     assert pid and pid != os.getpid()
-    with qtbot.waitSignals([c.reply_finished, c.engine_stopped], timeout=15_000) as blocker:
+    with qtbot.waitSignals([c.reply_finished, c.engine_stopped], timeout=15_000):
         os.kill(pid, signal.SIGKILL)
     mid = c.store.messages(w.chat.cid)[-1].id
     stored = c.store.message(mid)

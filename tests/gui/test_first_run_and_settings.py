@@ -69,7 +69,8 @@ def test_settings_round_trip_and_the_token_stays_private(qtbot, open_window, fil
     dialog = w.open_settings()
     qtbot.waitExposed(dialog)
     assert dialog.threads.value() == 0 and "physical cores" in dialog.threads.specialValueText()
-    qtbot.waitUntil(lambda: "used" in dialog.data_row.size_label.text(), timeout=5000)  # sizes measured off-thread
+    # folder sizes are measured off the GUI thread
+    qtbot.waitUntil(lambda: "used" in dialog.data_row.size_label.text(), timeout=5000)
     dialog.threads.setValue(3)
     dialog.n_ctx.setCurrentIndex(dialog.n_ctx.findData(4096))
     dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))

@@ -54,7 +54,8 @@ class Composer(QFrame):
         self.input.setObjectName("ComposerInput")
         self.input.setPlaceholderText("Message the model…")
         self.input.setAccessibleName("Message")
-        self.input.setToolTip("Type a message. Enter sends, Shift+Enter starts a new line (Ctrl+L comes here)")
+        self.input.setToolTip("Type a message. Enter sends, Shift+Enter starts a new line "
+                              "(Ctrl+L comes here)")
         self.input.setFrameShape(QFrame.Shape.NoFrame)
         self.input.setTabChangesFocus(True)
         self.input.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)

@@ -139,7 +139,8 @@ class ChatController(QObject):
         self.loading = False
         self.info = None
         label = self.choice.label if self.choice else "the model"
-        self.bridge.exception(exc, f"loading {label}", actions=[("Try again", self.reload_model)], key="engine")
+        self.bridge.exception(exc, f"loading {label}", actions=[("Try again", self.reload_model)],
+                              key="engine")
         self.model_load_failed.emit(exc)
 
     # -- turns ------------------------------------------------------------------------------
@@ -154,7 +155,8 @@ class ChatController(QObject):
             return None
         return self._start(self.session.begin_regenerate(cid, self._model_name(), extra))
 
-    def edit_and_resend(self, cid: int, mid: int, text: str, extra: dict[str, Any] | None = None) -> Turn | None:
+    def edit_and_resend(self, cid: int, mid: int, text: str,
+                        extra: dict[str, Any] | None = None) -> Turn | None:
         if not self.can_start():
             return None
         return self._start(self.session.begin_edit(cid, mid, text, self._model_name(), extra))
@@ -188,7 +190,8 @@ class ChatController(QObject):
         self.turn = turn
         self.reply_started.emit(turn)
         self.busy_changed.emit(True)
-        job = {"messages": turn.messages, "params": turn.params, "reply_id": turn.reply.id, "cancel": self._cancel}
+        job = {"messages": turn.messages, "params": turn.params, "reply_id": turn.reply.id,
+               "cancel": self._cancel}
         self._request_generate.emit(self._rid, job)
         self.turn_started.emit()
         return turn
@@ -225,7 +228,8 @@ class ChatController(QObject):
     def _engine_gone(self, exc: BaseException) -> None:
         self.info = None
         self.engine_stopped.emit()
-        self.bridge.exception(exc, "generating a reply", actions=[("Reload model", self.reload_model)], key="engine")
+        self.bridge.exception(exc, "generating a reply", actions=[("Reload model", self.reload_model)],
+                              key="engine")
 
     def _check_alive(self) -> None:
         if self.info is None or self.busy or self.loading:

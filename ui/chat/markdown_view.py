@@ -33,6 +33,7 @@ from ui import theme
 _FEATURES = QTextDocument.MarkdownFeature.MarkdownDialectGitHub
 
 
+_ONLY_SPECIFIED = QTextCharFormat.FontPropertiesInheritanceBehavior.FontPropertiesSpecifiedOnly
 BODY_PX = 14  # the chat's text size (assets/styles/app.qss sets the same on #MarkdownView)
 CODE_PX = 13
 HEADING_SCALE = {1: 1.45, 2: 1.25, 3: 1.12}
@@ -105,7 +106,7 @@ def style_document(doc: QTextDocument) -> None:
     t = theme.current()
     code_fmt = QTextCharFormat()
     code_fmt.setBackground(QColor(t.code_bg))
-    code_fmt.setFont(mono_font(CODE_PX - 1), QTextCharFormat.FontPropertiesInheritanceBehavior.FontPropertiesSpecifiedOnly)
+    code_fmt.setFont(mono_font(CODE_PX - 1), _ONLY_SPECIFIED)
     quote_fmt = QTextCharFormat()
     quote_fmt.setForeground(QColor(t.muted))
     quote_fmt.setFontItalic(True)
@@ -145,7 +146,7 @@ def _space_block(doc: QTextDocument, block: QTextBlock, first: bool, quote_fmt: 
         font = QFont()
         font.setPixelSize(round(BODY_PX * HEADING_SCALE.get(level, 1.0)))
         font.setBold(True)
-        heading.setFont(font, QTextCharFormat.FontPropertiesInheritanceBehavior.FontPropertiesSpecifiedOnly)
+        heading.setFont(font, _ONLY_SPECIFIED)
         cur.select(QTextCursor.SelectionType.BlockUnderCursor)
         cur.mergeCharFormat(heading)
         cur = QTextCursor(block)

@@ -23,7 +23,8 @@ from backend.store import CANCELLED, FAILED, INTERRUPTED, STREAMING, Message
 from ui import theme
 from ui.chat.message_body import MessageBody
 
-STOP_WORDS = {"eos": "finished", "length": "token limit reached", "cancelled": "stopped by you", "error": "failed"}
+STOP_WORDS = {"eos": "finished", "length": "token limit reached", "cancelled": "stopped by you",
+              "error": "failed"}
 
 
 def _ms(v: float | None) -> str:

@@ -84,7 +84,8 @@ class OptionsPanel(QFrame):
         self.system.setObjectName("SystemPrompt")
         self.system.setPlaceholderText("e.g. You are a concise assistant. Answer in plain English.")
         self.system.setAccessibleName("System prompt")
-        self.system.setToolTip("Instructions the model sees before the conversation, for this conversation only")
+        self.system.setToolTip("Instructions the model sees before the conversation, for this "
+                               "conversation only")
         self.system.setTabChangesFocus(True)
         self.system.setFixedHeight(110)
         self.system.textChanged.connect(self._edited)

@@ -18,7 +18,8 @@ def test_choices_list_usable_variants_fastest_first_with_size_and_label(tmp_path
     got = choices(reg)
     assert [c.spec for c in got] == ["tiny:TQ2_0", "tiny:TQ1_0", "tiny:F16"]
     assert got[0].title == f"tiny · TQ2_0  ·  {human_size(got[0].file_bytes)}  ·  synthetic"
-    assert find_choice(got, "TINY:tq1_0") is got[1] and find_choice(got, str(tiny_models["f16"].resolve())) is got[2]
+    assert find_choice(got, "TINY:tq1_0") is got[1]
+    assert find_choice(got, str(tiny_models["f16"].resolve())) is got[2]
 
 
 def test_sizes_read_like_a_file_manager() -> None:
@@ -44,4 +45,5 @@ def test_the_welcome_page_suggests_the_smallest_chat_model_that_runs() -> None:
     chat_runs = [e for e in catalog.entries if e.chat and e.runs == "yes"]
     assert s is not None and s.entry_id == min(chat_runs, key=lambda e: e.weights_bytes()).id
     assert "GiB of RAM (estimate)" in s.text() and s.size_text in s.text()
-    assert smallest_chat_model(replace(catalog, entries=tuple(e for e in catalog.entries if not e.chat))) is None
+    no_chat = replace(catalog, entries=tuple(e for e in catalog.entries if not e.chat))
+    assert smallest_chat_model(no_chat) is None

@@ -27,8 +27,10 @@ def test_a_turn_stores_the_user_message_and_a_streaming_reply(store: Store) -> N
     turn = s.begin_turn(conv.id, "Hello there", "tiny · TQ2_0", extra={"ignore_eos": True})
     assert turn.user is not None and turn.user.content == "Hello there"
     assert turn.reply.status == STREAMING and turn.reply.model == "tiny · TQ2_0"
-    assert turn.messages == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello there"}]
-    assert turn.params["temperature"] == 0.2 and turn.params["ignore_eos"] is True and "bogus" not in turn.params
+    assert turn.messages == [{"role": "system", "content": "Be brief."},
+                             {"role": "user", "content": "Hello there"}]
+    assert turn.params["temperature"] == 0.2 and turn.params["ignore_eos"] is True
+    assert "bogus" not in turn.params
     assert store.conversation(conv.id).title == "Hello there"
 
 
@@ -58,7 +60,8 @@ def test_regenerate_and_edit_replace_what_came_after(store: Store) -> None:
     assert [m["content"] for m in regen.messages] == ["first", "A", "second"]
     edit = s.begin_edit(cid, t1.user.id, "first, better", None)  # type: ignore[union-attr]
     assert set(edit.removed) >= {t1.user.id, t1.reply.id, t2.user.id}  # type: ignore[union-attr]
-    assert [(m.role, m.content) for m in store.messages(cid)] == [("user", "first, better"), ("assistant", "")]
+    assert [(m.role, m.content) for m in store.messages(cid)] == [("user", "first, better"),
+                                                                  ("assistant", "")]
     assert store.conversation(cid).title == "first, better"
     with pytest.raises(ValueError):
         s.begin_edit(cid, edit.reply.id, "not a user message", None)
@@ -78,4 +81,5 @@ def test_the_recorder_writes_about_once_a_second_and_at_the_end(store: Store) ->
     assert on_disk.status == STREAMING and on_disk.content == "".join(f"w{i} " for i in range(81))
     rec.finish(CANCELLED, {"stop_reason": "cancelled"})
     final = store.message(turn.reply.id)
-    assert final.status == CANCELLED and final.content == rec.text and final.stats == {"stop_reason": "cancelled"}
+    assert final.status == CANCELLED and final.content == rec.text
+    assert final.stats == {"stop_reason": "cancelled"}
