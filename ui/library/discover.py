@@ -145,14 +145,14 @@ class DiscoverView(QWidget):
         self.search_title = section("Search results", self.search_box)
         head.addWidget(self.search_title)
         head.addStretch(1)
-        back = link(
+        self.back_link = link(
             "Back to the catalog",
             self.search_box,
             "Clear the search and show the curated models",
             "Back to the catalog",
         )
-        back.clicked.connect(self.clear_search)
-        head.addWidget(back)
+        self.back_link.clicked.connect(self.clear_search)
+        head.addWidget(self.back_link)
         col.addLayout(head)
         self.search_status = label("", "LibMeta", self.search_box, wrap=True)
         self.search_status.setAccessibleName("Search status")

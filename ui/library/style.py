@@ -33,14 +33,14 @@ SHEET = Template("""
 #LibFileRow { background: transparent; border: none; border-top: 1px solid $border; }
 #LibFileName { font-size: 13px; background: transparent; }
 #LibSize { color: $text; font-size: 12px; font-weight: 600; background: transparent; }
-#LibChip { border-radius: 9px; padding: 2px 8px; font-size: 11px; font-weight: 600; background: $raised;
+#LibChip { border-radius: 7px; padding: 3px 8px; font-size: 11px; font-weight: 600; background: $raised;
            color: $muted; }
 #LibChip[kind="enc"] { background: $accent_soft; color: $accent; }
-#LibChip[kind="ok"] { background: transparent; color: $ok; border: 1px solid $ok; padding: 1px 7px; }
+#LibChip[kind="ok"] { background: transparent; color: $ok; border: 1px solid $ok; padding: 2px 7px; }
 #LibChip[kind="warn"] { background: $warn_soft; color: $warn; }
 #LibChip[kind="bad"] { background: $danger_soft; color: $danger; }
 #LibChip[kind="busy"] { background: transparent; color: $faint; border: 1px dashed $border;
-                        padding: 1px 7px; }
+                        padding: 2px 7px; }
 #LibVerdict { font-size: 12px; background: transparent; color: $muted; }
 #LibVerdict[kind="ok"] { color: $ok; }
 #LibVerdict[kind="bad"] { color: $danger; }
