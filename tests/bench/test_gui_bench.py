@@ -18,7 +18,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 
 from app.context import AppContext
-from app.gui import build_window
+from app.gui import build_window, freeze_startup_objects
 from tests.bench.conftest import report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +33,7 @@ def window(qtbot, synthetic_models):
     ctx.registry.add_variant("tiny", path, "tq2_0", "synthetic", model_fields={"synthetic": 1})
     ctx.settings.update(last_model="tiny:TQ2_0")
     w = build_window(ctx)  # the real window, with the metrics readout and the other pages installed
+    freeze_startup_objects()  # as `tern` does once its pages are installed
     qtbot.addWidget(w)
     w.resize(1280, 800)
     w.show()
