@@ -10,8 +10,8 @@ from backend.metrics import Sampler
 from tests.bench.conftest import iqr, median, report
 
 PROMPT = [{"role": "user", "content": "Write a long story about a heron that learns to count in threes."}]
-TOKENS = 96
-PAIRS = 6
+TOKENS = 64
+PAIRS = 16
 
 
 def decode(engine: EngineClient) -> float:
