@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import Any
 
@@ -58,6 +59,7 @@ def when_text(ts: float, now: float | None = None) -> str:
 
 class ConversationListModel(QAbstractListModel):
     renamed = Signal(int, str)
+    failed = Signal(object)  # an exception from the store (the window shows it)
 
     def __init__(self, store: Store, parent: Any = None) -> None:
         super().__init__(parent)
@@ -102,7 +104,11 @@ class ConversationListModel(QAbstractListModel):
         if not title:
             return False
         c = self.rows[index.row()]
-        self.store.update_conversation(c.id, title=title)
+        try:
+            self.store.update_conversation(c.id, title=title)
+        except sqlite3.Error as e:
+            self.failed.emit(e)
+            return False
         c.title = title
         self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole])
         self.renamed.emit(c.id, title)

@@ -7,6 +7,15 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QComboBox,
+    QLineEdit,
+    QListView,
+    QPlainTextEdit,
+    QWidget,
+)
 
 from app.context import AppContext
 from app.gui import build_window
@@ -64,3 +73,19 @@ def type_and_send(qtbot, window: MainWindow, text: str) -> None:
     qtbot.keyClicks(box, text)
     with qtbot.waitSignal(window.chat.controller.reply_started, timeout=5000):
         qtbot.keyClick(box, Qt.Key.Key_Return)
+
+
+def unnamed_controls(top: QWidget) -> list[str]:
+    """Visible controls under `top` without an accessible name or a tooltip (should be none)."""
+    kinds = (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QPlainTextEdit, QListView)
+    missing = []
+    for child in top.findChildren(QWidget):
+        if not isinstance(child, kinds) or not child.isVisible():
+            continue
+        if isinstance(child, QLineEdit) and isinstance(child.parent(), (QComboBox, QAbstractSpinBox)):
+            continue  # the inner editor of a combo or spin box: the outer control carries the name
+        if not child.accessibleName() or not child.toolTip():
+            parent = child.parent()
+            missing.append(f"{type(child).__name__} {child.objectName()!r} {child.accessibleName()!r} in "
+                           f"{type(parent).__name__} {parent.objectName()!r}")
+    return missing

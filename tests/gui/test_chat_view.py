@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontInfo, QGuiApplication, QTextTable
-from PySide6.QtWidgets import QWidget
 
 from app.context import AppContext
 from backend.chat.session import ChatSession
 from backend.store import COMPLETE
+from tests.gui.conftest import unnamed_controls
 from ui import theme
 from ui.chat.chat_view import ChatView
 from ui.chat.code_block import CodeBlock
@@ -165,29 +165,10 @@ def test_user_bubbles_hug_short_text_and_wrap_long_text(qtbot) -> None:
 
 
 def test_every_control_has_an_accessible_name_and_a_tooltip(qtbot, chat_window) -> None:
-    from PySide6.QtWidgets import (
-        QAbstractButton,
-        QAbstractSpinBox,
-        QComboBox,
-        QLineEdit,
-        QListView,
-        QPlainTextEdit,
-    )
-
     w = chat_window
     w.chat.header.options_button.setChecked(True)
     dialog = w.open_settings()
-    kinds = (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QPlainTextEdit, QListView)
-    missing = []
-    for top in (w, dialog):
-        for child in top.findChildren(QWidget):
-            if not isinstance(child, kinds) or not child.isVisible():
-                continue
-            if isinstance(child, QLineEdit) and isinstance(child.parent(), (QComboBox, QAbstractSpinBox)):
-                continue  # the inner editor of a combo or spin box: the outer control carries the name
-            if not child.accessibleName() or not child.toolTip():
-                parent = child.parent()
-                missing.append(f"{type(child).__name__} {child.objectName()!r} {child.accessibleName()!r} in "
-                               f"{type(parent).__name__} {parent.objectName()!r}")
-    assert not missing, missing
+    assert unnamed_controls(w) == [] and unnamed_controls(dialog) == []
+    w.show_page("library")
+    assert unnamed_controls(w) == []
     dialog.reject()

@@ -16,13 +16,14 @@ from app import secrets
 from app.context import AppContext
 from app.settings import Settings
 from backend.chat.choices import SYNTHETIC_LABEL
-from tests.gui.conftest import LOAD_MS
+from tests.gui.conftest import LOAD_MS, unnamed_controls
 from ui import theme
 
 
 def test_first_run_shows_the_welcome_page_and_the_demo_gets_you_chatting(qtbot, open_window) -> None:
     w = open_window(wait_ready=False)
     assert w.current_page() == "welcome" and w.welcome.isVisible()
+    assert unnamed_controls(w) == []
     text = " ".join(lbl.text() for lbl in w.welcome.findChildren(QLabel))
     assert "Tern runs 1.58-bit (ternary) language models" in text and SYNTHETIC_LABEL in text
     # the smallest chat-tuned model of the catalog is suggested, with its download size

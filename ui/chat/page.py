@@ -3,8 +3,11 @@ them, the store and the chat controller."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import Any
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
@@ -23,6 +26,24 @@ from ui.messages import MessageBridge
 
 log = logging.getLogger("tern.ui.chat")
 UNDO_MS = 10_000
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def store_action(doing: str) -> Callable[[F], F]:
+    """A user action that reads or writes the store: a failure becomes a message, never a crash.
+
+    What the user typed stays where it was (the composer is cleared only after a successful send).
+    """
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def guarded(self: ChatPage, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(self, *args, **kwargs)
+            except (sqlite3.Error, OSError) as e:
+                self.bridge.exception(e, doing, key="store")
+                return None
+        return guarded  # type: ignore[return-value]
+    return wrap
 
 
 class ChatPage(QWidget):
@@ -77,6 +98,8 @@ class ChatPage(QWidget):
         self.conversations.selected.connect(self.open_conversation)
         self.conversations.new_requested.connect(self.new_conversation)
         self.conversations.delete_requested.connect(self.delete_conversation)
+        self.conversations.model.failed.connect(
+            lambda e: self.bridge.exception(e, "renaming the conversation", key="store"))
         self.header.model_chosen.connect(self.choose_model)
         self.header.options_toggled.connect(self.options.setVisible)
         self.options.close_requested.connect(lambda: self.header.options_button.setChecked(False))
@@ -159,6 +182,7 @@ class ChatPage(QWidget):
         return text
 
     # -- conversations ----------------------------------------------------------------------
+    @store_action("opening the conversation")
     def open_conversation(self, cid: int) -> None:
         if cid == self.cid and cid:
             return
@@ -179,18 +203,24 @@ class ChatPage(QWidget):
             self.conversations.refresh(select=cid)
         self.conversation_changed.emit(cid)
 
+    @store_action("starting a new conversation")
     def new_conversation(self) -> int:
         """Ctrl+N: a fresh conversation (an empty current one is reused rather than piled up)."""
         if self.cid and not self.store.messages(self.cid) and not self.controller.busy:
             self.composer.input.setFocus()
             return self.cid
+        cid = self._create_conversation()
+        self.composer.input.setFocus()
+        return cid
+
+    def _create_conversation(self) -> int:
         model = self.controller.choice.label if self.controller.choice else None
         conv = self.controller.session.new_conversation(model)
         self.conversations.refresh(select=conv.id)
         self.open_conversation(conv.id)
-        self.composer.input.setFocus()
         return conv.id
 
+    @store_action("deleting the conversation")
     def delete_conversation(self, cid: int) -> None:
         try:
             title = self.store.conversation(cid).title
@@ -212,34 +242,39 @@ class ChatPage(QWidget):
         self.bridge.info(f"Deleted “{title}”.", actions=[("Undo", lambda: self.undo_delete(cid))],
                          key=f"deleted-{cid}", timeout_ms=UNDO_MS)
 
+    @store_action("restoring the conversation")
     def undo_delete(self, cid: int) -> None:
         self.store.restore_conversation(cid)
         self.conversations.refresh(select=cid)
         self.open_conversation(cid)
 
+    @store_action("saving the conversation settings")
     def _options_changed(self, system_prompt: str, params: dict[str, Any]) -> None:
         if self.cid:
             self.controller.session.set_options(self.cid, system_prompt, params)
 
     # -- turns ------------------------------------------------------------------------------
+    @store_action("saving your message")
     def send(self, text: str) -> None:
         if not self.controller.can_start():  # it says why, through the bridge
             return
         self.options.flush()
         if not self.cid:  # the first message: the conversation starts now, with the settings shown
             values = self.options.values()
-            self.new_conversation()
+            self._create_conversation()
             self.options.load(*values)
-            self._options_changed(*values)
+            self.controller.session.set_options(self.cid, *values)
         if self.controller.send(self.cid, text, self.extra_params) is not None:
             self.composer.clear()
             self.conversations.refresh()
 
+    @store_action("starting a new reply")
     def regenerate(self) -> None:
         if self.cid:
             self.options.flush()
             self.controller.regenerate(self.cid, self.extra_params)
 
+    @store_action("saving your edited message")
     def edit_and_resend(self, mid: int, text: str) -> None:
         if self.cid:
             self.options.flush()
