@@ -179,7 +179,7 @@ def _load() -> CpuBackend:
         if scores[best] <= 0:
             raise TernError(f"None of the bundled CPU variants ({', '.join(files)}) can run on this CPU.",
                             "Tern needs at least an x86-64 or ARMv8 CPU.")
-    if not lib.ggml_backend_load(str(files[best]).encode()):
+    if not _load_quietly(lib, files[best]):
         raise TernError(f"llama.cpp could not load its CPU backend {files[best]}.",
                         "Reinstall Tern; the file may be damaged.")
     import llama_cpp
@@ -189,6 +189,23 @@ def _load() -> CpuBackend:
                         f"(two copies of libggml in {lib_dir()}?).", "Reinstall Tern; the bundle is inconsistent.")
     log.info("CPU backend: %s (scores: %s)", best, scores)
     return CpuBackend("portable", best, str(files[best]), scores, forced=bool(wanted))
+
+
+def _load_quietly(lib: ctypes.CDLL, path: Path) -> bool:
+    """ggml_backend_load, without ggml's "loaded CPU backend from …" line on stderr at every start.
+
+    llama-cpp-python prints ggml's log on stderr while its "llama-cpp-python" logger's level is unset,
+    and its level table predates ggml's current enum (ggml INFO arrives as WARNING, WARN as ERROR),
+    so ERROR here hides the info line and keeps ggml's warnings. A failed load is reported by the caller.
+    """
+    quiet = logging.getLogger("llama-cpp-python")
+    previous = quiet.level
+    if previous == logging.NOTSET:
+        quiet.setLevel(logging.ERROR)
+    try:
+        return bool(lib.ggml_backend_load(str(path).encode()))
+    finally:
+        quiet.setLevel(previous)
 
 
 def status() -> CpuBackend:
