@@ -14,12 +14,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
+    import sys
+
     from app.qt_check import platform_plugin_problem
-    from backend.errors import TernError
 
     problem = platform_plugin_problem()  # a missing X11 library: say which, rather than let Qt abort
     if problem:
-        raise TernError(problem)
+        logging.getLogger("tern").error("%s", problem)
+        print(f"tern: {problem}", file=sys.stderr)
+        return 1
     from app.gui import run_gui
 
     return run_gui(screenshot=args.screenshot)
