@@ -1,4 +1,4 @@
-"""Library page, Discover tab: catalog rows with RAM fit and header verdicts, Hub search, refusals, offline."""
+"""Library page, Discover tab: catalog rows with RAM fit and header verdicts, search, refusals, offline."""
 
 from __future__ import annotations
 
@@ -9,7 +9,17 @@ from app.context import AppContext
 from backend.hub import pending_downloads
 from tests.gui.conftest import LOAD_MS
 from tests.gui.test_library_fixtures import (
-    I2S, NET_MS, TQ1, TQ2, banner, cdn_downloads, click, open_library, register, row, wait_verdict,
+    I2S,
+    NET_MS,
+    TQ1,
+    TQ2,
+    banner,
+    cdn_downloads,
+    click,
+    open_library,
+    register,
+    row,
+    wait_verdict,
 )
 from tests.support import hub_repos
 from ui.library.discover import UNREACHABLE
@@ -19,7 +29,9 @@ from ui.settings_dialog import SettingsDialog
 __all__ = ["open_library"]
 
 
-def test_catalog_rows_show_size_ram_fit_and_the_header_verdict_before_download(qtbot, open_library, local_hub):
+def test_catalog_rows_show_size_ram_fit_and_the_header_verdict_before_download(
+    qtbot, open_library, local_hub
+):
     w, page = open_library()
     assert page.stack.currentIndex() == DISCOVER  # nothing on this computer: the catalog comes first
     r = row(page, hub_repos.TERNARY, TQ2)
@@ -36,7 +48,11 @@ def test_catalog_rows_show_size_ram_fit_and_the_header_verdict_before_download(q
     wait_verdict(qtbot, bad, "needs bitnet.cpp (I2_S) — not supported by llama.cpp")
     assert bad.verdict.property("kind") == "bad"
     assert not bad.action.isEnabled() and "Not downloadable here" in bad.action.toolTip()
-    assert bad.ram.text() in ("fits in RAM", "tight in RAM", "won't fit in RAM")  # from the header: RAM known now
+    assert bad.ram.text() in (
+        "fits in RAM",
+        "tight in RAM",
+        "won't fit in RAM",
+    )  # from the header: RAM known now
     assert cdn_downloads(local_hub) == []  # only bounded header reads went to the CDN
     text = " ".join(c.text() for c in page.discover.findChildren(type(r.verdict)))
     assert "won't run here" in text and "A bitnet.cpp-only model (test)" in text
@@ -66,7 +82,8 @@ def test_search_lists_gguf_files_with_sizes_and_verdicts(qtbot, open_library, lo
     card = next(c for c in d.search_cards if c.hit.repo == hub_repos.TERNARY)
     assert {r.info.filename: r.size.text() for r in card.rows} == {
         TQ2: f"{local_hub.file(hub_repos.TERNARY, TQ2).size / 1e3:.0f} kB",
-        TQ1: f"{local_hub.file(hub_repos.TERNARY, TQ1).size / 1e3:.0f} kB"}
+        TQ1: f"{local_hub.file(hub_repos.TERNARY, TQ1).size / 1e3:.0f} kB",
+    }
     split = next(c for c in d.search_cards if c.hit.repo == hub_repos.SPLIT)
     assert len(split.rows) == 1 and "parts, downloaded together" in split.rows[0].info.note
     wait_verdict(qtbot, card.rows[0], "runs here")
@@ -79,7 +96,7 @@ def test_search_lists_gguf_files_with_sizes_and_verdicts(qtbot, open_library, lo
 
 def test_an_i2s_download_is_refused_before_any_byte(qtbot, open_library, local_hub):
     w, page = open_library()
-    # a click that arrives before the verdict (the button is still on): the backend refuses, nothing is written
+    # a click that arrives before the verdict (the button is still on): the backend refuses, writes nothing
     with qtbot.waitSignal(page.downloads.failed, timeout=NET_MS) as failed:
         page.downloads.start(hub_repos.I2S, I2S)
     assert type(failed.args[1]).__name__ == "NotRunnable"
@@ -110,10 +127,14 @@ def test_a_gated_repo_asks_for_a_token_then_downloads(qtbot, open_library, local
     assert secrets.get_hf_token() == hub_repos.TOKEN
     with qtbot.waitSignal(page.downloads.finished, timeout=NET_MS):
         click(qtbot, r.action)  # the same Download button, now with the token
-    assert any(r.auth for r in local_hub.requests("api")) and not any(r.auth for r in local_hub.requests("cdn"))
+    assert any(r.auth for r in local_hub.requests("api")) and not any(
+        r.auth for r in local_hub.requests("cdn")
+    )
 
 
-def test_hub_unreachable_says_why_and_local_models_keep_working(qtbot, open_library, tiny_models, monkeypatch):
+def test_hub_unreachable_says_why_and_local_models_keep_working(
+    qtbot, open_library, tiny_models, monkeypatch
+):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
     ctx = AppContext()
     register(ctx, tiny_models)

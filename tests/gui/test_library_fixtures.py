@@ -33,24 +33,50 @@ def local_catalog(hub: HubServer) -> Catalog:
         return CatalogFile(name, enc, f"{size / 1e3:.0f} kB", size, default)
 
     tiny = CatalogEntry(
-        "tiny-test", "tiny", "Tiny ternary (test)", "synthetic", "1 M", "mit", True, hub_repos.TERNARY, "yes",
+        "tiny-test",
+        "tiny",
+        "Tiny ternary (test)",
+        "synthetic",
+        "1 M",
+        "mit",
+        True,
+        hub_repos.TERNARY,
+        "yes",
         (f(hub_repos.TERNARY, TQ2, "TQ2_0", True), f(hub_repos.TERNARY, TQ1, "TQ1_0")),
-        "Derive it locally from the TQ2_0 file.", {"n_layer": 2, "n_head_kv": 4, "head_dim": 64,
-                                                   "context_length": 2048},
-        {"chat_note": "test model", "runs_note": "served by the local Hub"})
+        "Derive it locally from the TQ2_0 file.",
+        {"n_layer": 2, "n_head_kv": 4, "head_dim": 64, "context_length": 2048},
+        {"chat_note": "test model", "runs_note": "served by the local Hub"},
+    )
     i2s = CatalogEntry(
-        "i2s-test", "bitnet-i2s", "BitNet in I2_S (test)", "synthetic", "1 M", "mit", True, hub_repos.I2S, "check",
-        (f(hub_repos.I2S, I2S, "I2_S", True),), "—", None)
-    bad = Incompatible("tern-test/never-*", "A bitnet.cpp-only model (test)", "needs bitnet.cpp (I2_S)", "mit")
+        "i2s-test",
+        "bitnet-i2s",
+        "BitNet in I2_S (test)",
+        "synthetic",
+        "1 M",
+        "mit",
+        True,
+        hub_repos.I2S,
+        "check",
+        (f(hub_repos.I2S, I2S, "I2_S", True),),
+        "—",
+        None,
+    )
+    bad = Incompatible(
+        "tern-test/never-*", "A bitnet.cpp-only model (test)", "needs bitnet.cpp (I2_S)", "mit"
+    )
     return Catalog((tiny, i2s), (bad,), "Test catalog served by the local Hub.")
 
 
 @pytest.fixture()
-def open_library(qtbot, open_window, local_hub: HubServer) -> Iterator[Callable[..., tuple[MainWindow, LibraryPage]]]:
+def open_library(
+    qtbot, open_window, local_hub: HubServer
+) -> Iterator[Callable[..., tuple[MainWindow, LibraryPage]]]:
     """Opens the window with the library page installed (local catalog), shown; shuts its jobs down after."""
     pages: list[LibraryPage] = []
 
-    def opener(ctx: AppContext | None = None, catalog: Catalog | None = None) -> tuple[MainWindow, LibraryPage]:
+    def opener(
+        ctx: AppContext | None = None, catalog: Catalog | None = None
+    ) -> tuple[MainWindow, LibraryPage]:
         w = open_window(ctx or AppContext(), wait_ready=False)
         page = install(w, w.ctx, catalog or local_catalog(local_hub))
         pages.append(page)
@@ -100,10 +126,17 @@ def picker_items(w: MainWindow) -> list[str]:
 
 def cdn_downloads(hub: HubServer) -> list:
     """Requests to the CDN that fetch file bodies (not bounded header reads)."""
-    return [r for r in hub.requests("cdn") if r.method == "GET" and not (r.range or "").split("-")[-1].isdigit()]
+    return [
+        r for r in hub.requests("cdn") if r.method == "GET" and not (r.range or "").split("-")[-1].isdigit()
+    ]
 
 
 def register(ctx: AppContext, tiny_models: dict[str, Path], encodings: tuple[str, ...] = ("tq2_0",)) -> None:
     for enc in encodings:
-        ctx.registry.add_variant("tiny", tiny_models[enc], enc, "synthetic",
-                                 model_fields={"synthetic": 1, "chat": 1, "family": "synthetic"})
+        ctx.registry.add_variant(
+            "tiny",
+            tiny_models[enc],
+            enc,
+            "synthetic",
+            model_fields={"synthetic": 1, "chat": 1, "family": "synthetic"},
+        )
