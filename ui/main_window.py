@@ -93,6 +93,8 @@ class MainWindow(QMainWindow):
         self.library_fallback.load_requested.connect(self.chat_with)
         self.chat.model_changed.connect(lambda c: self.settings.update(last_model=c.spec))
         self.chat.conversation_changed.connect(self._conversation_changed)
+        self.chat.conversations.model.modelReset.connect(self._update_title)
+        self.chat.conversations.model.dataChanged.connect(self._update_title)
         c = self.chat.controller
         c.model_loading.connect(lambda ch: self.status.set_state(f"Loading {ch.label}…"))
         c.engine_started.connect(self._engine_started)
@@ -260,6 +262,13 @@ class MainWindow(QMainWindow):
     def _conversation_changed(self, cid: int) -> None:
         if cid != self.settings.last_conversation and cid > 0:
             self.settings.update(last_conversation=cid)
+        self._update_title()
+
+    def _update_title(self, *_: object) -> None:
+        """"<conversation> — Tern", as a window list or task switcher shows it."""
+        panel = self.chat.conversations
+        title = next((c.title for c in panel.model.rows if c.id == self.chat.cid), "")
+        self.setWindowTitle(f"{title} — {APP_NAME}" if title else APP_NAME)
 
     # -- keyboard ---------------------------------------------------------------------------
     def _actions(self) -> None:

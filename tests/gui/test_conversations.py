@@ -42,7 +42,7 @@ def test_new_rename_search_delete_and_undo(qtbot, chat_window) -> None:
     qtbot.keyClicks(editor, "Fruit colours")
     qtbot.keyClick(editor, Qt.Key.Key_Return)  # the view commits on its next turn of the event loop
     qtbot.waitUntil(lambda: w.ctx.store.conversation(first).title == "Fruit colours", timeout=3000)
-    assert "Fruit colours" in panel.titles()
+    assert "Fruit colours" in panel.titles() and w.windowTitle() == "Fruit colours — Tern"
 
     # search matches titles and message text
     qtbot.keyClicks(panel.search, "yellow")

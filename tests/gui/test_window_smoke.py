@@ -38,12 +38,13 @@ def test_the_figures_slot_says_dash_until_a_reply_is_measured(qtbot) -> None:
     assert texts == ["decode —", "TTFT —", "engine peak RAM —"]
     assert all("No reply yet" in label.toolTip() for label in figures.labels.values())
     assert figures.source.text() == "measured by the engine"
-    figures.show_stats({"decode_tps": 41.25, "ttft_ms": 1234.0, "peak_rss": 300 * 1024**2, "stop_reason": "eos",
-                        "output_tokens": 10})
+    figures.show_stats({"decode_tps": 41.25, "ttft_ms": 1234.0, "peak_rss": 300 * 1024**2,
+                        "stop_reason": "eos", "output_tokens": 10})
     assert [label.text() for label in figures.labels.values()] == [
         "decode 41.2 tok/s", "TTFT 1.23 s", "engine peak RAM 300 MiB"]
     figures.show_stats({"stop_reason": "error", "error": "crashed"})
-    assert all(label.text().endswith("—") and "failed" in label.toolTip() for label in figures.labels.values())
+    labels = figures.labels.values()
+    assert all(label.text().endswith("—") and "failed" in label.toolTip() for label in labels)
     window.shutdown()
 
 
@@ -60,6 +61,7 @@ def test_pages_added_by_others_join_the_rail_and_replace_the_stand_in(qtbot) -> 
     window.show_page("library")
     assert window.stack.currentWidget() is library and window.nav.buttons["library"].isChecked()
     window.show_page("compare")
-    assert window.stack.currentWidget() is compare and window.nav.buttons["compare"].toolTip() == "Ternary vs FP16"
+    assert window.stack.currentWidget() is compare
+    assert window.nav.buttons["compare"].toolTip() == "Ternary vs FP16"
     assert list(window.nav.buttons) == ["chat", "library", "compare"]
     window.shutdown()
