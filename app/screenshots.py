@@ -4,7 +4,8 @@
 
 Runs in a temporary TERN_HOME (your conversations and models are not touched), makes the
 offline demo model (synthetic, random weights — which the window says), and captures: the
-welcome page, a conversation with a reply streaming (light and dark), and the settings dialog.
+welcome page, a conversation with a reply streaming (light and dark), the settings dialog, and the
+library with a download in progress (from a local stand-in Hub with synthetic repos).
 Every figure on screen is measured by that run.
 """
 
@@ -89,9 +90,52 @@ def capture(out: Path, demo_shape: str = "demo") -> list[Path]:
         written.append(out / "settings.png")
         _save(dialog, written[-1])
         dialog.reject()
+
+        written.append(out / "library-downloading.png")
+        _library_downloading(window, written[-1])
     finally:
         window.close()
     return written
+
+
+def _library_downloading(window: Any, path: Path) -> None:
+    """The Library page with Hub search results and a download running, against the local stand-in Hub
+    (tests/support: synthetic repos on 127.0.0.1, paced like a slow link so speed and time left show)."""
+    from tests.support import hub_repos
+    from tests.support.hub_server import HubServer
+
+    saved = {k: os.environ.get(k) for k in ("HF_ENDPOINT", "HF_HOME", "HF_HUB_OFFLINE")}
+    with tempfile.TemporaryDirectory(prefix="tern-hub-") as folder:
+        hub = HubServer(hub_repos.TOKEN).start()
+        try:
+            hub_repos.build_repos(Path(folder) / "repos", hub)
+            os.environ.update(HF_ENDPOINT=hub.url, HF_HOME=str(Path(folder) / "hf"))
+            os.environ.pop("HF_HUB_OFFLINE", None)
+            window.show_page("library")
+            page, key = window.library, (hub_repos.TERNARY, "tiny-TQ2_0.gguf")
+            page.set_tab(1)
+            page.discover.search("")
+            def checked() -> bool:
+                rows = [r for c in page.discover.search_cards for r in c.rows]
+                return bool(rows) and all(r.inspection for r in rows)
+
+            def under_way() -> bool:
+                s = page.downloads.states.get(key)
+                p = s.progress if s is not None else None
+                return p is not None and p.done_bytes > 150_000 and p.eta_s is not None
+
+            _until(checked, 60, "search results and their header checks")
+            hub.throttle_bps = 120_000
+            page.downloads.start(*key)
+            _until(under_way, 60, "the download to get going")
+            _save(window, path)
+            page.downloads.cancel(*key)
+            _until(lambda: not page.downloads.states, 30, "the download to stop")
+        finally:
+            hub.throttle_bps = 1 << 30  # a sender still pacing itself finishes at once
+            hub.stop()
+            for k, v in saved.items():
+                os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -165,3 +165,27 @@ def test_copy_a_message(qtbot, chat_window) -> None:
     user = next(x for x in w.chat.view.widgets.values() if x.role == "user")
     qtbot.mouseClick(user.copy_button, Qt.MouseButton.LeftButton)
     assert QGuiApplication.clipboard().text() == "Copy me"
+
+
+def test_a_reply_keeps_streaming_while_another_conversation_is_open(qtbot, chat_window) -> None:
+    w = chat_window
+    c = w.chat.controller
+    w.chat.extra_params = {"max_tokens": 100_000, "ignore_eos": True}
+    type_and_send(qtbot, w, "Long answer please")
+    first, mid = w.chat.cid, c.turn.reply.id
+    qtbot.waitUntil(lambda: w.chat.view._received >= 3, timeout=20_000)
+    other = w.ctx.store.create_conversation("Elsewhere")
+    w.chat.conversations.refresh()
+    w.chat.open_conversation(other.id)  # the reply goes on, off screen
+    assert mid not in w.chat.view.widgets and c.busy
+    received = w.chat.view._received
+    qtbot.waitUntil(lambda: w.chat.view._received > received + 3, timeout=20_000)
+    w.chat.open_conversation(first)  # back: the reply shows everything so far and keeps growing
+    widget = w.chat.view.widgets[mid]
+    assert widget.status == STREAMING
+    shown = len(widget.text)
+    assert shown >= len(w.ctx.store.message(mid).content)  # more than the last save, not less
+    qtbot.waitUntil(lambda: len(widget.text) > shown, timeout=20_000)
+    with qtbot.waitSignal(c.reply_finished, timeout=10_000):
+        w.chat.stop()
+    assert widget.text == w.ctx.store.message(mid).content and w.ctx.store.message(mid).status == CANCELLED

@@ -115,3 +115,20 @@ def test_killing_tern_mid_reply_loses_at_most_about_a_second(qtbot, open_window,
     assert w.chat.cid == cid
     widget = w.chat.view.widgets[reply.id]
     assert widget.text == reply.content and widget.badge.text().startswith("Interrupted")
+
+
+def test_closing_tern_mid_reply_stops_it_and_keeps_it(qtbot, chat_window) -> None:
+    import psutil
+
+    w = chat_window
+    c = w.chat.controller
+    w.chat.extra_params = {"max_tokens": 100_000, "ignore_eos": True}
+    type_and_send(qtbot, w, "Talk until I leave")
+    mid, pid = c.turn.reply.id, c.engine_pid
+    qtbot.waitUntil(lambda: w.chat.view._received >= 5, timeout=20_000)
+    t0 = time.perf_counter()
+    w.close()
+    assert time.perf_counter() - t0 < 10 and c.thread.isFinished()
+    reply = w.ctx.store.message(mid)
+    assert reply.status == "cancelled" and reply.content
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

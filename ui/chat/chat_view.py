@@ -96,18 +96,24 @@ class ChatView(QScrollArea):
         self.shown: list[tuple[int, int]] = []
         self.flush_ms: list[float] = []  # time each draw took in the GUI thread
         self._received = 0
+        self._stream_mid: int | None = None  # the reply being generated, wherever it is
+        self._stream_text: list[str] = []  # all of it so far
 
     # -- conversation -----------------------------------------------------------------------
     def show_messages(self, messages: list[Message]) -> None:
-        self._timer.stop()
-        self._buffer.clear()
+        """Show a conversation. A reply still streaming (from this or another visit) picks up where it is."""
+        self.flush()
         self.streaming = None
         for w in self.widgets.values():
             self.col.removeWidget(w)
             w.deleteLater()
         self.widgets = {}
         for m in messages:
-            self._add(m)
+            w = self._add(m)
+            if m.id == self._stream_mid:  # the store has it as of its last save; the view has it all
+                w.start_stream()
+                w.feed("".join(self._stream_text))
+                self.streaming = w
         self._after_change()
         self.scroll_to_bottom()
 
@@ -147,6 +153,8 @@ class ChatView(QScrollArea):
         w = self._add(turn.reply)
         w.start_stream()
         self.streaming = w
+        self._stream_mid = turn.reply.id
+        self._stream_text = []
         self.shown = []
         self.flush_ms = []
         self._received = 0
@@ -160,12 +168,16 @@ class ChatView(QScrollArea):
         self._buffer.append(text)
 
     def flush(self) -> None:
-        if not self._buffer or self.streaming is None:
+        """Draw what arrived since the last flush (called every FLUSH_MS while a reply streams)."""
+        if not self._buffer:
             return
         t0 = time.perf_counter_ns()
         text = "".join(self._buffer)
         self._received += len(self._buffer)
         self._buffer.clear()
+        self._stream_text.append(text)
+        if self.streaming is None:  # another conversation is on screen: keep the text for later
+            return
         self.streaming.feed(text)
         self.shown.append((time.time_ns(), self._received))
         self.flush_ms.append((time.perf_counter_ns() - t0) / 1e6)
@@ -177,6 +189,8 @@ class ChatView(QScrollArea):
         if w is not None:
             w.finish(status, stats)
         self.streaming = None
+        self._stream_mid = None
+        self._stream_text = []
         self._busy = False
         self._after_change()
 
