@@ -101,16 +101,20 @@ def capture(out: Path, demo_shape: str = "demo") -> list[Path]:
 def _library_downloading(window: Any, path: Path) -> None:
     """The Library page with Hub search results and a download running, against the local stand-in Hub
     (tests/support: synthetic repos on 127.0.0.1, paced like a slow link so speed and time left show)."""
+    from huggingface_hub import constants
+
     from tests.support import hub_repos
     from tests.support.hub_server import HubServer
 
     saved = {k: os.environ.get(k) for k in ("HF_ENDPOINT", "HF_HOME", "HF_HUB_OFFLINE")}
+    was_offline = constants.HF_HUB_OFFLINE  # read once at import: the run's HF_HUB_OFFLINE=1 stuck there
     with tempfile.TemporaryDirectory(prefix="tern-hub-") as folder:
         hub = HubServer(hub_repos.TOKEN).start()
         try:
             hub_repos.build_repos(Path(folder) / "repos", hub)
             os.environ.update(HF_ENDPOINT=hub.url, HF_HOME=str(Path(folder) / "hf"))
             os.environ.pop("HF_HUB_OFFLINE", None)
+            constants.HF_HUB_OFFLINE = False  # only 127.0.0.1 is asked
             window.show_page("library")
             page, key = window.library, (hub_repos.TERNARY, "tiny-TQ2_0.gguf")
             page.set_tab(1)
@@ -134,6 +138,7 @@ def _library_downloading(window: Any, path: Path) -> None:
         finally:
             hub.throttle_bps = 1 << 30  # a sender still pacing itself finishes at once
             hub.stop()
+            constants.HF_HUB_OFFLINE = was_offline
             for k, v in saved.items():
                 os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 

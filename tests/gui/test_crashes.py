@@ -132,3 +132,18 @@ def test_closing_tern_mid_reply_stops_it_and_keeps_it(qtbot, chat_window) -> Non
     reply = w.ctx.store.message(mid)
     assert reply.status == "cancelled" and reply.content
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_conversation_longer_than_the_context_is_explained(qtbot, open_window, tiny_models) -> None:
+    ctx = AppContext()
+    register_tiny(ctx, tiny_models)
+    ctx.settings.update(last_model=TINY, n_ctx=256)  # the smallest context Tern allows
+    w = open_window(ctx)
+    with qtbot.waitSignal(w.chat.controller.reply_finished, timeout=REPLY_MS) as done:
+        type_and_send(qtbot, w, "word " * 400)  # ~800 tokens: more than fits
+    assert done.args[1] == FAILED
+    banner = next(b for b in w.notices.banners() if b.notice.key == "engine")
+    text = banner.text_label.text()
+    assert text.startswith("The model could not write a reply: the conversation is")
+    assert "start a new conversation or raise the context length in Settings" in text
+    assert w.chat.controller.ready  # the engine is fine: only that request was refused

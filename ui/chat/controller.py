@@ -212,7 +212,7 @@ class ChatController(QObject):
     def _failed(self, rid: int, exc: BaseException) -> None:
         if rid != self._rid or self.turn is None:
             return
-        from backend.engine import EngineCrashed
+        from backend.engine import EngineCrashed, EngineError
 
         turn, self.turn, self._cancel = self.turn, None, None
         stats = {"error": str(exc), "stop_reason": "error"}
@@ -222,6 +222,12 @@ class ChatController(QObject):
                                  "message_id": turn.reply.id, "model": self._model_name()})
         if isinstance(exc, EngineCrashed):
             self._engine_gone(exc)
+        elif isinstance(exc, EngineError):
+            reason = exc.message.rstrip(".")
+            self.bridge.error(f"The model could not write a reply: {reason}.",
+                              exc.hint or "Try again; if it keeps failing, reload the model.",
+                              actions=[] if exc.code == "context_full" else [("Reload model", self.reload_model)],
+                              key="engine")
         else:
             self.bridge.exception(exc, "generating a reply", key="engine")
 
