@@ -198,6 +198,19 @@ class DiscoverView(QWidget):
             card.setToolTip("The smallest chat-tuned model in the catalog: a good first download")
         return card
 
+    def set_n_ctx(self, n_ctx: int) -> None:
+        """The context length changed: RAM figures (KV cache) are worked out again, estimates and headers."""
+        self.n_ctx = n_ctx
+        self.inspector.results.clear()
+        for card in self.catalog_cards:
+            for r in card.rows:
+                f = next((f for f in card.entry.files if f.name == r.info.filename), card.entry.default_file)
+                r.info.estimate = card.entry.ram(f, n_ctx)
+        for r in self.all_rows():
+            r.reset_check()
+            self._refresh_row(r)
+        self.schedule_checks()
+
     # -- rows -----------------------------------------------------------------------------------
     def all_rows(self) -> list[FileRow]:
         return [r for c in (*self.catalog_cards, *self.search_cards) for r in c.rows]

@@ -134,6 +134,12 @@ class FileRow(QFrame):
         self._show_fit(info.estimate, info.estimate_source)
         self._update_action()
 
+    def reset_check(self) -> None:
+        """Forget the verdict (the context length changed): back to the estimate, checked again when seen."""
+        self.inspection = None
+        self._show_fit(self.info.estimate, self.info.estimate_source)
+        self.set_unchecked("not checked yet")
+
     # -- the verdict --------------------------------------------------------------------------
     def set_checking(self) -> None:
         self._verdict("checking…", "busy", "info", "Reading the GGUF header on the Hub (a few hundred KB)")

@@ -79,8 +79,8 @@ def fit_tooltip(fit: RamFit | None, source: str, why_unknown: str = "") -> str:
         return why_unknown or "RAM needed is unknown until the file's header is read."
     return (
         f"Needs ≈ {fit.need_bytes / GIB:.2f} GiB: weights {fit.weights_bytes / GIB:.2f} GiB + KV cache "
-        f"{fit.kv_bytes / GIB:.2f} GiB + llama.cpp runtime — {fit.available_bytes / GIB:.2f} GiB of RAM is "
-        f"available now.\nEstimate from {source}."
+        f"{fit.kv_bytes / GIB:.2f} GiB (at the context length in Settings) + llama.cpp runtime — "
+        f"{fit.available_bytes / GIB:.2f} GiB of RAM is available now.\nEstimate from {source}."
     )
 
 

@@ -281,8 +281,12 @@ class EmptyLocal(QWidget):
             wrap=True,
         )
         text.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        text.setMaximumWidth(520)
-        col.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        text.setFixedWidth(540)
+        centred = QHBoxLayout()  # not addWidget(…, AlignHCenter): that drops the wrapped label's second line
+        centred.addStretch(1)
+        centred.addWidget(text)
+        centred.addStretch(1)
+        col.addLayout(centred)
         col.addSpacing(8)
         row = QHBoxLayout()
         row.addStretch(1)

@@ -188,6 +188,9 @@ class LibraryPage(QWidget):
             lambda spec, e: w.bridge.exception(e, f"removing {spec}", key=f"remove-{spec}")
         )
         w.models_changed.connect(self.refresh_local)
+        c = w.chat.controller  # "Loaded" follows the chat's model
+        c.engine_started.connect(lambda *_: self.refresh_local())
+        c.engine_stopped.connect(self.refresh_local)
         if getattr(w, "theme_manager", None) is not None:
             w.theme_manager.changed.connect(lambda _t: self.apply_theme())
         self.settings.subscribe(self.apply_settings)
@@ -218,6 +221,8 @@ class LibraryPage(QWidget):
 
     # -- settings -------------------------------------------------------------------------------
     def apply_settings(self, s: Any) -> None:
+        if s.n_ctx != self.discover.n_ctx:
+            self.discover.set_n_ctx(s.n_ctx)
         if s.offline and self.discover.hub != OFFLINE:
             self.discover.set_hub(OFFLINE)
         elif not s.offline and self.discover.hub == OFFLINE:
