@@ -204,16 +204,17 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
 
 
 def xwd_to_png(xwd: bytes, png: Path, python: str) -> None:
-    """Convert an X window dump (32 bits per pixel, ZPixmap) to PNG with Qt's image writer."""
-    header_size, _, _, depth, width, height = struct.unpack(">6I", xwd[:24])
-    ncolors = struct.unpack(">I", xwd[76:80])[0]
-    bytes_per_line = struct.unpack(">I", xwd[48:52])[0]
-    offset = header_size + ncolors * 12
-    raw = xwd[offset:offset + bytes_per_line * height]
+    """Convert an X window dump (ZPixmap, 24 or 32 bits per pixel, LSB first) to PNG with Qt."""
+    h = struct.unpack(">25I", xwd[:100])
+    header_size, width, height, bits_per_pixel, bytes_per_line, ncolors = h[0], h[4], h[5], h[11], h[12], h[19]
+    if bits_per_pixel not in (24, 32):
+        raise SmokeFailed(f"cannot read an X screen dump with {bits_per_pixel} bits per pixel")
+    offset = header_size + ncolors * 12  # the header, then one XWDColor (12 bytes) per colormap entry
     tmp = png.with_suffix(".raw")
-    tmp.write_bytes(raw)
+    tmp.write_bytes(xwd[offset:offset + bytes_per_line * height])
+    fmt = "Format_BGR888" if bits_per_pixel == 24 else "Format_RGB32"
     code = ("import sys;from PySide6.QtGui import QImage;d=open(sys.argv[1],'rb').read();"
-            f"QImage(d,{width},{height},{bytes_per_line},QImage.Format.Format_RGB32).save(sys.argv[2])")
+            f"QImage(d,{width},{height},{bytes_per_line},QImage.Format.{fmt}).save(sys.argv[2])")
     subprocess.run([python, "-c", code, str(tmp), str(png)], check=True,
                    env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     tmp.unlink()
