@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
 from backend.hub import Catalog, HubOffline, Inspection, RateLimited
@@ -164,24 +165,40 @@ class DiscoverView(QWidget):
         self.col.addWidget(self.search_box)
 
     def _build_catalog(self, body: QWidget) -> None:
+        """An empty box now; its cards are made when the tab is first seen (`ensure_built`)."""
         self.catalog_box = QWidget(body)
-        col = QVBoxLayout(self.catalog_box)
-        col.setContentsMargins(0, 0, 0, 0)
-        col.setSpacing(10)
-        col.addWidget(section("Curated ternary models", self.catalog_box))
-        about = label(self.catalog.about, "LibNote", self.catalog_box, wrap=True)
-        col.addWidget(about)
+        self.catalog_col = QVBoxLayout(self.catalog_box)
+        self.catalog_col.setContentsMargins(0, 0, 0, 0)
+        self.catalog_col.setSpacing(10)
+        self.col.addWidget(self.catalog_box)
+        self._built = False
+        self._highlight = ""
+
+    def ensure_built(self) -> None:
+        """Make the catalog cards (~0.1 s of widgets, so not while the window starts)."""
+        if self._built:
+            return
+        self._built = True
+        col, box = self.catalog_col, self.catalog_box
+        col.addWidget(section("Curated ternary models", box))
+        col.addWidget(label(self.catalog.about, "LibNote", box, wrap=True))
         for entry in self.catalog.entries:
-            card = CatalogCard(entry, self.n_ctx, self.catalog_box)
-            self._wire(card)
+            card = CatalogCard(entry, self.n_ctx, box)
             self.catalog_cards.append(card)
+            self._wire(card)
             col.addWidget(card)
+            card.show()  # now, not on the layout's queued show: the tab is on screen already
         if self.catalog.incompatible:
             col.addSpacing(6)
-            col.addWidget(section("Not supported by llama.cpp — so not offered", self.catalog_box))
+            col.addWidget(section("Not supported by llama.cpp — so not offered", box))
             for bad in self.catalog.incompatible:
-                col.addWidget(IncompatibleCard(bad, self.catalog_box))
-        self.col.addWidget(self.catalog_box)
+                col.addWidget(IncompatibleCard(bad, box))
+        if self._highlight:
+            self.highlight(self._highlight)
+
+    def showEvent(self, e: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        self.ensure_built()
+        super().showEvent(e)
 
     def _wire(self, card: FileCard) -> None:
         for row in card.rows:
@@ -192,6 +209,7 @@ class DiscoverView(QWidget):
             card._more.clicked.connect(self.schedule_checks)
 
     def highlight(self, entry_id: str) -> CatalogCard | None:
+        self._highlight = entry_id
         card = next((c for c in self.catalog_cards if c.entry.id == entry_id), None)
         if card is not None:
             set_kind(card, "true", "highlight")
@@ -216,6 +234,7 @@ class DiscoverView(QWidget):
         return [r for c in (*self.catalog_cards, *self.search_cards) for r in c.rows]
 
     def rows_for(self, key: Key) -> list[FileRow]:
+        """Every row of that file on the tab (the catalog's are made when the tab is first shown)."""
         return [r for r in self.all_rows() if r.info.key == key]
 
     def _refresh_row(self, row: FileRow) -> None:
@@ -370,9 +389,13 @@ class DiscoverView(QWidget):
         )
         for hit in hits:
             card = SearchCard(hit, self.search_box)
+            bad = self.catalog.incompatibility(hit.repo)
+            if bad is not None:  # known before any header is read: say it at once
+                card.add_chip("won't run here", "bad", bad.reason)
             self._wire(card)
             self.search_cards.append(card)
             self.results.addWidget(card)
+            card.show()
         self.searched.emit(n)
         self.schedule_checks()
 

@@ -68,6 +68,7 @@ class LocalTab(QWidget):
             card.open_folder.connect(self.open_folder)
             card.compare_requested.connect(self.compare_requested)
             self.cards_box.addWidget(card)
+            card.show()  # at once, not on the layout's queued show
             self.cards[m.name] = card
             if m.name in self.deriving:
                 card.show_derive(*self.deriving[m.name])
