@@ -115,6 +115,7 @@ def _library_downloading(window: Any, path: Path) -> None:
             os.environ.update(HF_ENDPOINT=hub.url, HF_HOME=str(Path(folder) / "hf"))
             os.environ.pop("HF_HUB_OFFLINE", None)
             constants.HF_HUB_OFFLINE = False  # only 127.0.0.1 is asked
+            _until(lambda: hasattr(window, "library"), 60, "the library page")  # it loads on a job
             window.show_page("library")
             page, key = window.library, (hub_repos.TERNARY, "tiny-TQ2_0.gguf")
             page.set_tab(1)
