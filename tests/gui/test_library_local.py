@@ -163,3 +163,24 @@ def test_a_quarantined_download_is_shown_and_offered_again(qtbot, open_library, 
         click(qtbot, again)
     [v] = page.local.cards["tiny"].variant_rows
     assert v.variant.verified and not v.variant.quarantined
+
+
+def test_the_library_page_replaces_the_simple_one_once_its_backend_is_loaded(qtbot, open_window):
+    from ui.library import install_now
+    from ui.library.loader import load_then
+
+    w = open_window(wait_ready=False)
+    assert w.pages["library"] is w.library_fallback and w.current_page() == "welcome"
+    load_then(w, lambda catalog: install_now(w, w.ctx, catalog))  # what `install` does when imports are due
+    qtbot.waitUntil(lambda: hasattr(w, "library"), timeout=NET_MS)
+    page = w.library
+    try:
+        assert w.pages["library"] is page and list(w.nav.buttons).count("library") == 1
+        click(qtbot, w.welcome.library_button)  # the welcome page's "Open the Library"
+        assert w.current_page() == "library" and page.stack.currentIndex() == page.stack.indexOf(
+            page.discover
+        )
+        suggested = [c for c in page.discover.catalog_cards if c.property("highlight") == "true"]
+        assert [c.entry.chat for c in suggested] == [True]  # the welcome page's suggestion, highlighted
+    finally:
+        assert page.shutdown()
