@@ -224,10 +224,10 @@ class ChatController(QObject):
             self._engine_gone(exc)
         elif isinstance(exc, EngineError):
             reason = exc.message.rstrip(".")
+            reload = [] if exc.code == "context_full" else [("Reload model", self.reload_model)]
             self.bridge.error(f"The model could not write a reply: {reason}.",
                               exc.hint or "Try again; if it keeps failing, reload the model.",
-                              actions=[] if exc.code == "context_full" else [("Reload model", self.reload_model)],
-                              key="engine")
+                              actions=reload, key="engine")
         else:
             self.bridge.exception(exc, "generating a reply", key="engine")
 
