@@ -40,7 +40,8 @@ def test_sending_without_a_model_says_what_to_do(qtbot, open_window) -> None:
     w.chat.composer.input.setPlainText("Hello?")
     w.chat.send("Hello?")
     banner = next(b for b in w.notices.banners() if b.notice.key == "not-ready")
-    assert banner.text_label.text().startswith("No model is loaded.") and "Library" in banner.text_label.text()
+    text = banner.text_label.text()
+    assert text.startswith("No model is loaded.") and "Library" in text
     assert w.chat.composer.input.toPlainText() == "Hello?"  # nothing the user typed is lost
 
 
@@ -95,3 +96,21 @@ def test_qt_messages_go_to_the_log(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="tern.qt"):
         qt_message_handler(QtMsgType.QtWarningMsg, QMessageLogContext(), "a Qt warning")
     assert [r.getMessage() for r in caplog.records] == ["a Qt warning"]
+
+
+def test_a_store_that_refuses_writes_is_explained_and_nothing_typed_is_lost(qtbot, chat_window) -> None:
+    w = chat_window
+    w.chat.extra_params = {"max_tokens": 2}
+    w.ctx.store.db.execute("PRAGMA query_only = ON")  # SQLite itself refuses every write now
+    box = w.chat.composer.input
+    box.setPlainText("Please keep this")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    banner = next(b for b in w.notices.banners() if b.notice.key == "store")
+    text = banner.text_label.text()
+    assert "could not save or read your conversations while saving your message" in text
+    assert "readonly" in text and "Traceback" not in text
+    assert box.toPlainText() == "Please keep this" and not w.chat.controller.busy
+    w.ctx.store.db.execute("PRAGMA query_only = OFF")  # the disk is back: the same message goes through
+    with qtbot.waitSignal(w.chat.controller.reply_finished, timeout=60_000):
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert w.ctx.store.messages(w.chat.cid)[0].content == "Please keep this"
