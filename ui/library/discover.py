@@ -8,11 +8,7 @@ and the catalog still shows its sizes, estimates and what is already on this com
 
 from __future__ import annotations
 
-import itertools
-import threading
-from typing import Any
-
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
@@ -20,46 +16,14 @@ from backend.hub import Catalog, HubOffline, Inspection, RateLimited
 from ui.library.cards import CatalogCard, FileCard, IncompatibleCard, SearchCard
 from ui.library.downloads import DownloadManager, Key
 from ui.library.file_row import FileInfo, FileRow
+from ui.library.hub_strip import HubStrip
 from ui.library.inspector import Inspector
-from ui.library.style import glyph, set_kind
-from ui.library.tasks import Report, Tasks, hub_token
-from ui.library.widgets import button, label, link, section
+from ui.library.search_results import SearchResults
+from ui.library.style import set_kind
+from ui.library.tasks import Tasks
+from ui.library.widgets import button, label, section
 
 OK, OFFLINE, UNREACHABLE = "ok", "offline", "unreachable"
-SEARCH_LIMIT = 20
-_rids = itertools.count(1)
-
-
-class HubStrip(QFrame):
-    """Why the Hub is not being asked, with the one button that fixes it."""
-
-    action = Signal(str)  # "settings" | "retry"
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("LibStrip")
-        self.setAccessibleName("Hub status")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(12, 9, 10, 9)
-        row.setSpacing(10)
-        row.addWidget(glyph(self, "alert", "warn", 16), 0, Qt.AlignmentFlag.AlignTop)
-        self.text = label("", "LibStripText", self, wrap=True, selectable=True)
-        row.addWidget(self.text, 1)
-        self.button = button("", self, "")
-        self.button.clicked.connect(lambda: self.action.emit(self.button.property("what")))
-        row.addWidget(self.button, 0, Qt.AlignmentFlag.AlignVCenter)
-        self.hide()
-
-    def show_message(self, text: str, what: str) -> None:
-        self.text.setText(text)
-        self.setAccessibleDescription(text)
-        self.button.setText("Open Settings" if what == "settings" else "Try again")
-        self.button.setToolTip(
-            "Turn offline mode off in Settings" if what == "settings" else "Ask the Hub again"
-        )
-        self.button.setAccessibleName(self.button.text())
-        self.button.setProperty("what", what)
-        self.show()
 
 
 class DiscoverView(QWidget):
@@ -83,10 +47,6 @@ class DiscoverView(QWidget):
         self.hub, self.hub_message = OK, ""
         self.local: dict[Key, str] = {}
         self.catalog_cards: list[CatalogCard] = []
-        self.search_cards: list[SearchCard] = []
-        self.search_text: str | None = None
-        self._search_rid = 0
-        self._search_job: Any = None
         self._check_timer = QTimer(self)
         self._check_timer.setSingleShot(True)
         self._check_timer.setInterval(120)
@@ -130,40 +90,19 @@ class DiscoverView(QWidget):
         self.col = QVBoxLayout(body)
         self.col.setContentsMargins(0, 4, 6, 24)
         self.col.setSpacing(10)
-        self._build_search_area(body)
+        self.results = SearchResults(catalog, tasks, body)
+        self.results.found.connect(self._found)
+        self.results.failed.connect(self._search_failed)
+        self.results.back_link.clicked.connect(self.clear_search)
+        self.col.addWidget(self.results)
+        self.search_box, self.back_link = self.results, self.results.back_link
+        self.search_title, self.search_status = self.results.title, self.results.status
         self._build_catalog(body)
         self.col.addStretch(1)
         self.scroll.setWidget(body)
         outer.addWidget(self.scroll, 1)
 
     # -- building -------------------------------------------------------------------------------
-    def _build_search_area(self, body: QWidget) -> None:
-        self.search_box = QWidget(body)
-        col = QVBoxLayout(self.search_box)
-        col.setContentsMargins(0, 0, 0, 0)
-        col.setSpacing(10)
-        head = QHBoxLayout()
-        self.search_title = section("Search results", self.search_box)
-        head.addWidget(self.search_title)
-        head.addStretch(1)
-        self.back_link = link(
-            "Back to the catalog",
-            self.search_box,
-            "Clear the search and show the curated models",
-            "Back to the catalog",
-        )
-        self.back_link.clicked.connect(self.clear_search)
-        head.addWidget(self.back_link)
-        col.addLayout(head)
-        self.search_status = label("", "LibMeta", self.search_box, wrap=True)
-        self.search_status.setAccessibleName("Search status")
-        col.addWidget(self.search_status)
-        self.results = QVBoxLayout()
-        self.results.setSpacing(10)
-        col.addLayout(self.results)
-        self.search_box.hide()
-        self.col.addWidget(self.search_box)
-
     def _build_catalog(self, body: QWidget) -> None:
         """An empty box now; its cards are made when the tab is first seen (`ensure_built`)."""
         self.catalog_box = QWidget(body)
@@ -345,91 +284,40 @@ class DiscoverView(QWidget):
             self.search(self.search_text)
 
     # -- search ----------------------------------------------------------------------------------
+    @property
+    def search_cards(self) -> list[SearchCard]:
+        return self.results.cards
+
+    @property
+    def search_text(self) -> str | None:
+        return self.results.text
+
     def search(self, text: str) -> None:
         if self.hub == OFFLINE:
             self.settings_requested.emit()
             return
-        text = text.strip()
-        self.search_text = text
-        self._search_rid = rid = next(_rids)
-        if self._search_job is not None:
-            self._search_job.cancel()
         self.inspector.clear_queue()
-        self._clear_results()
         self.catalog_box.hide()
-        self.search_box.show()
-        self.search_title.setText(
-            (f"Search results for “{text}”" if text else "Ternary GGUF repos on the Hub").upper()
-        )
-        self.search_status.setText("Searching the Hub…")
         self.search_button.setEnabled(False)
+        self.results.start(text.strip())
 
-        def work(_report: Report, cancel: threading.Event) -> Any:
-            from backend.hub import search
-
-            return search(text, hub_token(), limit=SEARCH_LIMIT, with_files=True, cancel=cancel)
-
-        self._search_job = self.tasks.start(
-            "search", work, lambda hits: self._found(rid, hits), lambda e: self._search_failed(rid, e)
-        )
-
-    def _found(self, rid: int, hits: Any) -> None:
-        if rid != self._search_rid:
-            return
-        self._search_job = None
+    def _found(self, cards: list[SearchCard]) -> None:
         self.search_button.setEnabled(True)
         if self.hub == UNREACHABLE:
             self.set_hub(OK)
-        n = len(hits)
-        self.search_status.setText(
-            f"{n} repo{'s' * (n != 1)} with GGUF files, most downloaded first. Each file's "
-            "header is read before you download it."
-            if n
-            else "Nothing found. Try other words (a model name, “TQ2_0”, “bitnet”)."
-        )
-        for hit in hits:
-            card = SearchCard(hit, self.search_box)
-            bad = self.catalog.incompatibility(hit.repo)
-            if bad is not None:  # known before any header is read: say it at once
-                card.add_chip("won't run here", "bad", bad.reason)
+        for card in cards:
             self._wire(card)
-            self.search_cards.append(card)
-            self.results.addWidget(card)
-            card.show()
-        self.searched.emit(n)
+        self.searched.emit(len(cards))
         self.schedule_checks()
 
-    def _search_failed(self, rid: int, exc: BaseException) -> None:
-        if rid != self._search_rid:
-            return
-        self._search_job = None
+    def _search_failed(self, exc: BaseException) -> None:
         self.search_button.setEnabled(self.hub != OFFLINE)
-        msg = str(getattr(exc, "message", "") or exc)
         if isinstance(exc, (HubOffline, RateLimited)):
             self.hub_failed(exc)
-            self.search_status.setText(
-                "Search is unavailable: the Hub can't be reached (see above). The catalog "
-                "and the models on this computer still work."
-            )
-        else:
-            hint = str(getattr(exc, "hint", "") or "")
-            self.search_status.setText(f"Search failed: {msg} {hint}".strip())
 
     def clear_search(self) -> None:
-        self._search_rid = next(_rids)
-        if self._search_job is not None:
-            self._search_job.cancel()
-            self._search_job = None
-        self.search_text = None
+        self.results.clear()
         self.search_field.clear()
         self.search_button.setEnabled(self.hub != OFFLINE)
-        self._clear_results()
-        self.search_box.hide()
         self.catalog_box.show()
         self.schedule_checks()
-
-    def _clear_results(self) -> None:
-        for card in self.search_cards:
-            card.hide()
-            card.deleteLater()
-        self.search_cards = []

@@ -14,21 +14,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QUrl
+from PySide6.QtCore import QEvent, QObject, QUrl
 from PySide6.QtGui import (
     QDesktopServices,
-    QDragEnterEvent,
-    QDragLeaveEvent,
-    QDropEvent,
     QResizeEvent,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QComboBox,
-    QFrame,
-    QHBoxLayout,
-    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -42,28 +35,16 @@ from ui.library.dialogs import choose_files, confirm_remove
 from ui.library.discover import OFFLINE, OK, DiscoverView
 from ui.library.downloads import DownloadManager
 from ui.library.downloads_view import DownloadsPanel
+from ui.library.drop import DropImport
 from ui.library.file_row import FileInfo
+from ui.library.header import DISCOVER, LOCAL, LibraryHeader
 from ui.library.inspector import Inspector
 from ui.library.local_actions import LocalActions
 from ui.library.local_tab import LocalTab
 from ui.library.style import refresh_glyphs, sheet
 from ui.library.tasks import Report, Tasks
-from ui.library.widgets import button, label
 
 log = logging.getLogger("tern.ui.library")
-LOCAL, DISCOVER = 0, 1
-
-
-class DropOverlay(QFrame):
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setObjectName("LibDrop")
-        col = QVBoxLayout(self)
-        text = label("Drop GGUF files to add them to the library", "LibDropText", self)
-        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        col.addWidget(text)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.hide()
 
 
 class LibraryPage(QWidget):
@@ -82,42 +63,16 @@ class LibraryPage(QWidget):
         self.actions = LocalActions(self.tasks, self.store, lambda: self.settings.threads, self)
         self.models: list[LocalModel] = []
         self._shown_once = False
-        self.setAcceptDrops(True)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(36, 26, 30, 0)
         outer.setSpacing(14)
-        head = QHBoxLayout()
-        titles = QVBoxLayout()
-        titles.setSpacing(2)
-        titles.addWidget(label("Library", "LibTitle", self))
-        self.subtitle = label("", "LibSubtitle", self)
-        self.subtitle.setAccessibleName("Library summary")
-        titles.addWidget(self.subtitle)
-        head.addLayout(titles, 1)
-        self.import_button = button(
-            "Import GGUF…",
-            self,
-            "Add model files from disk (or drop them on this page)",
-            icon="folder",
-            accessible="Import a GGUF file",
-        )
-        self.import_button.clicked.connect(self.choose_import)
-        head.addWidget(self.import_button, 0, Qt.AlignmentFlag.AlignVCenter)
-        outer.addLayout(head)
-
-        tabs = QFrame(self)
-        tabs.setObjectName("LibTabs")
-        trow = QHBoxLayout(tabs)
-        trow.setContentsMargins(3, 3, 3, 3)
-        trow.setSpacing(2)
-        self.tab_group = QButtonGroup(self)
-        self.tab_local = self._tab("On this computer", "Models and variants on this computer", trow, LOCAL)
-        self.tab_discover = self._tab("Discover", "The curated catalog and Hub search", trow, DISCOVER)
-        tab_row = QHBoxLayout()
-        tab_row.addWidget(tabs)
-        tab_row.addStretch(1)
-        outer.addLayout(tab_row)
+        self.header = LibraryHeader(self)
+        self.header.tab_chosen.connect(self.set_tab)
+        self.header.import_requested.connect(self.choose_import)
+        self.subtitle, self.import_button = self.header.subtitle, self.header.import_button
+        self.tab_local, self.tab_discover = self.header.tab_local, self.header.tab_discover
+        outer.addWidget(self.header)
 
         self.downloads_panel = DownloadsPanel(self.downloads, self)
         outer.addWidget(self.downloads_panel)
@@ -130,24 +85,13 @@ class LibraryPage(QWidget):
         self.stack.addWidget(self.local)
         self.stack.addWidget(self.discover)
         outer.addWidget(self.stack, 1)
-        self.overlay = DropOverlay(self)
+        self.drop = DropImport(self, self.import_files)
+        self.overlay = self.drop.overlay
         self._wire()
         self.apply_theme()
         self.apply_settings(self.settings)
         self.refresh_local()
         self.set_tab(LOCAL if self.models else DISCOVER)
-
-    def _tab(self, text: str, tip: str, row: QHBoxLayout, index: int) -> QPushButton:
-        b = QPushButton(text, self)
-        b.setObjectName("LibTab")
-        b.setCheckable(True)
-        b.setToolTip(tip)
-        b.setAccessibleName(text)
-        b.setCursor(Qt.CursorShape.PointingHandCursor)
-        b.clicked.connect(lambda: self.set_tab(index))
-        self.tab_group.addButton(b, index)
-        row.addWidget(b)
-        return b
 
     def _wire(self) -> None:
         d, w = self.discover, self.window_
@@ -202,7 +146,7 @@ class LibraryPage(QWidget):
 
     def set_tab(self, index: int) -> None:
         self.stack.setCurrentIndex(index)
-        self.tab_group.button(index).setChecked(True)
+        self.header.set_tab(index)
         if index == DISCOVER:
             self.discover.schedule_checks()
 
@@ -216,7 +160,6 @@ class LibraryPage(QWidget):
 
     def resizeEvent(self, e: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(e)
-        self.overlay.setGeometry(self.rect().adjusted(16, 16, -16, -16))
         self.discover.schedule_checks()
 
     # -- settings -------------------------------------------------------------------------------
@@ -250,7 +193,7 @@ class LibraryPage(QWidget):
                     )
         self.discover.set_local(states)
         n = len(self.models)
-        self.tab_local.setText(f"On this computer ({n})" if n else "On this computer")
+        self.header.set_local_count(n)
         self._update_summary()
 
     def _update_summary(self) -> None:
@@ -392,36 +335,6 @@ class LibraryPage(QWidget):
     def _removed(self, spec: str, result: Any) -> None:
         self.changed()
         notify.removed(self, spec, result)
-
-    # -- drag and drop ----------------------------------------------------------------------------
-    @staticmethod
-    def _gguf_paths(e: QDropEvent | QDragEnterEvent) -> list[str]:
-        md = e.mimeData()
-        if not md.hasUrls():
-            return []
-        return [u.toLocalFile() for u in md.urls() if u.isLocalFile()]
-
-    def dragEnterEvent(self, e: QDragEnterEvent) -> None:  # noqa: N802
-        if self._gguf_paths(e):
-            e.acceptProposedAction()
-            self.overlay.setGeometry(self.rect().adjusted(16, 16, -16, -16))
-            self.overlay.raise_()
-            self.overlay.show()
-        else:
-            e.ignore()
-
-    def dragLeaveEvent(self, e: QDragLeaveEvent) -> None:  # noqa: N802
-        self.overlay.hide()
-        super().dragLeaveEvent(e)
-
-    def dropEvent(self, e: QDropEvent) -> None:  # noqa: N802
-        self.overlay.hide()
-        paths = self._gguf_paths(e)
-        if not paths:
-            e.ignore()
-            return
-        e.acceptProposedAction()
-        self.import_files(paths)
 
     # -- shutdown --------------------------------------------------------------------------------
     def stop_with(self, window: QWidget) -> None:
