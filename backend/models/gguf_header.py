@@ -13,13 +13,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
-
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
 # bitnet.cpp's own ggml fork numbers its I2_S format 36; mainline llama.cpp has no type 36.
 I2_S_TYPE = 36
 TERNARY_TYPES = {"TQ1_0", "TQ2_0"}
+
+# ggml tensor types this llama.cpp build knows: id -> (name, block size, bytes per block). A table
+# here, not gguf's enum, so inspecting a header needs neither numpy nor gguf (start-up time).
+GGML_TYPES: dict[int, tuple[str, int, int]] = {
+    0: ("F32", 1, 4), 1: ("F16", 1, 2), 2: ("Q4_0", 32, 18), 3: ("Q4_1", 32, 20), 6: ("Q5_0", 32, 22),
+    7: ("Q5_1", 32, 24), 8: ("Q8_0", 32, 34), 9: ("Q8_1", 32, 40), 10: ("Q2_K", 256, 84), 11: ("Q3_K", 256, 110),
+    12: ("Q4_K", 256, 144), 13: ("Q5_K", 256, 176), 14: ("Q6_K", 256, 210), 15: ("Q8_K", 256, 292),
+    16: ("IQ2_XXS", 256, 66), 17: ("IQ2_XS", 256, 74), 18: ("IQ3_XXS", 256, 98), 19: ("IQ1_S", 256, 50),
+    20: ("IQ4_NL", 32, 18), 21: ("IQ3_S", 256, 110), 22: ("IQ2_S", 256, 82), 23: ("IQ4_XS", 256, 136),
+    24: ("I8", 1, 1), 25: ("I16", 1, 2), 26: ("I32", 1, 4), 27: ("I64", 1, 8), 28: ("F64", 1, 8),
+    29: ("IQ1_M", 256, 56), 30: ("BF16", 1, 2), 34: ("TQ1_0", 256, 54), 35: ("TQ2_0", 256, 66),
+    39: ("MXFP4", 32, 17), 40: ("NVFP4", 64, 36), 41: ("Q1_0", 128, 18),
+}
 
 _SCALAR = {  # GGUF value type -> struct format
     0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d",
@@ -79,10 +90,10 @@ class TensorInfo:
 
     @property
     def nbytes(self) -> int | None:
-        try:
-            block, size = GGML_QUANT_SIZES[GGMLQuantizationType(self.type_id)]
-        except (ValueError, KeyError):
+        known = GGML_TYPES.get(self.type_id)
+        if known is None:
             return None
+        _, block, size = known
         return self.n_elements // block * size
 
 
@@ -162,20 +173,14 @@ class GGUFHeader:
 
 
 def is_known_type(type_id: int) -> bool:
-    try:
-        GGMLQuantizationType(type_id)
-    except ValueError:
-        return False
-    return True
+    return type_id in GGML_TYPES
 
 
 def type_name(type_id: int) -> str:
     if type_id == I2_S_TYPE:
         return "I2_S"
-    try:
-        return GGMLQuantizationType(type_id).name
-    except ValueError:
-        return f"type {type_id}"
+    known = GGML_TYPES.get(type_id)
+    return known[0] if known else f"type {type_id}"
 
 
 class _Cursor:

@@ -206,6 +206,7 @@ def test_cancel_interrupts_a_long_prompt_evaluation(tmp_path: Path) -> None:
         assert isinstance(got[-1], Done)
         stats = got[-1].stats
         assert stats.stop_reason == "cancelled" and stats.output_tokens == 0
-        assert elapsed < 0.2
-        _, done = run(engine, 3)
-        assert done.stats.output_tokens == 3 and done.stats.prompt_cached == 0
+        # The same prompt evaluated to the end, on the same (possibly busy) machine, for scale.
+        _, full = run(engine, 3, long_prompt)
+        assert full.stats.output_tokens == 3 and full.stats.prompt_cached == 0
+        assert elapsed < 0.2 * full.stats.prefill_ms / 1000, (elapsed, full.stats.prefill_ms)

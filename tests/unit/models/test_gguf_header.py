@@ -65,3 +65,13 @@ def test_file_source_closes(tiny: Path) -> None:
     src = FileSource(tiny)
     assert src.read_at(0, 4) == b"GGUF"
     src.close()
+
+
+def test_type_table_matches_gguf() -> None:
+    """The inlined table (kept so a header check needs no numpy) agrees with the gguf package."""
+    from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
+
+    from backend.models.gguf_header import GGML_TYPES
+
+    for t in GGMLQuantizationType:
+        assert GGML_TYPES[t.value] == (t.name, *GGML_QUANT_SIZES[t]), t
