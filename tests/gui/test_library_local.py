@@ -36,6 +36,7 @@ def test_make_fp16_variant_shows_progress_and_completes_the_pair(qtbot, open_lib
     assert page.stack.currentIndex() == LOCAL
     card = page.local.cards["tiny"]
     assert card.make_f16 is not None and card.compare is None
+    assert "Make TQ1_0 variant" in [a.text() for a in card.menu.actions()]  # TQ2_0 ⇄ TQ1_0 is offered too
     seen = []
     page.actions.derive_progress.connect(lambda _m, p: seen.append(p))
     with qtbot.waitSignal(page.actions.derived, timeout=DERIVE_MS) as made:
