@@ -293,8 +293,8 @@ class DiscoverView(QWidget):
         return self.results.text
 
     def search(self, text: str) -> None:
-        if self.hub == OFFLINE:
-            self.settings_requested.emit()
+        if self.hub == OFFLINE:  # the strip above already says why, with its Settings button
+            self.strip.show()
             return
         self.inspector.clear_queue()
         self.catalog_box.hide()
