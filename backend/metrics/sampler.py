@@ -12,30 +12,28 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
-import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from backend.metrics.energy import Baseline, Point, TurnEnergy, baseline, turn_energy
-from backend.metrics.power.base import PowerSource, SourceUnavailable
-from backend.metrics.power.probe import Candidate, ProbeContext, Rejected, platform_candidates, probe
+from backend.metrics.power.probe import ProbeContext
+from backend.metrics.power_keeper import Power, PowerKeeper
 from backend.metrics.process import ProcessGone, ProcessReader
 from backend.metrics.snapshot import PowerState, Sample, Snapshot
 
 log = logging.getLogger("tern.metrics")
-NO_POWER = "No power reading"
 
 
 class Sampler:
     def __init__(
         self,
         hz: float = 10.0,
-        power: PowerSource | Sequence[tuple[str, Candidate]] | str | None = "auto",
+        power: Power = "auto",
         *,
         cpu_name: str | None = None,
         watts_per_core: float = 0.0,
@@ -49,7 +47,6 @@ class Sampler:
         None turns power off."""
         self.hz = min(max(float(hz), 0.5), 100.0)  # a bad setting must not stop (or flood) the sampler
         self.clock = clock
-        self.freeze_s, self.busy_cores = freeze_s, busy_cores
         self.n_cpus = psutil.cpu_count(logical=True) or 1
         self._lock = threading.Lock()
         self._appended = threading.Condition(self._lock)
@@ -58,12 +55,6 @@ class Sampler:
         self._reader: ProcessReader | None = None
         self._sampled_peak = 0
         self._engine_cpu: tuple[int | None, float | None] = (None, None)
-        self._source: PowerSource | None = None
-        self._remaining: list[tuple[str, Candidate]] = []
-        self._rejected: list[Rejected] = []
-        self._notices: list[str] = []
-        self._epoch = 0
-        self._frozen_since: Sample | None = None
         self._own_cpu_s = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -77,20 +68,7 @@ class Sampler:
             watts_per_core=watts_per_core,
             sysfs=Path(sysfs),
         )
-        self._to_probe: Sequence[tuple[str, Candidate]] | None = None
-        self._candidates: Sequence[tuple[str, Candidate]] | None = None  # what reprobe() probes again
-        self._reprobe = False
-        self._probed = threading.Event()
-        if power == "auto":
-            self._to_probe = self._candidates = platform_candidates()
-        elif power is None:
-            self._rejected = [Rejected("power", "power readings are turned off")]
-            self._probed.set()
-        elif isinstance(power, PowerSource):
-            self._source = power
-            self._probed.set()
-        else:
-            self._to_probe = self._candidates = list(power)  # type: ignore[arg-type]
+        self.power = PowerKeeper(power, self._ctx, freeze_s, busy_cores)
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> Sampler:
@@ -105,8 +83,7 @@ class Sampler:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        if self._source is not None:
-            self._source.close()
+        self.power.close()
 
     def __enter__(self) -> Sampler:
         return self.start()
@@ -119,32 +96,14 @@ class Sampler:
 
     def probe_now(self) -> None:
         """Choose the power source (the thread does this first; tests without a thread call it)."""
-        if self._to_probe is not None:
-            choice = probe(self._to_probe, self._ctx)
-            self._to_probe = None
-            self._source, self._remaining, self._rejected = choice.source, choice.remaining, choice.rejected
-        self._probed.set()
+        self.power.probe_now()
 
     def reprobe(self, watts_per_core: float | None = None) -> None:
         """Choose the power source again, on the sampler thread (e.g. the user entered watts per core)."""
-        if watts_per_core is not None:
-            self._ctx.watts_per_core = watts_per_core
-        if self._candidates is not None:
-            self._reprobe = True
-
-    def _do_reprobe(self) -> None:
-        self._reprobe = False
-        old = self._source
-        choice = probe(self._candidates or [], self._ctx)
-        with self._lock:
-            self._source, self._remaining, self._rejected = choice.source, choice.remaining, choice.rejected
-            self._epoch += 1
-            self._frozen_since = None
-        if old is not None and old is not choice.source:
-            old.close()
+        self.power.request_reprobe(watts_per_core)
 
     def wait_probed(self, timeout: float = 5.0) -> bool:
-        return self._probed.wait(timeout)
+        return self.power.probed.wait(timeout)
 
     def watch(self, pid: int | None) -> None:
         """Follow this engine process (None: none). Call when an engine starts, restarts or closes."""
@@ -156,7 +115,6 @@ class Sampler:
                 log.warning("cannot watch engine: %s", e)
         with self._lock:
             self._pid, self._reader, self._sampled_peak = pid, reader, 0
-            self._frozen_since = None
 
     @property
     def pid(self) -> int | None:
@@ -168,8 +126,7 @@ class Sampler:
         while not self._stop.is_set():
             c0 = time.thread_time()
             try:
-                if self._reprobe:
-                    self._do_reprobe()
+                self.power.reprobe_if_asked()
                 self.sample_once()
             except Exception:  # keep sampling: one bad read must not stop the readouts
                 log.exception("metrics sample failed")
@@ -194,7 +151,7 @@ class Sampler:
                     if self._reader is reader:
                         self._reader = None
         self._engine_cpu = (pid, reading.cpu_s) if reading else (None, None)
-        power, note = self._read_power()
+        power, note = self.power.read()
         sample = Sample(
             t,
             pid if reading else None,
@@ -202,7 +159,7 @@ class Sampler:
             reading.peak_rss if reading else None,
             reading.cpu_s if reading else None,
             power,
-            self._epoch,
+            self.power.epoch,
             note,
         )
         with self._appended:
@@ -210,63 +167,8 @@ class Sampler:
             if reading and reading.rss > self._sampled_peak:
                 self._sampled_peak = reading.rss
             self._appended.notify_all()
-        self._check_freeze(sample)
+        self.power.check_freeze(sample)
         return sample
-
-    def _read_power(self) -> tuple[float | None, str]:
-        src = self._source
-        if src is None:
-            rejected = self._rejected  # cheap on every tick: no explanation text is built here
-            if not self._probed.is_set():
-                return None, "still looking for a power source"
-            return None, rejected[-1].reason if rejected else "no power source can be read here"
-        try:
-            value = float(src.read())
-        except SourceUnavailable as e:
-            return None, e.reason
-        except Exception as e:
-            log.exception("power source %s failed", src.info.key)
-            return None, f"the power source failed: {type(e).__name__}: {e}"
-        if not math.isfinite(value):
-            return None, f"the power source gave {value}"
-        return value, ""
-
-    def _check_freeze(self, s: Sample) -> None:
-        src = self._source
-        if src is None or src.info.per_process or s.power is None or s.cpu_s is None:
-            self._frozen_since = None
-            return
-        first = self._frozen_since
-        if first is None or first.power != s.power or first.pid != s.pid or first.epoch != s.epoch:
-            self._frozen_since = s
-            return
-        span = (s.t_ns - first.t_ns) / 1e9
-        if span < max(self.freeze_s, 3 * src.info.resolution_s) or first.cpu_s is None:
-            return
-        cores = (s.cpu_s - first.cpu_s) / span
-        if cores >= self.busy_cores:
-            self._demote(
-                f"{src.info.badge} stopped changing for {span:.1f} s while the engine kept "
-                f"{cores:.1f} cores busy"
-            )
-
-    def _demote(self, why: str) -> None:
-        old = self._source
-        if old is not None:
-            old.close()
-        choice = probe(self._remaining, self._ctx)
-        with self._lock:
-            self._source, self._remaining = choice.source, choice.remaining
-            self._rejected += choice.rejected
-            self._epoch += 1
-            self._frozen_since = None
-            then = (
-                f"; Tern now uses {choice.source.info.badge}"
-                if choice.source
-                else "; no other power source is left"
-            )
-            self._notices.append(f"{why}, so Tern stopped trusting it{then}.")
-        log.warning("power source demoted: %s", self._notices[-1])
 
     # -- reading ----------------------------------------------------------------------------
     @property
@@ -275,50 +177,10 @@ class Sampler:
 
     def min_window_s(self) -> float:
         """The shortest window this sampler and source can measure: 2× the coarser of the two."""
-        res = self._source.info.resolution_s if self._source else 0.0
-        return 2 * max(res, 1.0 / self.hz)
+        return 2 * max(self.power.resolution_s, 1.0 / self.hz)
 
     def power_state(self) -> PowerState:
-        with self._lock:
-            src, rejected, notices = self._source, list(self._rejected), tuple(self._notices)
-        hints = tuple(r.hint for r in rejected if r.hint)
-        passed = "\n".join(f"• {r.name}: {r.reason}" for r in rejected)
-        extra = ""
-        if passed:
-            heading = "Sources tried before this one, and why they were not used" if src else "Sources tried"
-            extra += f"\n\n{heading}:\n" + passed
-        if hints:
-            extra += "\n\nHow to get a better source:\n" + "\n".join(hints)
-        if notices:
-            extra += "\n\nNotices:\n" + "\n".join(f"• {n}" for n in notices)
-        if src is None:
-            if not self._probed.is_set():
-                return PowerState(
-                    False, "Power: looking for a source…", reason="still looking for a power source"
-                )
-            reason = "; ".join(r.reason for r in rejected[-1:]) or "no power source can be read here"
-            return PowerState(
-                False,
-                NO_POWER,
-                reason=reason,
-                notices=notices,
-                hints=hints,
-                explanation="Tern found no way to read power on this computer." + extra,
-            )
-        i = src.info
-        return PowerState(
-            True,
-            i.badge,
-            i.key,
-            i.kind,
-            i.measured,
-            i.covers,
-            i.method,
-            "",
-            i.explanation + extra,
-            notices,
-            hints,
-        )
+        return self.power.state()
 
     def _recent(self, n: int) -> tuple[list[Sample], int]:
         """The last n samples (oldest first) and the highest RSS sampled since watch()."""
@@ -386,8 +248,7 @@ class Sampler:
     def points(self) -> tuple[list[Point], str]:
         with self._lock:
             ring = list(self._ring)
-        kind = self._source.info.kind if self._source else "counter"
-        return [Point(s.t_ns, s.power, s.epoch, s.note) for s in ring], kind
+        return [Point(s.t_ns, s.power, s.epoch, s.note) for s in ring], self.power.kind
 
     def wait_for(self, t_ns: int, timeout: float = 2.0) -> bool:
         """Block until a sample at or after t_ns exists (False on timeout or when not running)."""
@@ -402,11 +263,10 @@ class Sampler:
 
     # -- energy -----------------------------------------------------------------------------
     def baseline_seconds(self) -> float:
-        res = self._source.info.resolution_s if self._source else 0.0
-        return max(3.0, 2.5 * res, 3.0 / self.hz)
+        return max(3.0, 2.5 * self.power.resolution_s, 3.0 / self.hz)
 
     def idle_baseline_between(self, t0_ns: int, t1_ns: int, max_cores: float = 0.1) -> Baseline:
-        if self._source is None:
+        if self.power.source is None:
             return Baseline.unavailable(self.power_state().reason)
         with self._lock:
             ring = [s for s in self._ring if t0_ns <= s.t_ns <= t1_ns]
