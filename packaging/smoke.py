@@ -46,7 +46,8 @@ def say(msg: str) -> None:
 
 def run(cmd: list[str], env: dict[str, str], timeout: float = 300, expect: int | None = 0,
         show: bool = True) -> subprocess.CompletedProcess[str]:
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, encoding="utf-8", errors="replace",
+                       timeout=timeout)
     if show:
         for line in (r.stdout + r.stderr).rstrip().splitlines():
             print(f"    {line}")
@@ -57,7 +58,7 @@ def run(cmd: list[str], env: dict[str, str], timeout: float = 300, expect: int |
 
 def base_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TERN_", "QT_", "PYTHON", "LLAMA_CPP"))}
-    env.update(TERN_HOME=str(home / "tern-home"), HF_HUB_OFFLINE="1", HOME=str(home))
+    env.update(TERN_HOME=str(home / "tern-home"), HF_HUB_OFFLINE="1", HOME=str(home), PYTHONUTF8="1")
     env.pop("DISPLAY", None)
     return env
 
