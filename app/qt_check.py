@@ -83,10 +83,12 @@ def library_problem(plugin: Path) -> str | None:
             return f"Qt's X11 display plugin cannot load: {e}"
         libs = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} and {missing[-1]}"
         packages = " ".join(dict.fromkeys(debian_package(s) for s in missing))
-        return (f"Tern cannot open its window: Qt's X11 display plugin needs {libs}, "
-                f"{'which is' if len(missing) == 1 else 'which are'} not installed on this system. "
-                f"On Debian/Ubuntu: sudo apt install {packages} "
-                f"(elsewhere, install the packages that provide {'it' if len(missing) == 1 else 'them'}).")
+        return (
+            f"Tern cannot open its window: Qt's X11 display plugin needs {libs}, "
+            f"{'which is' if len(missing) == 1 else 'which are'} not installed on this system. "
+            f"On Debian/Ubuntu: sudo apt install {packages} "
+            f"(elsewhere, install the packages that provide {'it' if len(missing) == 1 else 'them'})."
+        )
     return None
 
 

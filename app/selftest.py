@@ -20,7 +20,16 @@ from typing import Any
 
 from app import __version__
 
-REQUIRED = ("prompt_tokens", "output_tokens", "ttft_ms", "prefill_tps", "decode_tps", "total_ms", "peak_rss", "cpu_s")
+REQUIRED = (
+    "prompt_tokens",
+    "output_tokens",
+    "ttft_ms",
+    "prefill_tps",
+    "decode_tps",
+    "total_ms",
+    "peak_rss",
+    "cpu_s",
+)
 # One resource per assets package the app reads at run time (importlib.resources, also in a bundle).
 ASSETS = (("assets.icons", "tern.svg"), ("assets.icons", "tern-256.png"))
 
@@ -77,11 +86,14 @@ def check_variant(enc: str, path: Path, parent_info: dict[str, Any]) -> str:
             if os.path.realpath(exe) != os.path.realpath(sys.executable):
                 raise StepFailed(f"the engine worker runs {exe}, not this bundle's {sys.executable}")
         if loaded.system_info and loaded.system_info != parent_info["system_info"]:
-            raise StepFailed(f"the engine worker uses another CPU backend ({loaded.system_info!r}) "
-                             f"than this process ({parent_info['system_info']!r})")
+            raise StepFailed(
+                f"the engine worker uses another CPU backend ({loaded.system_info!r}) "
+                f"than this process ({parent_info['system_info']!r})"
+            )
         text, done = "", None
-        for ev in engine.generate([{"role": "user", "content": "Hello"}],
-                                  {"max_tokens": 16, "temperature": 0, "ignore_eos": True}):
+        for ev in engine.generate(
+            [{"role": "user", "content": "Hello"}], {"max_tokens": 16, "temperature": 0, "ignore_eos": True}
+        ):
             if isinstance(ev, Done):
                 done = ev
             else:
@@ -95,13 +107,19 @@ def check_variant(enc: str, path: Path, parent_info: dict[str, Any]) -> str:
         raise StepFailed("the reply has no text")
     s = done.stats
     where = "this bundle's own executable" if frozen() else "python -m backend.engine.worker"
-    _say(f"{enc.upper()}: loaded in {loaded.load_ms:.0f} ms by {where} (pid {loaded.pid}), "
-         f"{s.output_tokens} tokens, decode {s.decode_tps:.0f} tok/s, peak RSS {s.peak_rss / 2**20:.0f} MiB — ok")
+    _say(
+        f"{enc.upper()}: loaded in {loaded.load_ms:.0f} ms by {where} (pid {loaded.pid}), "
+        f"{s.output_tokens} tokens, decode {s.decode_tps:.0f} tok/s, "
+        f"peak RSS {s.peak_rss / 2**20:.0f} MiB — ok"
+    )
     return text
 
 
 def run_self_test() -> int:
-    _say(f"tern {__version__}, Python {sys.version.split()[0]}" + (f" (frozen: {sys.executable})" if frozen() else ""))
+    _say(
+        f"tern {__version__}, Python {sys.version.split()[0]}"
+        + (f" (frozen: {sys.executable})" if frozen() else "")
+    )
     step = "starting"
 
     def run(name: str, fn: Callable[..., Any], *args: Any) -> Any:

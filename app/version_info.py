@@ -45,18 +45,35 @@ def about_rows() -> list[AboutRow]:
     portable = info["backend_kind"] == "portable"
     return [
         AboutRow("Version", f"{APP_NAME} {__version__}", f"app id {APP_ID}"),
-        AboutRow("Runs as", ("frozen bundle" if frozen() else "Python package")
-                 + f", Python {platform.python_version()} on {platform.system()} {platform.machine()}",
-                 "this process"),
-        AboutRow("Libraries", f"llama-cpp-python {_module_version('llama_cpp')}, "
-                 f"PySide6 {_module_version('PySide6')}", "module versions"),
+        AboutRow(
+            "Runs as",
+            ("frozen bundle" if frozen() else "Python package")
+            + f", Python {platform.python_version()} on {platform.system()} {platform.machine()}",
+            "this process",
+        ),
+        AboutRow(
+            "Libraries",
+            f"llama-cpp-python {_module_version('llama_cpp')}, PySide6 {_module_version('PySide6')}",
+            "module versions",
+        ),
         AboutRow("CPU", info["cpu"], "read from the operating system"),
-        AboutRow("llama.cpp CPU backend", f"{info['backend']} — portable build" if portable else info["backend"],
-                 "the variant library loaded at start, chosen by ggml's own CPU scoring"
-                 if portable else "compiled for the CPU that built it"),
-        AboutRow("SIMD in this build", info["simd"] or "none reported", "llama_print_system_info() of the loaded backend"),
-        AboutRow("Fast ternary kernels", info["ternary_fast_note"],
-                 "TQ1_0/TQ2_0 kernels need AVX2 on x86 or NEON on ARM; otherwise a scalar fallback runs"),
+        AboutRow(
+            "llama.cpp CPU backend",
+            f"{info['backend']} — portable build" if portable else info["backend"],
+            "the variant library loaded at start, chosen by ggml's own CPU scoring"
+            if portable
+            else "compiled for the CPU that built it",
+        ),
+        AboutRow(
+            "SIMD in this build",
+            info["simd"] or "none reported",
+            "llama_print_system_info() of the loaded backend",
+        ),
+        AboutRow(
+            "Fast ternary kernels",
+            info["ternary_fast_note"],
+            "TQ1_0/TQ2_0 kernels need AVX2 on x86 or NEON on ARM; otherwise a scalar fallback runs",
+        ),
         AboutRow("Data", str(loc.data), "platformdirs (TERN_HOME overrides)"),
         AboutRow("Settings", str(loc.settings_file), "platformdirs (TERN_HOME overrides)"),
     ]
@@ -69,7 +86,9 @@ def ternary_warning() -> str | None:
     info = build_info()
     if info["ternary_fast"]:
         return None
-    return f"Fast ternary kernels: {info['ternary_fast_note']} ({info['cpu']}). Everything else in Tern works."
+    return (
+        f"Fast ternary kernels: {info['ternary_fast_note']} ({info['cpu']}). Everything else in Tern works."
+    )
 
 
 def about_text() -> str:

@@ -25,8 +25,19 @@ PACKAGES = ("app", "backend", "ui", "assets")
 ENTRY = ROOT / "packaging" / "tern_entry.py"
 WORKER_MODULE = "backend.engine.worker"
 # Never needed at run time; some are installed in a build venv and would otherwise be swept in.
-EXCLUDES = ["tkinter", "_tkinter", "pytest", "_pytest", "hypothesis", "pytestqt", "IPython",
-            "matplotlib", "PIL", "llama_cpp.server", "PyInstaller"]
+EXCLUDES = [
+    "tkinter",
+    "_tkinter",
+    "pytest",
+    "_pytest",
+    "hypothesis",
+    "pytestqt",
+    "IPython",
+    "matplotlib",
+    "PIL",
+    "llama_cpp.server",
+    "PyInstaller",
+]
 
 _VERSIONED_SO = re.compile(r".+\.so\.\d+\.\d+.*")  # libfoo.so.0.25.3: a duplicate of libfoo.so.0
 
@@ -101,7 +112,11 @@ def bundle_requirements(root: Path = ROOT) -> list[str]:
     deps = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
     # llama-cpp-python's own dependencies, since its wheel is installed with --no-deps.
     return [d for d in deps if not d.lower().startswith("llama")] + [
-        "jinja2>=2.11.3", "diskcache>=5.6.1", "typing-extensions>=4.5.0", "pyinstaller>=6.10,<7"]
+        "jinja2>=2.11.3",
+        "diskcache>=5.6.1",
+        "typing-extensions>=4.5.0",
+        "pyinstaller>=6.10,<7",
+    ]
 
 
 if __name__ == "__main__":

@@ -20,8 +20,16 @@ SVG = ROOT / "assets" / "icons" / "tern.svg"
 PNG_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 # icns element types holding PNG data, by pixel size (Apple's "ic07".."ic14" family).
-ICNS_TYPES = ((b"ic07", 128), (b"ic08", 256), (b"ic09", 512), (b"ic10", 1024),
-              (b"ic11", 32), (b"ic12", 64), (b"ic13", 256), (b"ic14", 512))
+ICNS_TYPES = (
+    (b"ic07", 128),
+    (b"ic08", 256),
+    (b"ic09", 512),
+    (b"ic10", 1024),
+    (b"ic11", 32),
+    (b"ic12", 64),
+    (b"ic13", 256),
+    (b"ic14", 512),
+)
 
 
 def render_png(size: int, svg: Path = SVG) -> bytes:

@@ -36,16 +36,34 @@ DEB_REVISION = "1"
 MAINTAINER = os.environ.get("DEB_MAINTAINER", "Tern maintainers <maintainers@tern-chat.example.org>")
 # Qt plugins whose system libraries Tern does not need (it falls back without them): GTK theme,
 # Wayland, EGL/VNC/KMS platforms, TLS backends. The X11 (xcb) platform plugin is required.
-OPTIONAL_PLUGIN_DIRS = ("platformthemes", "wayland-", "egldeviceintegrations", "platforminputcontexts",
-                        "tls", "generic", "networkinformation")
-OPTIONAL_PLATFORMS = ("libqwayland", "libqeglfs", "libqvnc", "libqlinuxfb", "libqminimalegl", "libqvkkhrdisplay")
+OPTIONAL_PLUGIN_DIRS = (
+    "platformthemes",
+    "wayland-",
+    "egldeviceintegrations",
+    "platforminputcontexts",
+    "tls",
+    "generic",
+    "networkinformation",
+)
+OPTIONAL_PLATFORMS = (
+    "libqwayland",
+    "libqeglfs",
+    "libqvnc",
+    "libqlinuxfb",
+    "libqminimalegl",
+    "libqvkkhrdisplay",
+)
 
 
 def arch_names() -> tuple[str, str]:
     """(tarball arch, Debian arch) for this machine."""
     m = platform.machine().lower()
-    return {"x86_64": ("x86_64", "amd64"), "amd64": ("x86_64", "amd64"),
-            "aarch64": ("aarch64", "arm64"), "arm64": ("aarch64", "arm64")}.get(m, (m, m))
+    return {
+        "x86_64": ("x86_64", "amd64"),
+        "amd64": ("x86_64", "amd64"),
+        "aarch64": ("aarch64", "arm64"),
+        "arm64": ("aarch64", "arm64"),
+    }.get(m, (m, m))
 
 
 def _build_date() -> float:
@@ -95,7 +113,8 @@ def build_tarball(bundle: Path, out: Path) -> Path:
         "Uninstall:              ~/.local/lib/tern/install.sh --uninstall\n"
         "Check the installation: ./tern/tern --self-test\n\n"
         "Tern keeps conversations and models in ~/.local/share/Tern and settings in ~/.config/Tern.\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     target = out / f"{name}.tar.gz"
     with tarfile.open(target, "w:gz", compresslevel=6) as tar:
         tar.add(stage, arcname=name, filter=_normalize)
@@ -123,7 +142,7 @@ def _optional(path: Path) -> bool:
     parts = path.parts
     if "plugins" not in parts:
         return False
-    rel = "/".join(parts[parts.index("plugins") + 1:])
+    rel = "/".join(parts[parts.index("plugins") + 1 :])
     return rel.startswith(OPTIONAL_PLUGIN_DIRS) or Path(rel).name.startswith(OPTIONAL_PLATFORMS)
 
 
@@ -142,7 +161,12 @@ def _package_of(soname: str) -> str:
     m = re.search(rf"^\s*{re.escape(soname)} \(.*?\) => (\S+)$", found, flags=re.M)
     if m and shutil.which("dpkg"):
         real = os.path.realpath(m.group(1))
-        for candidate in (m.group(1), real, real.replace("/usr/lib/", "/lib/", 1), real.replace("/lib/", "/usr/lib/", 1)):
+        for candidate in (
+            m.group(1),
+            real,
+            real.replace("/usr/lib/", "/lib/", 1),
+            real.replace("/lib/", "/usr/lib/", 1),
+        ):
             r = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
             if r.returncode == 0:
                 return r.stdout.split(":")[0].strip()
@@ -182,8 +206,17 @@ def deb_depends(bundle: Path) -> tuple[str, list[str]]:
             elif dep not in seen:
                 seen.add(dep)
                 todo.append(dep)
-    libc = {"libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "librt.so.1", "libutil.so.1",
-            "libresolv.so.2", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"}
+    libc = {
+        "libc.so.6",
+        "libm.so.6",
+        "libdl.so.2",
+        "libpthread.so.0",
+        "librt.so.1",
+        "libutil.so.1",
+        "libresolv.so.2",
+        "ld-linux-x86-64.so.2",
+        "ld-linux-aarch64.so.1",
+    }
     packages = {f"libc6 (>= {_glibc_floor(sorted(seen))})"}
     for soname in sorted(external - libc):
         packages.add(_package_of(soname))
@@ -191,12 +224,17 @@ def deb_depends(bundle: Path) -> tuple[str, list[str]]:
 
 
 def _installed_size_kib(root: Path) -> int:
-    return sum((p.stat().st_size + 1023) // 1024 for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+    return sum(
+        (p.stat().st_size + 1023) // 1024 for p in root.rglob("*") if p.is_file() and not p.is_symlink()
+    )
 
 
 def _write_gz(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0, filename="") as f:
+    with (
+        open(path, "wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0, filename="") as f,
+    ):
         f.write(text.encode("utf-8"))
 
 
@@ -221,16 +259,22 @@ def build_deb(bundle: Path, out: Path) -> Path:
     date = time.gmtime(_build_date())
     (share / "metainfo").mkdir(parents=True)
     (share / "metainfo" / f"{APP_ID}.metainfo.xml").write_text(
-        (LINUX / f"{APP_ID}.metainfo.xml").read_text(encoding="utf-8")
-        .replace("@VERSION@", __version__).replace("@DATE@", time.strftime("%Y-%m-%d", date)), encoding="utf-8")
+        (LINUX / f"{APP_ID}.metainfo.xml")
+        .read_text(encoding="utf-8")
+        .replace("@VERSION@", __version__)
+        .replace("@DATE@", time.strftime("%Y-%m-%d", date)),
+        encoding="utf-8",
+    )
     _write_gz(share / "man" / "man1" / "tern.1.gz", (LINUX / "tern.1").read_text(encoding="utf-8"))
     doc = share / "doc" / DEB_NAME
     doc.mkdir(parents=True)
     shutil.copy2(LINUX / "copyright", doc / "copyright")
-    _write_gz(doc / "changelog.Debian.gz",
-              f"{DEB_NAME} ({version}) unstable; urgency=medium\n\n"
-              f"  * Tern {__version__} as a self-contained bundle in /opt/tern.\n\n"
-              f" -- {MAINTAINER}  {time.strftime('%a, %d %b %Y %H:%M:%S +0000', date)}\n")
+    _write_gz(
+        doc / "changelog.Debian.gz",
+        f"{DEB_NAME} ({version}) unstable; urgency=medium\n\n"
+        f"  * Tern {__version__} as a self-contained bundle in /opt/tern.\n\n"
+        f" -- {MAINTAINER}  {time.strftime('%a, %d %b %Y %H:%M:%S +0000', date)}\n",
+    )
     overrides = share / "lintian" / "overrides"
     overrides.mkdir(parents=True)
     shutil.copy2(LINUX / "lintian-overrides", overrides / DEB_NAME)
@@ -261,7 +305,8 @@ def build_deb(bundle: Path, out: Path) -> Path:
         " .\n"
         " This package is a self-contained bundle in /opt/tern with its own Python,\n"
         " Qt and llama.cpp (CPU kernels for every x86-64 generation, chosen at start).\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     sums = []
     for p in sorted(root.rglob("*")):
         if p.is_file() and not p.is_symlink() and "DEBIAN" not in p.relative_to(root).parts:
@@ -272,8 +317,11 @@ def build_deb(bundle: Path, out: Path) -> Path:
     for p in (root / "DEBIAN").iterdir():
         p.chmod(0o644)
     target = out / f"{DEB_NAME}_{version}_{deb_arch}.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "-z6", "--build", str(root), str(target)],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "-Zgzip", "-z6", "--build", str(root), str(target)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     shutil.rmtree(root)
     return target
 

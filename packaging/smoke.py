@@ -1,6 +1,7 @@
 """`make smoke`: run the BUILT Linux packages, not the source tree, and stop at the first failure.
 
-    python packaging/smoke.py --tarball build/packages/tern-….tar.gz --deb build/packages/tern-chat_….deb --out build/smoke
+    python packaging/smoke.py --tarball TARBALL --deb DEB --out build/smoke     (Linux)
+    python packaging/smoke.py --exe BUNDLE_EXECUTABLE --out build/smoke          (macOS, Windows)
 
 Linux (--tarball, --deb), every step on the artifacts a user downloads:
 1. unpack the tarball into a scratch folder
@@ -44,10 +45,12 @@ def say(msg: str) -> None:
     print(f"smoke: {msg}", flush=True)
 
 
-def run(cmd: list[str], env: dict[str, str], timeout: float = 300, expect: int | None = 0,
-        show: bool = True) -> subprocess.CompletedProcess[str]:
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True, encoding="utf-8", errors="replace",
-                       timeout=timeout)
+def run(
+    cmd: list[str], env: dict[str, str], timeout: float = 300, expect: int | None = 0, show: bool = True
+) -> subprocess.CompletedProcess[str]:
+    r = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=timeout
+    )
     if show:
         for line in (r.stdout + r.stderr).rstrip().splitlines():
             print(f"    {line}")
@@ -72,7 +75,10 @@ def unpack(tarball: Path, scratch: Path) -> Path:
     if not os.access(exe, os.X_OK):
         raise SmokeFailed(f"{exe} is missing or not executable")
     size = sum(p.stat().st_size for p in (top / "tern").rglob("*") if p.is_file() and not p.is_symlink())
-    say(f"unpacked {tarball.name} ({tarball.stat().st_size / 1e6:.0f} MB) → bundle {size / 1e6:.0f} MB unpacked")
+    say(
+        f"unpacked {tarball.name} ({tarball.stat().st_size / 1e6:.0f} MB) → "
+        f"bundle {size / 1e6:.0f} MB unpacked"
+    )
     return top
 
 
@@ -102,7 +108,7 @@ def llama_lib_dir(bundle: Path) -> Path:
 
 def variant_libs(lib_dir: Path) -> dict[str, Path]:
     prefix, suffix = ("ggml-cpu-", ".dll") if sys.platform == "win32" else ("libggml-cpu-", ".so")
-    return {p.name[len(prefix):-len(suffix)]: p for p in lib_dir.glob(f"{prefix}*{suffix}")}
+    return {p.name[len(prefix) : -len(suffix)]: p for p in lib_dir.glob(f"{prefix}*{suffix}")}
 
 
 def lowest_variant(lib_dir: Path) -> str | None:
@@ -168,7 +174,9 @@ def install_script(top: Path, scratch: Path, env: dict[str, str]) -> None:
         raise SmokeFailed("the installed `tern` does not run")
     run([str(home / ".local/lib/tern/install.sh"), "--uninstall"], henv)
     caches = ("mimeinfo.cache", "icon-theme.cache")  # the desktop's shared caches, rebuilt by the tools
-    left = [p for p in (home / ".local").rglob("*") if (p.is_file() or p.is_symlink()) and p.name not in caches]
+    left = [
+        p for p in (home / ".local").rglob("*") if (p.is_file() or p.is_symlink()) and p.name not in caches
+    ]
     if left:
         raise SmokeFailed(f"--uninstall left files behind: {left[:5]}")
 
@@ -193,8 +201,12 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
     if not shutil.which("Xvfb"):
         raise SmokeFailed("Xvfb is not installed (Debian: apt-get install xvfb)")
     r, w = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(w,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(w)
     with os.fdopen(r) as f:
         number = f.readline().strip()
@@ -207,17 +219,29 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
 def xwd_to_png(xwd: bytes, png: Path, python: str) -> None:
     """Convert an X window dump (ZPixmap, 24 or 32 bits per pixel, LSB first) to PNG with Qt."""
     h = struct.unpack(">25I", xwd[:100])
-    header_size, width, height, bits_per_pixel, bytes_per_line, ncolors = h[0], h[4], h[5], h[11], h[12], h[19]
+    header_size, width, height, bits_per_pixel, bytes_per_line, ncolors = (
+        h[0],
+        h[4],
+        h[5],
+        h[11],
+        h[12],
+        h[19],
+    )
     if bits_per_pixel not in (24, 32):
         raise SmokeFailed(f"cannot read an X screen dump with {bits_per_pixel} bits per pixel")
     offset = header_size + ncolors * 12  # the header, then one XWDColor (12 bytes) per colormap entry
     tmp = png.with_suffix(".raw")
-    tmp.write_bytes(xwd[offset:offset + bytes_per_line * height])
+    tmp.write_bytes(xwd[offset : offset + bytes_per_line * height])
     fmt = "Format_BGR888" if bits_per_pixel == 24 else "Format_RGB32"
-    code = ("import sys;from PySide6.QtGui import QImage;d=open(sys.argv[1],'rb').read();"
-            f"QImage(d,{width},{height},{bytes_per_line},QImage.Format.{fmt}).save(sys.argv[2])")
-    subprocess.run([python, "-c", code, str(tmp), str(png)], check=True,
-                   env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    code = (
+        "import sys;from PySide6.QtGui import QImage;d=open(sys.argv[1],'rb').read();"
+        f"QImage(d,{width},{height},{bytes_per_line},QImage.Format.{fmt}).save(sys.argv[2])"
+    )
+    subprocess.run(
+        [python, "-c", code, str(tmp), str(png)],
+        check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     tmp.unlink()
 
 
@@ -251,8 +275,10 @@ def capture_screen(exe: Path, xenv: dict[str, str], out: Path) -> None:
             if "IsViewable" in r.stdout:
                 break
             if app.poll() is not None:
-                raise SmokeFailed(f"the app exited ({app.returncode}) before its window appeared: "
-                                  f"{app.stderr.read().decode(errors='replace')[-500:]}")
+                raise SmokeFailed(
+                    f"the app exited ({app.returncode}) before its window appeared: "
+                    f"{app.stderr.read().decode(errors='replace')[-500:]}"
+                )
             time.sleep(0.2)
         else:
             raise SmokeFailed("no window named Tern was mapped on the X server within 60 s")
@@ -281,10 +307,14 @@ def linux_packages(args: argparse.Namespace, scratch: Path, env: dict[str, str])
         ("unpack the tarball", unpack_step),
         ("tern --version --verbose", lambda: version(exe(), env)),
         ("tern --self-test (offscreen)", lambda: self_test(exe(), env)),
-        ("the most basic CPU variant forced: still runs, says ternary is slow",
-         lambda: forced_basic_variant(exe(), box["top"] / "tern", env)),
-        ("a damaged bundle (CPU variants removed): self-test fails with a reason",
-         lambda: damaged_bundle(box["top"] / "tern", "tern", scratch, env)),
+        (
+            "the most basic CPU variant forced: still runs, says ternary is slow",
+            lambda: forced_basic_variant(exe(), box["top"] / "tern", env),
+        ),
+        (
+            "a damaged bundle (CPU variants removed): self-test fails with a reason",
+            lambda: damaged_bundle(box["top"] / "tern", "tern", scratch, env),
+        ),
         ("install.sh for a user, then --uninstall", lambda: install_script(box["top"], scratch, env)),
         ("the .deb's contents run", lambda: deb_package(args.deb, scratch, env)),
         ("the window under Xvfb with the xcb plugin", lambda: window_under_xvfb(exe(), env, args.out)),
@@ -299,8 +329,10 @@ def bundle_steps(args: argparse.Namespace, scratch: Path, env: dict[str, str]) -
         ("tern --version --verbose", lambda: version(exe, env)),
         ("tern --self-test (offscreen)", lambda: self_test(exe, env)),
         ("the most basic CPU variant forced: still runs", lambda: forced_basic_variant(exe, bundle, env)),
-        ("a damaged bundle (CPU variants removed): self-test fails with a reason",
-         lambda: damaged_bundle(bundle, str(exe.relative_to(bundle)), scratch, env)),
+        (
+            "a damaged bundle (CPU variants removed): self-test fails with a reason",
+            lambda: damaged_bundle(bundle, str(exe.relative_to(bundle)), scratch, env),
+        ),
     ]
     gui_exe = exe.with_name("Tern.exe")
     if sys.platform == "win32" and gui_exe.exists():  # the windowed executable runs its own workers too
@@ -322,7 +354,9 @@ def display_env() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Smoke-test the built packages (Linux) or bundle (macOS, Windows).")
+    ap = argparse.ArgumentParser(
+        description="Smoke-test the built packages (Linux) or bundle (macOS, Windows)."
+    )
     ap.add_argument("--tarball", type=Path, help="Linux: the .tar.gz to unpack and test")
     ap.add_argument("--deb", type=Path, help="Linux: the .deb to unpack and test")
     ap.add_argument("--exe", type=Path, help="macOS/Windows: the bundle's command-line executable")

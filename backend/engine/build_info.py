@@ -27,7 +27,7 @@ def ternary_fast_path(features: list[str], machine: str | None = None) -> tuple[
 
 @lru_cache(maxsize=1)
 def build_info() -> dict[str, Any]:
-    """The CPU backend in use (loading it if this is a portable build), its SIMD paths and the ternary verdict."""
+    """The CPU backend in use (loaded now if this is a portable build), SIMD paths, the ternary verdict."""
     import llama_cpp
 
     from backend.engine import cpu_backends

@@ -41,7 +41,9 @@ class CpuBackend:
     kind: str  # "native" (linked into libggml) or "portable" (a variant library loaded at start)
     variant: str = ""  # e.g. "haswell"; empty for a native build
     path: str = ""
-    scores: dict[str, int] = field(default_factory=dict)  # every variant found → its score here (0 = cannot run)
+    scores: dict[str, int] = field(
+        default_factory=dict
+    )  # every variant found → its score here (0 = cannot run)
     forced: bool = False
 
     @property
@@ -113,7 +115,7 @@ def variant_files(folder: Path) -> dict[str, Path]:
     found = {}
     for p in sorted(folder.iterdir()):
         if p.name.startswith(prefix) and p.name.endswith(suffix) and p.is_file():
-            found[p.name[len(prefix):-len(suffix)]] = p
+            found[p.name[len(prefix) : -len(suffix)]] = p
     return found
 
 
@@ -168,25 +170,36 @@ def _load() -> CpuBackend:
     wanted = os.environ.get("TERN_CPU_VARIANT", "").strip()
     if wanted:
         if wanted not in files:
-            raise TernError(f"TERN_CPU_VARIANT={wanted!r} is not one of the bundled CPU variants: "
-                            f"{', '.join(files)}.", "Unset TERN_CPU_VARIANT or pick one of those.")
+            raise TernError(
+                f"TERN_CPU_VARIANT={wanted!r} is not one of the bundled CPU variants: {', '.join(files)}.",
+                "Unset TERN_CPU_VARIANT or pick one of those.",
+            )
         if scores[wanted] <= 0:
-            raise TernError(f"TERN_CPU_VARIANT={wanted!r} needs instructions this CPU does not have.",
-                            f"Pick one this CPU can run: {', '.join(n for n, s in scores.items() if s > 0)}.")
+            raise TernError(
+                f"TERN_CPU_VARIANT={wanted!r} needs instructions this CPU does not have.",
+                f"Pick one this CPU can run: {', '.join(n for n, s in scores.items() if s > 0)}.",
+            )
         best = wanted
     else:
         best = max(scores, key=lambda n: scores[n])
         if scores[best] <= 0:
-            raise TernError(f"None of the bundled CPU variants ({', '.join(files)}) can run on this CPU.",
-                            "Tern needs at least an x86-64 or ARMv8 CPU.")
+            raise TernError(
+                f"None of the bundled CPU variants ({', '.join(files)}) can run on this CPU.",
+                "Tern needs at least an x86-64 or ARMv8 CPU.",
+            )
     if not _load_quietly(lib, files[best]):
-        raise TernError(f"llama.cpp could not load its CPU backend {files[best]}.",
-                        "Reinstall Tern; the file may be damaged.")
+        raise TernError(
+            f"llama.cpp could not load its CPU backend {files[best]}.",
+            "Reinstall Tern; the file may be damaged.",
+        )
     import llama_cpp
 
     if b"CPU" not in llama_cpp.llama_print_system_info():
-        raise TernError(f"The CPU backend {files[best].name} loaded, but llama.cpp does not see it "
-                        f"(two copies of libggml in {lib_dir()}?).", "Reinstall Tern; the bundle is inconsistent.")
+        raise TernError(
+            f"The CPU backend {files[best].name} loaded, but llama.cpp does not see it "
+            f"(two copies of libggml in {lib_dir()}?).",
+            "Reinstall Tern; the bundle is inconsistent.",
+        )
     log.info("CPU backend: %s (scores: %s)", best, scores)
     return CpuBackend("portable", best, str(files[best]), scores, forced=bool(wanted))
 

@@ -33,8 +33,9 @@ TOKENS = 64
 # 2-core machine a 2-thread decode mostly measures OpenMP waiting for a descheduled thread.
 THREADS = 1
 
-pytestmark = pytest.mark.skipif(not EXE.exists(),
-                                reason="no bundle built: run `make package` first (needs build/dist/tern/tern)")
+pytestmark = pytest.mark.skipif(
+    not EXE.exists(), reason="no bundle built: run `make package` first (needs build/dist/tern/tern)"
+)
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
@@ -53,10 +54,12 @@ def test_bundle_size() -> None:
     lib = next(BUNDLE.rglob("llama_cpp/lib"))
     llama = sum(p.stat().st_size for p in lib.iterdir())
     qt = sum(p.stat().st_size for p in (BUNDLE / "_internal" / "PySide6").rglob("*") if p.is_file())
-    rows = [("what", "size", "note"),
-            ("bundle unpacked", _mb(total), f"{len(files)} files; target ≤ 300 MB"),
-            ("  of which Qt/PySide6", _mb(qt), ""),
-            ("  of which llama.cpp", _mb(llama), f"{len(list(lib.glob('libggml-cpu-*.so')))} CPU variants")]
+    rows = [
+        ("what", "size", "note"),
+        ("bundle unpacked", _mb(total), f"{len(files)} files; target ≤ 300 MB"),
+        ("  of which Qt/PySide6", _mb(qt), ""),
+        ("  of which llama.cpp", _mb(llama), f"{len(list(lib.glob('libggml-cpu-*.so')))} CPU variants"),
+    ]
     for pkg in sorted((ROOT / "build" / "packages").glob("tern*")):
         rows.append((pkg.name, _mb(pkg.stat().st_size), "download"))
     report("Bundle size (measured on disk)", rows)
@@ -66,12 +69,17 @@ def test_bundle_size() -> None:
 def _window_time(cmd: list[str], env: dict[str, str], display: str) -> float:
     """Seconds from starting `cmd` to X reporting a viewable window named Tern."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env={**env, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd,
+        env={**env, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         while time.perf_counter() - t0 < 60:
-            r = subprocess.run(["xwininfo", "-name", "Tern"], env={**env, "DISPLAY": display},
-                               capture_output=True, text=True)
+            r = subprocess.run(
+                ["xwininfo", "-name", "Tern"], env={**env, "DISPLAY": display}, capture_output=True, text=True
+            )
             if "IsViewable" in r.stdout:
                 return time.perf_counter() - t0
             if proc.poll() is not None:
@@ -91,8 +99,12 @@ def _window_time(cmd: list[str], env: dict[str, str], display: str) -> float:
 @pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xwininfo")), reason="needs Xvfb and xwininfo")
 def test_start_to_window_shown_bundle_vs_dev() -> None:
     r, w = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(w,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(w)
     with os.fdopen(r) as f:
         display = ":" + f.readline().strip()
@@ -114,9 +126,27 @@ def test_start_to_window_shown_bundle_vs_dev() -> None:
 
 
 def _decode(cmd: list[str], model: Path, env: dict[str, str]) -> tuple[float, str]:
-    r = subprocess.run([*cmd, "generate", str(model), "--prompt", "Tell me about terns.", "-n", str(TOKENS),
-                        "--ignore-eos", "--seed", "1", "--threads", str(THREADS), "--json"],
-                       capture_output=True, text=True, timeout=600, env=env)
+    r = subprocess.run(
+        [
+            *cmd,
+            "generate",
+            str(model),
+            "--prompt",
+            "Tell me about terns.",
+            "-n",
+            str(TOKENS),
+            "--ignore-eos",
+            "--seed",
+            "1",
+            "--threads",
+            str(THREADS),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     done = next(e for e in events if e.get("event") == "done")
@@ -134,16 +164,27 @@ def test_portable_bundle_vs_native_dev_decode_700m_tq2_0(synthetic_models, tmp_p
         for name, cmd in (("bundle", [str(EXE)]), ("dev", DEV)):
             value, info[name] = _decode(cmd, model, env)
             tps[name].append(value)
-    variant = subprocess.run([str(EXE), "--version", "--verbose"], capture_output=True, text=True, env=env).stdout
-    backend = next((line.split(": ", 1)[1] for line in variant.splitlines() if line.startswith("llama.cpp CPU backend")), "?")
+    variant = subprocess.run(
+        [str(EXE), "--version", "--verbose"], capture_output=True, text=True, env=env
+    ).stdout
+    backend = next(
+        (line.split(": ", 1)[1] for line in variant.splitlines() if line.startswith("llama.cpp CPU backend")),
+        "?",
+    )
     rows = [(f"700M TQ2_0, {THREADS} thread(s), decode tok/s", "median", "IQR", "runs")]
-    for name, label in (("bundle", f"bundle: portable, {backend}"), ("dev", "dev venv: native build (-march=native)")):
+    for name, label in (
+        ("bundle", f"bundle: portable, {backend}"),
+        ("dev", "dev venv: native build (-march=native)"),
+    ):
         lo, hi = iqr(tps[name])
         rows.append((label, f"{median(tps[name]):.1f}", f"{lo:.1f}–{hi:.1f}", str(len(tps[name]))))
     ratio = median(tps["bundle"]) / median(tps["dev"])
     rows.append(("ratio portable / native (target ≥ 0.95)", f"{ratio:.3f}", "", ""))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    report(f"Decode speed, {TOKENS} tokens after a short prompt, alternating bundle/dev "
-           f"(load average {load:.1f} at the end)", rows)
+    report(
+        f"Decode speed, {TOKENS} tokens after a short prompt, alternating bundle/dev "
+        f"(load average {load:.1f} at the end)",
+        rows,
+    )
     print(f"   bundle SIMD: {info['bundle']}\n   dev SIMD:    {info['dev']}")
     assert all(v > 0 for values in tps.values() for v in values)

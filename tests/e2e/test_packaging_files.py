@@ -39,8 +39,10 @@ def test_ico_and_icns_hold_every_size_as_png(tmp_path: Path, qapp: object) -> No
     assert (reserved, kind, count) == (0, 1, len(icons.ICO_SIZES))
     sizes = []
     for i in range(count):
-        w, _h, _c, _r, _planes, _bpp, length, offset = struct.unpack("<BBBBHHII", data[6 + 16 * i: 22 + 16 * i])
-        sizes.append(_png_size(data[offset:offset + length])[0])
+        w, _h, _c, _r, _planes, _bpp, length, offset = struct.unpack(
+            "<BBBBHHII", data[6 + 16 * i : 22 + 16 * i]
+        )
+        sizes.append(_png_size(data[offset : offset + length])[0])
         assert (w or 256) == sizes[-1]
     assert sorted(sizes) == sorted(icons.ICO_SIZES)
 
@@ -48,15 +50,18 @@ def test_ico_and_icns_hold_every_size_as_png(tmp_path: Path, qapp: object) -> No
     assert data[:4] == b"icns" and struct.unpack(">I", data[4:8])[0] == len(data)
     pos, kinds = 8, {}
     while pos < len(data):
-        kind, length = data[pos:pos + 4], struct.unpack(">I", data[pos + 4:pos + 8])[0]
-        kinds[kind] = _png_size(data[pos + 8:pos + length])[0]
+        kind, length = data[pos : pos + 4], struct.unpack(">I", data[pos + 4 : pos + 8])[0]
+        kinds[kind] = _png_size(data[pos + 8 : pos + length])[0]
         pos += length
     assert kinds[b"ic10"] == 1024 and kinds[b"ic07"] == 128
 
 
 @pytest.mark.skipif(not shutil.which("desktop-file-validate"), reason="desktop-file-utils not installed")
 def test_launcher_is_valid_for_both_install_methods(tmp_path: Path) -> None:
-    for exec_line, try_exec in (("tern", "tern"), ('"/home/a b/.local/lib/tern/tern"', "/home/a b/.local/lib/tern/tern")):
+    for exec_line, try_exec in (
+        ("tern", "tern"),
+        ('"/home/a b/.local/lib/tern/tern"', "/home/a b/.local/lib/tern/tern"),
+    ):
         desktop = tmp_path / "org.tern.Tern.desktop"
         desktop.write_text(linux_packages.desktop_file(exec_line, try_exec), encoding="utf-8")
         r = subprocess.run(["desktop-file-validate", str(desktop)], capture_output=True, text=True)
@@ -79,8 +84,15 @@ def test_cpu_variant_libraries_are_recognised_by_name(tmp_path: Path) -> None:
 
 def test_ggml_is_opened_by_the_soname_libllama_links(tmp_path: Path) -> None:
     """Opening another copy of libggml would register the CPU backend where llama.cpp cannot see it."""
-    for name in ("libggml.so", "libggml.so.0", "libggml.so.0.25.3", "libggml-base.so.0", "ggml.dll",
-                 "libggml.dylib", "libggml.0.dylib"):
+    for name in (
+        "libggml.so",
+        "libggml.so.0",
+        "libggml.so.0.25.3",
+        "libggml-base.so.0",
+        "ggml.dll",
+        "libggml.dylib",
+        "libggml.0.dylib",
+    ):
         (tmp_path / name).write_bytes(b"\0")
     expected = {"win32": "ggml.dll", "darwin": "libggml.0.dylib"}.get(sys.platform, "libggml.so.0")
     assert cpu_backends.ggml_library(tmp_path).name == expected

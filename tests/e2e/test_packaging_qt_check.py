@@ -11,8 +11,10 @@ import pytest
 
 from app.qt_check import debian_package, library_problem
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or not shutil.which("cc"),
-                                reason="needs Linux and a C compiler to build a plugin with a missing dependency")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not shutil.which("cc"),
+    reason="needs Linux and a C compiler to build a plugin with a missing dependency",
+)
 
 
 def _build_plugin(tmp_path: Path, dep_name: str) -> tuple[Path, Path]:
@@ -20,11 +22,25 @@ def _build_plugin(tmp_path: Path, dep_name: str) -> tuple[Path, Path]:
     dep = tmp_path / dep_name
     (tmp_path / "dep.c").write_text("int tern_gone(void) { return 7; }\n")
     (tmp_path / "plugin.c").write_text("int tern_gone(void);\nint plugin(void) { return tern_gone(); }\n")
-    subprocess.run(["cc", "-shared", "-fPIC", f"-Wl,-soname,{dep_name}", "-o", str(dep),
-                    str(tmp_path / "dep.c")], check=True)
+    subprocess.run(
+        ["cc", "-shared", "-fPIC", f"-Wl,-soname,{dep_name}", "-o", str(dep), str(tmp_path / "dep.c")],
+        check=True,
+    )
     plugin = tmp_path / "libqfake.so"
-    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(plugin), str(tmp_path / "plugin.c"),
-                    "-Wl,--no-as-needed", str(dep), f"-Wl,-rpath,{tmp_path}"], check=True)
+    subprocess.run(
+        [
+            "cc",
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(plugin),
+            str(tmp_path / "plugin.c"),
+            "-Wl,--no-as-needed",
+            str(dep),
+            f"-Wl,-rpath,{tmp_path}",
+        ],
+        check=True,
+    )
     return plugin, dep
 
 

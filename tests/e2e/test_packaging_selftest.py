@@ -12,8 +12,9 @@ import sys
 
 def self_test(**env: str) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **env}
-    return subprocess.run([sys.executable, "-m", "app", "--self-test"], capture_output=True, text=True,
-                          timeout=180, env=full)
+    return subprocess.run(
+        [sys.executable, "-m", "app", "--self-test"], capture_output=True, text=True, timeout=180, env=full
+    )
 
 
 def test_self_test_runs_both_variants_in_engine_workers() -> None:

@@ -32,8 +32,11 @@ def test_every_own_module_is_collected_including_cli_commands_and_the_worker() -
 def test_every_asset_file_is_collected_at_its_package_path() -> None:
     datas = bundle_contents.asset_datas()
     collected = {Path(src).relative_to(ROOT).as_posix(): dest for src, dest in datas}
-    on_disk = [p for p in (ROOT / "assets").rglob("*")
-               if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts]
+    on_disk = [
+        p
+        for p in (ROOT / "assets").rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    ]
     assert on_disk
     for p in on_disk:
         rel = p.relative_to(ROOT).as_posix()
@@ -55,8 +58,15 @@ def test_portable_cpu_variants_are_kept_and_named(tmp_path: Path) -> None:
     if sys.platform == "win32":
         files = ["llama.dll", "ggml.dll", "ggml-base.dll", "ggml-cpu-x64.dll", "ggml-cpu-haswell.dll"]
     else:
-        files = ["libllama.so", "libggml.so.0", "libggml-base.so.0", "libggml.so.0.25.3",
-                 "libggml-cpu-x64.so", "libggml-cpu-haswell.so", "libggml-cpu-skylakex.so"]
+        files = [
+            "libllama.so",
+            "libggml.so.0",
+            "libggml-base.so.0",
+            "libggml.so.0.25.3",
+            "libggml-cpu-x64.so",
+            "libggml-cpu-haswell.so",
+            "libggml-cpu-skylakex.so",
+        ]
     for name in files:
         (tmp_path / name).write_bytes(b"\0")
     binaries = bundle_contents.llama_binaries(tmp_path)
@@ -68,9 +78,14 @@ def test_portable_cpu_variants_are_kept_and_named(tmp_path: Path) -> None:
 def test_spec_uses_the_checked_lists_and_the_entry_point() -> None:
     spec = (ROOT / "packaging" / "tern.spec").read_text(encoding="utf-8")
     tree = ast.parse(spec)
-    calls = {n.func.attr for n in ast.walk(tree)
-             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-             and isinstance(n.func.value, ast.Name) and n.func.value.id == "bundle_contents"}
+    calls = {
+        n.func.attr
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and isinstance(n.func.value, ast.Name)
+        and n.func.value.id == "bundle_contents"
+    }
     assert {"llama_binaries", "asset_datas", "hiddenimports"} <= calls
     assert "bundle_contents.ENTRY" in spec and "bundle_identifier=APP_ID" in spec
 
@@ -78,8 +93,14 @@ def test_spec_uses_the_checked_lists_and_the_entry_point() -> None:
 def test_entry_point_runs_the_engine_worker(tmp_path: Path) -> None:
     """The bundle's executable doubles as its engine worker: the entry script must dispatch to it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(bundle_contents.ENTRY), "--engine-worker"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, str(bundle_contents.ENTRY), "--engine-worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
     try:
         first = json.loads(proc.stdout.readline())  # type: ignore[union-attr]
         assert first["ev"] == "ready" and first["pid"] == proc.pid
