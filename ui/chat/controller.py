@@ -14,7 +14,7 @@ Signals for other parts of the window (the metrics readouts connect to these):
   `error` text instead of figures.
 
 Signals for the chat page: `model_loading(str)`, `model_load_failed(object)`, `reply_started(Turn)`,
-`reply_tokens(str)`, `reply_finished(int message_id, str status, dict stats)`, `busy_changed(bool)`.
+`reply_tokens(str)`, `reply_token_at(int t_ns)` (the engine's timestamp of each token), `reply_finished(int message_id, str status, dict stats)`, `busy_changed(bool)`.
 
 All engine calls run on the `EngineWorker` thread; this object lives on the GUI thread, never
 blocks, and drops events of requests it has given up on (request ids).
@@ -47,6 +47,7 @@ class ChatController(QObject):
     model_load_failed = Signal(object)  # exception
     reply_started = Signal(object)  # Turn
     reply_tokens = Signal(str)
+    reply_token_at = Signal(object)  # the engine's own clock (time_ns) for each sampled token
     reply_finished = Signal(int, str, object)
     busy_changed = Signal(bool)
 
@@ -196,9 +197,11 @@ class ChatController(QObject):
         self.turn_started.emit()
         return turn
 
-    def _token(self, rid: int, text: str) -> None:
+    def _token(self, rid: int, text: str, t_ns: int | None) -> None:
         if rid == self._rid and self.turn is not None:
             self.reply_tokens.emit(text)
+            if t_ns is not None:
+                self.reply_token_at.emit(t_ns)
 
     def _done(self, rid: int, stats: dict[str, Any], status: str) -> None:
         if rid != self._rid or self.turn is None:

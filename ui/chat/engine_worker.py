@@ -27,7 +27,7 @@ log = logging.getLogger("tern.ui.engine")
 class EngineWorker(QObject):
     loaded = Signal(int, object)  # request id, ModelInfo as a dict
     load_failed = Signal(int, object)  # request id, exception
-    token = Signal(int, str)  # request id, text piece
+    token = Signal(int, str, object)  # request id, text piece, engine time of the token (time_ns; None: tail)
     done = Signal(int, object, str)  # request id, TurnStats as a dict, message status
     failed = Signal(int, object)  # request id, exception (the partial reply is stored, status "error")
     closed = Signal()
@@ -81,12 +81,12 @@ class EngineWorker(QObject):
                     stats = ev.stats.to_dict()
                     status = CANCELLED if ev.stats.stop_reason == "cancelled" else COMPLETE
                     if ev.tail:
-                        self.token.emit(rid, ev.tail)
+                        self.token.emit(rid, ev.tail, None)
                     recorder.finish(status, stats, ev.tail)
                     self.done.emit(rid, stats, status)
                     return
                 recorder.add(ev.text)
-                self.token.emit(rid, ev.text)
+                self.token.emit(rid, ev.text, ev.t_ns)
                 if cancel.is_set() and not resent:
                     # The cancel may have reached the engine before this request did; say it again.
                     self.client.cancel()

@@ -77,7 +77,8 @@ class MetricsPresenter(QObject):
         controller.engine_started.connect(self.engine_started)  # type: ignore[attr-defined]
         controller.engine_stopped.connect(self.engine_stopped)  # type: ignore[attr-defined]
         controller.turn_started.connect(self.turn_started)  # type: ignore[attr-defined]
-        controller.reply_tokens.connect(self.token_arrived)  # type: ignore[attr-defined]
+        # Live tok/s from the engine's own token timestamps, the clock its final figure uses.
+        controller.reply_token_at.connect(lambda t_ns: self.token_arrived("", t_ns))  # type: ignore[attr-defined]
         controller.turn_finished.connect(self.turn_finished)  # type: ignore[attr-defined]
         pid = getattr(controller, "engine_pid", None)
         info = getattr(controller, "info", None)
