@@ -161,3 +161,30 @@ def test_race_refused_when_both_do_not_fit(tiny_models: dict[str, Path]) -> None
     with pytest.raises(PairError) as e:
         RaceRunner(pair, BenchConfig(runs=1, tokens=4), engines=engines).run()
     assert e.value.code == "race_ram" and "fair mode" in str(e.value)
+
+
+def test_energy_per_token_comes_from_the_metrics_sampler_with_its_label(tiny_models: dict[str, Path]) -> None:
+    """With a power source (here the CPU-time estimate at 5 W per busy core), J/token is filled in,
+    labelled "estimated", after an idle baseline; the prefill energy is counted apart."""
+    from backend.bench.meter import MetricsMeter
+    from backend.metrics import Sampler
+
+    pair = resolve_pair(None, tiny_models["tq2_0"])
+    meter = MetricsMeter(Sampler(watts_per_core=5.0).start(), own=True)
+    try:
+        events: list[RunEvent] = []
+        cfg = BenchConfig(runs=1, tokens=900, n_ctx=1024, idle_baseline=True)
+        run = Runner(pair, cfg, meter=meter, listener=events.append).run()
+    finally:
+        meter.close()
+    assert sum(e.kind == "phase" and e.data == "measuring idle power" for e in events) == 2
+    for s in run.samples:
+        e = s.energy
+        assert e.label["method"] == "estimated" and "not a measurement" in e.label["badge"]
+        assert e.baseline_note.startswith("idle baseline")
+        if e.status == "ok":
+            assert e.j_per_token > 0 and e.decode_j > 0 and e.avg_watts > 0
+        else:  # a reply faster than the sampler can resolve says so instead of guessing
+            assert e.j_per_token is None and "too short" in e.reason
+    assert any(s.energy.status == "ok" for s in run.samples)
+    assert run.fingerprint["power"]["method"] == "estimated"
