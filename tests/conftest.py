@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -32,6 +33,19 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The tiny synthetic model in F16, TQ2_0 and TQ1_0, all of seed 7 (the same ternary weights)."""
     folder = tmp_path_factory.mktemp("models")
     return make_pair(folder, shape="tiny", seed=7, encodings=("tq2_0", "tq1_0", "f16"))
+
+
+LONG_CTX = 65536
+
+
+@pytest.fixture(scope="session")
+def long_tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with a 64k-token context: a reply with ignore_eos streams for many seconds on any
+    machine (the 2k context of `tiny` fills in well under a second on a fast one). Load with n_ctx=LONG_CTX."""
+    from backend.models.synth import SHAPES, make_model
+
+    shape = dataclasses.replace(SHAPES["tiny"], name="tiny-long", n_ctx=LONG_CTX)
+    return make_model(tmp_path_factory.mktemp("long") / "tiny-long-TQ2_0.gguf", shape, "tq2_0", seed=7)
 
 
 @pytest.fixture()

@@ -66,6 +66,26 @@ def chat_window(open_window, tiny_models: dict[str, Path]) -> MainWindow:
     return open_window(ctx)
 
 
+LONG = "tiny-long:TQ2_0"
+
+
+def register_long(ctx: AppContext, long_tiny: Path) -> None:
+    """The 64k-context tiny model as the last model, with the context setting that lets it stream long."""
+    from tests.conftest import LONG_CTX
+
+    ctx.registry.add_variant("tiny-long", long_tiny, "tq2_0", "synthetic",
+                             model_fields={"synthetic": 1, "chat": 0, "family": "synthetic"})
+    ctx.settings.update(last_model=LONG, n_ctx=LONG_CTX)
+
+
+@pytest.fixture()
+def long_chat_window(open_window, long_tiny: Path) -> MainWindow:
+    """A window whose model keeps streaming for seconds (for tests that act in the middle of a reply)."""
+    ctx = AppContext()
+    register_long(ctx, long_tiny)
+    return open_window(ctx)
+
+
 def type_and_send(qtbot, window: MainWindow, text: str) -> None:
     """Type into the message box and press Enter, as a person would."""
     box = window.chat.composer.input

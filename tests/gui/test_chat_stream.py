@@ -42,9 +42,9 @@ def test_a_message_streams_into_the_view_and_the_store(qtbot, chat_window) -> No
     assert "tok/s" in w.status.turn_figures.labels["decode"].text()
 
 
-def test_the_reply_is_on_disk_while_it_streams(qtbot, chat_window) -> None:
+def test_the_reply_is_on_disk_while_it_streams(qtbot, long_chat_window) -> None:
     """About once a second the growing reply is written, status "streaming"; so a kill loses at most ~1 s."""
-    w = chat_window
+    w = long_chat_window
     c = w.chat.controller
     w.chat.extra_params = {"max_tokens": 100_000, "ignore_eos": True}
     type_and_send(qtbot, w, "Tell me a long story")
@@ -60,8 +60,8 @@ def test_the_reply_is_on_disk_while_it_streams(qtbot, chat_window) -> None:
     assert store.message(mid).status == CANCELLED
 
 
-def test_esc_stops_a_reply_mid_stream_and_the_partial_reply_stays(qtbot, chat_window) -> None:
-    w = chat_window
+def test_esc_stops_a_reply_mid_stream_and_the_partial_reply_stays(qtbot, long_chat_window) -> None:
+    w = long_chat_window
     c = w.chat.controller
     w.chat.extra_params = {"max_tokens": 100_000, "ignore_eos": True}
     type_and_send(qtbot, w, "Go on and on")
@@ -86,8 +86,8 @@ def test_esc_stops_a_reply_mid_stream_and_the_partial_reply_stays(qtbot, chat_wi
     assert len(reply_widgets(w)) == 2
 
 
-def test_the_stop_button_stops_too(qtbot, chat_window) -> None:
-    w = chat_window
+def test_the_stop_button_stops_too(qtbot, long_chat_window) -> None:
+    w = long_chat_window
     w.chat.extra_params = {"max_tokens": 100_000, "ignore_eos": True}
     type_and_send(qtbot, w, "Stream")
     qtbot.waitUntil(lambda: w.chat.view._received >= 2, timeout=20_000)
@@ -167,8 +167,8 @@ def test_copy_a_message(qtbot, chat_window) -> None:
     assert QGuiApplication.clipboard().text() == "Copy me"
 
 
-def test_a_reply_keeps_streaming_while_another_conversation_is_open(qtbot, chat_window) -> None:
-    w = chat_window
+def test_a_reply_keeps_streaming_while_another_conversation_is_open(qtbot, long_chat_window) -> None:
+    w = long_chat_window
     c = w.chat.controller
     w.chat.extra_params = {"max_tokens": 100_000, "ignore_eos": True}
     type_and_send(qtbot, w, "Long answer please")

@@ -14,13 +14,13 @@ from PySide6.QtCore import Qt
 
 from app.context import AppContext
 from backend.store import FAILED, INTERRUPTED, STREAMING
-from tests.gui.conftest import LOAD_MS, REPLY_MS, TINY, register_tiny, type_and_send
+from tests.gui.conftest import LOAD_MS, REPLY_MS, TINY, register_long, register_tiny, type_and_send
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_killed_engine_mid_reply_keeps_the_partial_reply_and_offers_reload(qtbot, chat_window) -> None:
-    w = chat_window
+def test_killed_engine_mid_reply_keeps_the_partial_reply_and_offers_reload(qtbot, long_chat_window) -> None:
+    w = long_chat_window
     c = w.chat.controller
     w.chat.extra_params = {"max_tokens": 100_000, "ignore_eos": True}
     type_and_send(qtbot, w, "Keep talking")
@@ -78,10 +78,9 @@ app.exec()
 '''
 
 
-def test_killing_tern_mid_reply_loses_at_most_about_a_second(qtbot, open_window, tiny_models) -> None:
+def test_killing_tern_mid_reply_loses_at_most_about_a_second(qtbot, open_window, long_tiny) -> None:
     ctx = AppContext()
-    register_tiny(ctx, tiny_models)
-    ctx.settings.update(last_model=TINY)
+    register_long(ctx, long_tiny)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
     err_path = Path(os.environ["TERN_HOME"]).parent / "app.err"
     with open(err_path, "w") as err:
@@ -117,10 +116,10 @@ def test_killing_tern_mid_reply_loses_at_most_about_a_second(qtbot, open_window,
     assert widget.text == reply.content and widget.badge.text().startswith("Interrupted")
 
 
-def test_closing_tern_mid_reply_stops_it_and_keeps_it(qtbot, chat_window) -> None:
+def test_closing_tern_mid_reply_stops_it_and_keeps_it(qtbot, long_chat_window) -> None:
     import psutil
 
-    w = chat_window
+    w = long_chat_window
     c = w.chat.controller
     w.chat.extra_params = {"max_tokens": 100_000, "ignore_eos": True}
     type_and_send(qtbot, w, "Talk until I leave")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -51,9 +52,11 @@ def test_where_the_os_keeps_no_peak_the_sampled_peak_still_matches(engine: Engin
 
 
 def test_estimate_from_the_engines_cpu_time_matches_its_own_cpu_seconds(
-    engine: EngineClient, tiny: Path
+    engine: EngineClient, long_tiny: Path
 ) -> None:
-    engine.load(tiny, n_ctx=2048, n_threads=2)
+    from tests.conftest import LONG_CTX
+
+    engine.load(long_tiny, n_ctx=LONG_CTX, n_threads=2)
     watts = 10.0
     sampler = Sampler(
         hz=50, power=[("estimate", lambda c: CpuTimeEstimate(c.engine_cpu, "test", watts))], cpu_name="test"
@@ -62,7 +65,9 @@ def test_estimate_from_the_engines_cpu_time_matches_its_own_cpu_seconds(
         sampler.watch(engine.pid)
         assert sampler.wait_probed()
         assert sampler.wait_for(time.time_ns() + 20_000_000)  # the estimate has a reading before the reply
-        stats = generate(engine, 400).stats
+        # A reply of about 1.5 s whatever the machine's speed: long enough for the estimate to measure.
+        threading.Timer(1.5, engine.cancel).start()
+        stats = generate(engine, 10_000_000).stats
         energy = sampler.turn_energy(stats)
         snap = sampler.snapshot()
     assert energy.source.startswith("Estimated · CPU time × 10 W/core") and not energy.measured
