@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 
-from app import __version__
 from backend.errors import TernError
 
 log = logging.getLogger("tern")
@@ -51,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         from app.selftest import run_self_test
 
         return run_self_test()
-    if not args.command:
-        args = parser.parse_args(["gui", *argv])
+    if not args.command:  # only top-level options such as -v: open the window
+        return _open_window([])
     try:
         return int(args.func(args) or 0)
     except TernError as e:

@@ -47,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", type=Path, metavar="OUT.json", help="write the run (fingerprint, samples, summary)")
     p.add_argument("--csv", type=Path, metavar="OUT.csv", help="write one row per measured reply")
     p.add_argument("--paper-shapes", action="store_true",
-                   help="make synthetic models of the paper's sizes that fit this machine, benchmark them, print the table")
+                   help="make synthetic models of the paper's sizes that fit this machine, benchmark them, "
+                        "print the table")
     p.add_argument("--shapes", default="700M,1.3B,3B", help="with --paper-shapes: which sizes (default all three)")
     p.add_argument("--keep", action="store_true", help="with --paper-shapes: keep the synthetic files afterwards")
     p.add_argument("--table", action="store_true", help="print the paper's table from the benchmarks stored here")
@@ -62,7 +63,8 @@ def read_prompts(path: Path | None) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise TernError(f"Cannot read the prompt file {path}: {e}.", "Give a UTF-8 text file, one prompt per line.") from e
+        raise TernError(f"Cannot read the prompt file {path}: {e}.",
+                        "Give a UTF-8 text file, one prompt per line.") from e
     prompts = [line.strip() for line in text.splitlines() if line.strip()]
     if not prompts:
         raise TernError(f"The prompt file {path} has no prompts.", "Write one prompt per line.")
@@ -96,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
         export(stored, args.json, args.csv)
         return 0
     config = BenchConfig(kind=BENCH, runs=args.runs, tokens=args.tokens, prompts=read_prompts(args.prompts),
-                         threads=args.threads or ctx.settings.threads, n_ctx=args.ctx, idle_baseline=not args.no_baseline)
+                         threads=args.threads or ctx.settings.threads, n_ctx=args.ctx,
+                         idle_baseline=not args.no_baseline)
     if args.runs < 1 or args.tokens < 2:
         raise TernError("A benchmark needs at least one run and two output tokens per run.")
     if args.paper_shapes:

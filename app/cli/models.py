@@ -19,7 +19,14 @@ from app.cli.output import emit_json, size
 from app.context import AppContext
 from backend.errors import TernError
 from backend.hub import (
-    Progress, catalog_status, download_model, inspect_remote, load_catalog, pending_downloads, remove_model, search,
+    Progress,
+    catalog_status,
+    download_model,
+    inspect_remote,
+    load_catalog,
+    pending_downloads,
+    remove_model,
+    search,
 )
 from backend.models.derive import DeriveProgress, derive_variant
 from backend.models.importer import import_model

@@ -130,7 +130,8 @@ def samples_from_csv(text: str) -> list[Sample]:
         label = (PowerLabel(row["power_source"], row["power_covers"], row["power_method"], row["power_reason"],
                             row["power_badge"]).to_dict() if row.get("power_source") else {})
         energy = EnergyFigure(**{k: _value(k, row[k]) for k in ENERGY_FIELDS}, label=label,
-                              status=row.get("energy_status") or "unavailable", baseline_note=row.get("baseline_note", ""),
+                              status=row.get("energy_status") or "unavailable",
+                              baseline_note=row.get("baseline_note", ""),
                               reason=row.get("energy_reason", ""))
         out.append(Sample(row["side"], int(row["iteration"]), int(row["prompt_index"]), row["status"], stats,
                           energy, row.get("error", "")))

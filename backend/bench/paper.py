@@ -91,7 +91,7 @@ class PaperRow:
 
 def row_for(run: RunResult) -> PaperRow | None:
     models = run.fingerprint.get("models", {})
-    t, f = models.get(TERNARY, {}), models.get(F16, {})
+    t = models.get(TERNARY, {})
     size = size_for(t.get("n_params"), t.get("shape"))
     if size is None:
         return None
@@ -157,7 +157,8 @@ def render_text(rows: list[PaperRow]) -> str:
     widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
     lines = [f"Ternary vs F16 here, beside {ref['citation']} (FP16 ÷ BitNet b1.58; measured ratios are F16 ÷ ternary)"]
     for i, c in enumerate(cells):
-        lines.append("  ".join(v.ljust(w) if j < 2 else v.rjust(w) for j, (v, w) in enumerate(zip(c, widths, strict=True))))
+        cells = zip(c, widths, strict=True)
+        lines.append("  ".join(v.ljust(w) if j < 2 else v.rjust(w) for j, (v, w) in enumerate(cells)))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     for r in rows:

@@ -26,7 +26,15 @@ from backend.bench.fingerprint import fingerprint, model_hashes
 from backend.bench.history import BenchHistory
 from backend.bench.pairing import F16, TERNARY, Pair
 from backend.bench.results import (
-    CANCELLED, COMPLETE, FAILED, INCOMPLETE, OK, RUN_FAILED, BenchConfig, RunResult, Sample,
+    CANCELLED,
+    COMPLETE,
+    FAILED,
+    INCOMPLETE,
+    OK,
+    RUN_FAILED,
+    BenchConfig,
+    RunResult,
+    Sample,
 )
 from backend.bench.schedule import WARMUP, Step, plan
 from backend.bench.summary import summarize_run

@@ -236,7 +236,8 @@ class Worker:
             "ttft_ms": (t_first - t_start) / 1e6 if t_first else None,
             "prefill_ms": prefill_ms if t_prefill_end > t_start else None,
             "prefill_tps": evaluated / (prefill_ms / 1000) if t_prefill_end > t_start and prefill_ms > 0 else None,
-            "decode_tps": (out_tokens - 1) / ((t_last - t_first) / 1e9) if out_tokens >= 2 and t_last > t_first else None,
+            "decode_tps": (out_tokens - 1) / ((t_last - t_first) / 1e9)
+            if out_tokens >= 2 and t_last > t_first else None,
             "total_ms": (t_end - t_start) / 1e6,
             "rss": (rss := _rss()),
             "peak_rss": max(hardware.peak_rss_self(), rss),  # the peak is read after: never below rss

@@ -74,8 +74,17 @@ from backend.hub.cache import PendingDownload, pending_downloads
 from backend.hub.catalog import Catalog, CatalogEntry, CatalogFile, load_catalog, model_name_for
 from backend.hub.download import discard_partial
 from backend.hub.errors import (
-    AuthRequired, Cancelled, ChecksumMismatch, DiskFull, DownloadInterrupted, FileNotFoundOnHub, HubError,
-    HubOffline, NotRunnable, RateLimited, RepoNotFound,
+    AuthRequired,
+    Cancelled,
+    ChecksumMismatch,
+    DiskFull,
+    DownloadInterrupted,
+    FileNotFoundOnHub,
+    HubError,
+    HubOffline,
+    NotRunnable,
+    RateLimited,
+    RepoNotFound,
 )
 from backend.hub.library import DownloadResult, RemoveResult, catalog_status, download_model, remove_model
 from backend.hub.progress import Progress

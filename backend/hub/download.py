@@ -32,7 +32,12 @@ from backend.hub import cache as hc
 from backend.hub.api import HubFile
 from backend.hub.env import HubEnv
 from backend.hub.errors import (
-    Cancelled, ChecksumMismatch, DiskFull, DownloadInterrupted, HubError, from_exception,
+    Cancelled,
+    ChecksumMismatch,
+    DiskFull,
+    DownloadInterrupted,
+    HubError,
+    from_exception,
 )
 from backend.hub.http import open_url, resolve_url
 from backend.hub.progress import Job, ProgressFn

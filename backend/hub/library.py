@@ -19,9 +19,9 @@ from backend.hub import cache as hc
 from backend.hub.api import RepoListing, repo_listing
 from backend.hub.catalog import CatalogEntry, load_catalog, model_name_for
 from backend.hub.download import FetchedFile, check_disk, fetch_files
-from backend.hub.progress import ProgressFn
 from backend.hub.env import HubEnv
 from backend.hub.errors import ChecksumMismatch, HubError, NotRunnable
+from backend.hub.progress import ProgressFn
 from backend.hub.remote import Inspection, inspect_remote
 from backend.models.registry import LocalModel, Registry, UnknownModel, Variant
 from backend.paths import paths

@@ -20,8 +20,8 @@ from backend.hub.env import HubEnv
 from backend.hub.errors import Cancelled, from_exception, offline_error
 from backend.hub.http import open_url, resolve_url, total_size
 from backend.hub.verdict import Verdict, verdict
-from backend.models.gguf_header import GGUFHeader, HeaderError, NeedMoreData, parse_header, read_header
 from backend.models.checks import split_parts
+from backend.models.gguf_header import GGUFHeader, HeaderError, NeedMoreData, parse_header, read_header
 from backend.models.ram_fit import RamFit, kv_cache_bytes, ram_fit
 
 log = logging.getLogger("tern.hub")

@@ -105,7 +105,8 @@ def check_ternary_sample(path: Path, blocks_per_tensor: int = 64) -> None:
     """
     reader = GGUFReader(path)
     for t in reader.tensors:
-        if t.tensor_type != GGMLQuantizationType.F16 or len(t.shape) < 2 or t.name.startswith(("token_embd", "output.")):
+        embeddings = t.name.startswith(("token_embd", "output."))
+        if t.tensor_type != GGMLQuantizationType.F16 or len(t.shape) < 2 or embeddings:
             continue
         sample = np.asarray(t.data).reshape(-1)[: 256 * blocks_per_tensor].astype(np.float32).reshape(-1, 256)
         mags = np.abs(sample)

@@ -173,7 +173,8 @@ class Registry:
         variant = model.variant(encoding or None)
         if variant is None:
             have = ", ".join(v.encoding for v in model.variants if v.usable) or "none usable"
-            raise UnknownModel(f"Model {model.name!r} has no usable {encoding.upper() or ''} variant.".replace("  ", " "),
+            what = f"usable {encoding.upper()} variant" if encoding else "usable variant"
+            raise UnknownModel(f"Model {model.name!r} has no {what}.",
                                f"Its variants: {have}.")
         return variant.path
 

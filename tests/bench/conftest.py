@@ -42,4 +42,5 @@ def report(title: str, rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print(f"\n== {title}")
     for r in rows:
-        print("   " + "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        cells = enumerate(zip(r, widths, strict=True))
+        print("   " + "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in cells))

@@ -73,7 +73,8 @@ def test_tern_bench_on_the_700m_pair_and_the_harness_cost() -> None:
                f"{run.fingerprint['machine']['threads_used']} threads, ctx {m[TERNARY]['n_ctx']} "
                f"(pair made in {made_s:.0f} s, benchmark {bench_s:.0f} s)", [
             ("", "TQ2_0", "F16", "TQ2_0 vs F16", "paper 700M"),
-            ("decode tok/s, median (IQR)", iqr_text(dec[TERNARY]), iqr_text(dec[F16]), f"{ratios['decode']:.2f}× faster",
+            ("decode tok/s, median (IQR)", iqr_text(dec[TERNARY]), iqr_text(dec[F16]),
+             f"{ratios['decode']:.2f}× faster",
              f"latency {paper['latency_ratio']:.2f}×"),
             ("engine peak RSS MiB, median (IQR)", iqr_text(rss[TERNARY], "{:.0f}"), iqr_text(rss[F16], "{:.0f}"),
              f"{ratios['ram']:.2f}× less", f"memory {paper['memory_ratio']:.2f}×"),

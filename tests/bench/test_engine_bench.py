@@ -116,6 +116,7 @@ def test_cold_start_to_first_token(tiny: Path) -> None:
         assert proc.returncode == 0 and first is not None
         times.append(first)
     report("Cold start: `tern generate` tiny model, process start → first token (5 runs)", [
-        ("median", f"{median(times) * 1000:.0f} ms"), ("min / max", f"{min(times) * 1000:.0f} / {max(times) * 1000:.0f} ms"),
+        ("median", f"{median(times) * 1000:.0f} ms"),
+        ("min / max", f"{min(times) * 1000:.0f} / {max(times) * 1000:.0f} ms"),
     ])
 

@@ -19,8 +19,8 @@ import pytest
 from backend.hub import inspect_remote
 from backend.hub.api import repo_listing
 from backend.hub.download import fetch_files
-from backend.hub.progress import Progress
 from backend.hub.env import HubEnv
+from backend.hub.progress import Progress
 from backend.models.derive import derive_variant
 from backend.models.registry import Registry
 from backend.models.synth import make_model

@@ -16,7 +16,8 @@ def test_conversation_and_messages_round_trip(tmp_path: Path) -> None:
     store.update_message(reply.id, content="Hi there", status=COMPLETE, stats={"output_tokens": 2})
     reopened = Store(tmp_path / "t.sqlite3")
     msgs = reopened.messages(c.id)
-    assert [(m.role, m.content, m.status) for m in msgs] == [("user", "Hello", COMPLETE), ("assistant", "Hi there", COMPLETE)]
+    assert [(m.role, m.content, m.status) for m in msgs] == [
+        ("user", "Hello", COMPLETE), ("assistant", "Hi there", COMPLETE)]
     assert msgs[1].stats == {"output_tokens": 2}
     assert reopened.conversation(c.id).params == {"temperature": 0.2}
 

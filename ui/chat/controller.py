@@ -14,7 +14,8 @@ Signals for other parts of the window (the metrics readouts connect to these):
   `error` text instead of figures.
 
 Signals for the chat page: `model_loading(str)`, `model_load_failed(object)`, `reply_started(Turn)`,
-`reply_tokens(str)`, `reply_token_at(int t_ns)` (the engine's timestamp of each token), `reply_finished(int message_id, str status, dict stats)`, `busy_changed(bool)`.
+`reply_tokens(str)`, `reply_token_at(int t_ns)` (the engine's timestamp of each token),
+`reply_finished(int message_id, str status, dict stats)`, `busy_changed(bool)`.
 
 All engine calls run on the `EngineWorker` thread; this object lives on the GUI thread, never
 blocks, and drops events of requests it has given up on (request ids).

@@ -12,7 +12,8 @@ class RatioBanner(QFrame):
         self.setObjectName("CompareBanner")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(12, 8, 12, 8)
-        self.headline = QLabel("Pick a ternary model and send a prompt: both variants answer, one after the other.", self)
+        self.headline = QLabel(
+            "Pick a ternary model and send a prompt: both variants answer, one after the other.", self)
         self.headline.setObjectName("CompareHeadline")
         self.headline.setWordWrap(True)
         self.headline.setAccessibleName("Comparison ratios")

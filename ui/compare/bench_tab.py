@@ -6,8 +6,21 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
-    QPushButton, QScrollArea, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from backend.bench.export import write_csv, write_json
@@ -109,7 +122,8 @@ class BenchTab(QWidget):
 
         self.start.clicked.connect(lambda: self.run_requested.emit(self.config()))
         self.stop.clicked.connect(self.stop_requested)
-        self.compare.currentIndexChanged.connect(lambda _i: self.compare_changed.emit(int(self.compare.currentData() or 0)))
+        self.compare.currentIndexChanged.connect(
+            lambda _i: self.compare_changed.emit(int(self.compare.currentData() or 0)))
         self.csv_button.clicked.connect(lambda: self._ask_export("CSV (*.csv)", ".csv", self.export_csv))
         self.json_button.clicked.connect(lambda: self._ask_export("JSON (*.json)", ".json", self.export_json))
         self.png_button.clicked.connect(lambda: self._ask_export("PNG image (*.png)", ".png", self.export_png))

@@ -25,8 +25,8 @@ from backend.store import Store
 from ui.compare.banner import RatioBanner
 from ui.compare.bench_tab import BenchTab
 from ui.compare.history_view import HistoryView
-from ui.compare.paper_view import PaperView
 from ui.compare.pair_picker import PairPicker
+from ui.compare.paper_view import PaperView
 from ui.compare.side_by_side import SideBySide
 from ui.compare.worker import BENCH, FAIR, RACE, CompareJob, CompareWorker, Prepared
 
@@ -201,7 +201,8 @@ class ComparePanel(QWidget):
         mode = RACE if self.side.racing() else FAIR
         self.side.start(race=mode == RACE)
         self.banner.show_message("Comparing…", RACE_NOTE if mode == RACE else
-                                 "Fair mode: one side after the other, same prompt, seed, sampling, threads and context.",
+                                 "Fair mode: one side after the other, same prompt, seed, sampling, threads "
+                                 "and context.",
                                  warning=mode == RACE)
         cfg = BenchConfig(kind=COMPARE, runs=1, tokens=REPLY_TOKENS, prompts=[text], ignore_eos=False, stream=True,
                           n_ctx=int(self.settings.n_ctx))

@@ -41,7 +41,8 @@ class SideBySide(QWidget):
             side = pair.sides[role]
             tag = " · synthetic (random weights)" if side.synthetic else ""
             col.set_title(f"{side.encoding} · {side.model_name}{tag}",
-                          f"{side.path}\n{f.size(side.file_bytes)}" + (f"\n{SYNTHETIC_LABEL}" if side.synthetic else ""))
+                          f"{side.path}\n{f.size(side.file_bytes)}"
+                          + (f"\n{SYNTHETIC_LABEL}" if side.synthetic else ""))
             col.set_state("")
         together = bool(plan and plan.together)
         self.race.setEnabled(together)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from backend.bench.energy import EnergyFigure
 from backend.bench.pairing import F16, TERNARY
 from backend.bench.paper import (
-    COLUMNS, WHAT_DIFFERS, ideal_ratio, paper_table, published, reference, render_text, size_for, table_cells,
+    COLUMNS,
+    WHAT_DIFFERS,
+    ideal_ratio,
+    paper_table,
+    published,
+    reference,
+    render_text,
+    size_for,
+    table_cells,
 )
 from backend.bench.results import BENCH, COMPARE, COMPLETE, OK, BenchConfig, RunResult, Sample
 from backend.bench.summary import summarize_run
@@ -21,7 +29,8 @@ def bench_run(shape: str | None, n_params: int, encoding: str, tq: tuple[float, 
               created: float, kind: str = BENCH, model: str = "m") -> RunResult:
     run = RunResult(kind, BenchConfig(), COMPLETE, id=int(created), created_at=created)
     run.fingerprint = {"models": {
-        TERNARY: {"model": model, "encoding": encoding, "shape": shape, "n_params": n_params, "synthetic": shape is not None,
+        TERNARY: {"model": model, "encoding": encoding, "shape": shape, "n_params": n_params,
+                  "synthetic": shape is not None,
                   "file_bytes": 217_000_000},
         F16: {"model": model, "encoding": "F16", "shape": shape, "n_params": n_params, "file_bytes": 1_459_000_000}}}
     run.samples = [Sample(TERNARY, i, 0, OK, turn(tq[0] + i, tq[1]), EnergyFigure()) for i in range(3)]

@@ -13,7 +13,13 @@ import pytest
 from app.context import AppContext
 from backend.bench.energy import EnergyFigure, PowerLabel
 from backend.bench.export import (
-    ExportError, read_json, samples_from_csv, to_csv, to_json_dict, write_csv, write_json,
+    ExportError,
+    read_json,
+    samples_from_csv,
+    to_csv,
+    to_json_dict,
+    write_csv,
+    write_json,
 )
 from backend.bench.fingerprint import fingerprint, model_hashes
 from backend.bench.history import BenchHistory
@@ -65,7 +71,8 @@ def test_csv_round_trip_keeps_every_sample(tmp_path: Path) -> None:
     text = (tmp_path / "run.csv").read_text(encoding="utf-8")
     assert text.splitlines()[0].startswith("run_id,run_kind,run_status")
     back = samples_from_csv(text)
-    assert back == [Sample(s.side, s.iteration, s.prompt_index, s.status, s.stats, s.energy, s.error) for s in run.samples]
+    expected = [Sample(s.side, s.iteration, s.prompt_index, s.status, s.stats, s.energy, s.error) for s in run.samples]
+    assert back == expected
     assert back[1].stats.ttft_ms is None  # unmeasured stays unmeasured, not 0
 
 

@@ -14,7 +14,14 @@ from backend.bench.history import BenchHistory
 from backend.bench.pairing import F16, TERNARY, resolve_pair
 from backend.bench.race import RaceRunner
 from backend.bench.results import (
-    CANCELLED, COMPARE, COMPLETE, FAILED, INCOMPLETE, OK, RACE, BenchConfig,
+    CANCELLED,
+    COMPARE,
+    COMPLETE,
+    FAILED,
+    INCOMPLETE,
+    OK,
+    RACE,
+    BenchConfig,
 )
 from backend.bench.runner import RunEvent, Runner
 from backend.bench.schedule import MEASURED, WARMUP
@@ -34,7 +41,8 @@ def test_fair_compare_gives_both_replies_and_every_figure(tiny_models: dict[str,
         assert len(s.text) > 0
         assert all(getattr(s.stats, k) > 0 for k in FIGURES)
         assert s.energy.j_per_token is None and s.energy.reason  # no power here: "—" with a reason
-    streamed = {side: "".join(e.data for e in events if e.kind == "token" and e.side == side) for side in (TERNARY, F16)}
+    streamed = {side: "".join(e.data for e in events if e.kind == "token" and e.side == side)
+                for side in (TERNARY, F16)}
     assert streamed[TERNARY] == run.samples[0].text and streamed[F16] == run.samples[1].text
     assert any(e.kind == "live" and e.data["tokens"] >= 1 for e in events)
     ratios = run.summary["ratios"]

@@ -15,7 +15,14 @@ from backend.hub import Progress, download_model, pending_downloads
 from backend.hub.cache import quarantine_dir, repo_dir
 from backend.hub.download import discard_partial
 from backend.hub.errors import (
-    AuthRequired, Cancelled, ChecksumMismatch, DiskFull, DownloadInterrupted, HubOffline, NotRunnable, RateLimited,
+    AuthRequired,
+    Cancelled,
+    ChecksumMismatch,
+    DiskFull,
+    DownloadInterrupted,
+    HubOffline,
+    NotRunnable,
+    RateLimited,
 )
 from backend.models.registry import Registry, UnknownModel
 from backend.store import Store
