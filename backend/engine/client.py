@@ -200,8 +200,9 @@ class EngineClient:
                 except EngineError:
                     finished = True  # the worker answered with an error (or died): nothing more will come
                     raise
-                if ev["ev"] == "token":
-                    yield Token(ev["text"], ev["i"], ev["t_ns"])
+                if ev["ev"] == "tokens":
+                    for text, index, t_ns in ev["items"]:
+                        yield Token(text, index, t_ns)
                 elif ev["ev"] == "done":
                     finished = True
                     yield Done(TurnStats.from_dict(ev["stats"]), ev.get("tail", ""))

@@ -2,6 +2,10 @@
 
 Requests carry an `id`; every event answering a request carries the same `id`, so a client
 can drop events of a request it has given up on. One JSON object per line, UTF-8.
+
+Requests: load, generate, cancel, unload, ping, shutdown. Events: ready, loaded, tokens
+(`items`: [[text, index, t_ns], …] — tokens are batched, at most 25 ms apart, each with the
+worker's wall-clock time), done (`stats`, `tail`), unloaded, pong, error (`code`, `message`).
 """
 
 from __future__ import annotations

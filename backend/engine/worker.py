@@ -22,6 +22,11 @@ from backend.engine.protocol import DEFAULT_PARAMS, decode, encode
 from backend.models.gguf_header import read_header
 from backend.models.ram_fit import kv_cache_bytes
 
+# Tokens are sent at most every 25 ms (at once for slower models): every message wakes the
+# parent, and on a 2-core laptop each wake-up steals time from llama.cpp's threads. Each token
+# keeps its own timestamp, so no figure changes; a screen refreshes at 30–60 ms anyway.
+TOKEN_FLUSH_NS = 25_000_000
+
 
 class RequestError(Exception):
     def __init__(self, code: str, message: str) -> None:
@@ -182,6 +187,8 @@ class Worker:
         t_prefill_end = t_start
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         max_tokens = max(0, int(params["max_tokens"]))
+        batch: list[list[Any]] = []  # tokens not yet sent: [text, index, t_ns]
+        last_flush = 0
         try:
             self._set_abort_callback(True)  # a long prompt can be cancelled mid-evaluation
             try:
@@ -206,9 +213,10 @@ class Worker:
                     stop_reason = "eos"
                     break
                 out_tokens += 1
-                piece = decoder.decode(self._piece(token))
-                self.emit({"ev": "token", "id": rid, "text": piece, "i": out_tokens - 1,
-                           "t_ns": wall_start + (now - t_start)})
+                batch.append([decoder.decode(self._piece(token)), out_tokens - 1, wall_start + (now - t_start)])
+                if now - last_flush >= TOKEN_FLUSH_NS:
+                    self._send_tokens(rid, batch)
+                    last_flush = now
                 if llm.n_tokens + 1 >= n_ctx:
                     stop_reason = "length"
                     break
@@ -225,6 +233,7 @@ class Worker:
                 raise RequestError("generate_failed", f"llama.cpp failed while generating: {e}") from e
         finally:
             llm._sampler = None
+            self._send_tokens(rid, batch)
         tail = decoder.decode(b"", final=True)  # bytes of a character the reply stopped inside
         t_end = time.perf_counter_ns()
         prefill_ms = (t_prefill_end - t_start) / 1e6
@@ -250,6 +259,12 @@ class Worker:
         self.emit({"ev": "done", "id": rid, "stats": stats, "tail": tail})
 
     # -- helpers ----------------------------------------------------------------------------
+    def _send_tokens(self, rid: Any, batch: list[list[Any]]) -> None:
+        """Send the tokens sampled since the last send (each with its own time), and forget them."""
+        if batch:
+            self.emit({"ev": "tokens", "id": rid, "items": batch[:]})
+            batch.clear()
+
     def _set_abort_callback(self, on: bool) -> None:
         """Let cancel interrupt a long prompt evaluation, not only the gaps between tokens."""
         import llama_cpp

@@ -149,6 +149,15 @@ class ComparePanel(QWidget):
         else:
             self.send.setEnabled(False)
 
+    def select_model(self, name: str) -> bool:
+        """Pick the ternary variant of local model `name` (from the library's Compare button)."""
+        self.refresh_models()
+        for i in range(self.model.count()):
+            if str(self.model.itemData(i)).lower().startswith(name.lower() + ":"):
+                self.model.setCurrentIndex(i)
+                return True
+        return False
+
     def prepare(self) -> None:
         spec = self.model.currentData()
         if not spec:

@@ -21,7 +21,6 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtWidgets import (
-    QComboBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -241,12 +240,9 @@ class LibraryPage(QWidget):
         if page is None:
             self.window_.bridge.info("The Compare page is not available in this build.", key="compare")
             return
-        combo = getattr(page, "model", None)  # the Compare page's ternary-model picker ("name:enc" items)
-        if isinstance(combo, QComboBox):
-            for i in range(combo.count()):
-                if str(combo.itemData(i)).lower().startswith(model.lower() + ":"):
-                    combo.setCurrentIndex(i)
-                    break
+        select = getattr(page, "select_model", None)
+        if select is not None:
+            select(model)
         self.window_.show_page("compare")
 
     def make_demo(self) -> None:
