@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from app.context import AppContext
@@ -9,7 +10,7 @@ from app.gui import build_window
 from ui.compare import install
 
 
-def test_compare_page_joins_the_window_and_stops_with_it(qtbot, tiny_models: dict[str, Path]) -> None:
+def test_compare_page_joins_the_window_and_stops_with_it(qtbot, tiny_models: dict[str, Path], tmp_path: Path) -> None:
     ctx = AppContext()
     for enc in ("tq2_0", "f16"):
         ctx.registry.add_variant("tiny", tiny_models[enc], enc, "synthetic", model_fields={"synthetic": 1})
@@ -26,6 +27,12 @@ def test_compare_page_joins_the_window_and_stops_with_it(qtbot, tiny_models: dic
     ctx.registry.add_variant("tiny", tiny_models["tq1_0"], "tq1_0", "synthetic")
     window.models_changed.emit()
     assert any("TQ1_0" in panel.model.itemText(i) for i in range(panel.model.count()))
+    # the library's Compare button picks a model by name
+    other = tmp_path / "other-TQ2_0.gguf"
+    shutil.copyfile(tiny_models["tq2_0"], other)
+    ctx.registry.add_variant("other", other, "tq2_0", "synthetic")
+    assert panel.select_model("other") and str(panel.model.currentData()).startswith("other:")
+    assert not panel.select_model("no-such-model")
     window.close()
     qtbot.waitUntil(lambda: not panel.thread.isRunning(), timeout=10_000)
     window.shutdown()
