@@ -11,7 +11,8 @@ from backend.errors import TernError
 log = logging.getLogger("tern")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or (when `command` names a subcommand) one with only that subcommand."""
     from app.cli import register_all
 
     parser = argparse.ArgumentParser(prog="tern", description="Chat with 1.58-bit (ternary) models, offline.")
@@ -19,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="more detail (with --version: build details)")
     parser.add_argument("--self-test", action="store_true", help="check this installation end to end and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    register_all(sub)
+    register_all(sub, only=command)
     return parser
 
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         return quantize_main(argv[1:])
     if not argv or argv[0] == "gui":
         return _open_window(argv[1:])
-    parser = build_parser()
+    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
     args = parser.parse_args(argv)
     if args.version:
         from app.version_info import version_text

@@ -39,13 +39,21 @@ LONG_CTX = 65536
 
 
 @pytest.fixture(scope="session")
-def long_tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny model with a 64k-token context: a reply with ignore_eos streams for many seconds on any
-    machine (the 2k context of `tiny` fills in well under a second on a fast one). Load with n_ctx=LONG_CTX."""
+def long_tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The tiny model with a 64k-token context, TQ2_0 and its F16 twin: a reply with ignore_eos streams
+    for seconds on any machine (the 2k context of `tiny` fills in well under a second on a fast one).
+    Load with n_ctx=LONG_CTX."""
     from backend.models.synth import SHAPES, make_model
 
     shape = dataclasses.replace(SHAPES["tiny"], name="tiny-long", n_ctx=LONG_CTX)
-    return make_model(tmp_path_factory.mktemp("long") / "tiny-long-TQ2_0.gguf", shape, "tq2_0", seed=7)
+    folder = tmp_path_factory.mktemp("long")
+    return {enc: make_model(folder / f"tern-synthetic-tiny-long-s7-{enc.upper()}.gguf", shape, enc, seed=7)
+            for enc in ("tq2_0", "f16")}
+
+
+@pytest.fixture()
+def long_tiny(long_tiny_models: dict[str, Path]) -> Path:
+    return long_tiny_models["tq2_0"]
 
 
 @pytest.fixture()

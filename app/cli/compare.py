@@ -26,7 +26,7 @@ from backend.bench.report import run_with_ctrl_c
 from backend.bench.results import COMPARE, OK, RACE_NOTE, BenchConfig, RunResult, Sample
 from backend.bench.runner import RunEvent, Runner
 from backend.engine.protocol import DEFAULT_PARAMS
-from backend.models.synth import SYNTHETIC_LABEL
+from backend.models import SYNTHETIC_LABEL
 
 ORDER = 30
 

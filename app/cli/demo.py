@@ -7,8 +7,8 @@ import sys
 
 from app.cli.output import emit_json, size
 from app.context import AppContext
+from backend.models import SYNTHETIC_LABEL
 from backend.models.demo import make_demo
-from backend.models.synth import SYNTHETIC_LABEL
 
 ORDER = 15
 

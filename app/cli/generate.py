@@ -10,7 +10,7 @@ from app.context import AppContext
 from backend.engine import Done, EngineClient, EngineError, Token
 from backend.engine.protocol import DEFAULT_PARAMS
 from backend.errors import TernError
-from backend.models.synth import SYNTHETIC_LABEL
+from backend.models import SYNTHETIC_LABEL
 
 ORDER = 20
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backend.models import SYNTHETIC_LABEL
 from backend.models.registry import ENCODING_PREFERENCE, Registry
-
-# The same words as backend.models.synth.SYNTHETIC_LABEL (a test keeps them equal): repeated here
-# because importing synth pulls in numpy and gguf, ~0.3 s the window should not wait for at start.
-SYNTHETIC_LABEL = "random weights — for measuring speed, not for conversation"
 
 __all__ = ["SYNTHETIC_LABEL", "ModelChoice", "choices", "find_choice", "human_size"]
 

@@ -18,10 +18,10 @@ from backend.errors import ModelFileError
 from backend.hub.catalog import guess_model_name
 from backend.hub.download import free_space
 from backend.hub.remote import inspect_local
+from backend.models import SYNTHETIC_LABEL
 from backend.models.checks import preflight, split_parts
 from backend.models.derive import DeriveCancelled, DeriveProgress, sha256_file
 from backend.models.registry import Registry, Variant
-from backend.models.synth import SYNTHETIC_LABEL
 from backend.paths import paths
 
 ProgressFn = Callable[[DeriveProgress], None]

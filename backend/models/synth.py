@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter, quants
 
-SYNTHETIC_LABEL = "random weights — for measuring speed, not for conversation"
+from backend.models import SYNTHETIC_LABEL
+
 ARCH = "bitnet"
 ENCODINGS = {
     "f16": GGMLQuantizationType.F16,

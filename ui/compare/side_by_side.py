@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLineEdit, QPushButton, QS
 from backend.bench.engines import MemoryPlan
 from backend.bench.pairing import F16, TERNARY, Pair
 from backend.bench.results import RACE_NOTE
-from backend.models.synth import SYNTHETIC_LABEL
+from backend.models import SYNTHETIC_LABEL
 from ui.compare import format as f
 from ui.compare.side_column import SideColumn
 

@@ -171,17 +171,18 @@ def test_race_refused_when_both_do_not_fit(tiny_models: dict[str, Path]) -> None
     assert e.value.code == "race_ram" and "fair mode" in str(e.value)
 
 
-def test_energy_per_token_comes_from_the_metrics_sampler_with_its_label(tiny_models: dict[str, Path]) -> None:
+def test_energy_per_token_comes_from_the_metrics_sampler_with_its_label(long_tiny_models: dict[str, Path]) -> None:
     """With a power source (here the CPU-time estimate at 5 W per busy core), J/token is filled in,
     labelled "estimated", after an idle baseline; the prefill energy is counted apart."""
     from backend.bench.meter import MetricsMeter
     from backend.metrics import Sampler
 
-    pair = resolve_pair(None, tiny_models["tq2_0"])
+    pair = resolve_pair(None, long_tiny_models["tq2_0"])
     meter = MetricsMeter(Sampler(watts_per_core=5.0).start(), own=True)
     try:
         events: list[RunEvent] = []
-        cfg = BenchConfig(runs=1, tokens=900, n_ctx=1024, idle_baseline=True)
+        # replies of a second or more on any machine: long enough for the estimate to resolve
+        cfg = BenchConfig(runs=1, tokens=6000, n_ctx=8192, idle_baseline=True)
         run = Runner(pair, cfg, meter=meter, listener=events.append).run()
     finally:
         meter.close()
