@@ -55,6 +55,8 @@ Downloads (`backend.hub.library`, `backend.hub.download`) — block, network + d
 
 Library (`backend.hub.library`; derive/import live in `backend.models`)
     remove_model(registry, name, encoding=None) -> RemoveResult(freed_bytes, deleted, kept)
+    removal_plan(variants) -> RemovalPlan(delete, freed_bytes, kept)   what remove_model will do (no I/O
+        beyond stat), for a confirmation that shows the space freed
     backend.models.derive.derive_variant(registry, spec, to="f16"|"tq1_0"|"tq2_0", progress=None,
         cancel=None) -> Variant   child process; progress(DeriveProgress(phase, fraction, …));
         raises DeriveError, DeriveCancelled (nothing kept), UnknownModel.
@@ -86,7 +88,15 @@ from backend.hub.errors import (
     RateLimited,
     RepoNotFound,
 )
-from backend.hub.library import DownloadResult, RemoveResult, catalog_status, download_model, remove_model
+from backend.hub.library import (
+    DownloadResult,
+    RemovalPlan,
+    RemoveResult,
+    catalog_status,
+    download_model,
+    removal_plan,
+    remove_model,
+)
 from backend.hub.progress import Progress
 from backend.hub.remote import Inspection, inspect_local, inspect_remote
 from backend.hub.verdict import Verdict
@@ -94,8 +104,10 @@ from backend.hub.verdict import Verdict
 __all__ = [
     "AuthRequired", "Cancelled", "Catalog", "CatalogEntry", "CatalogFile", "ChecksumMismatch", "DiskFull",
     "DownloadInterrupted", "DownloadResult", "FileNotFoundOnHub", "HubError", "HubFile", "HubOffline",
-    "Inspection", "NotRunnable", "PendingDownload", "Progress", "RateLimited", "RemoveResult", "RepoListing",
+    "Inspection", "NotRunnable", "PendingDownload", "Progress", "RateLimited", "RemovalPlan", "RemoveResult",
+    "RepoListing",
     "RepoNotFound", "SearchHit", "Verdict", "catalog_status", "discard_partial", "download_model",
-    "inspect_local", "inspect_remote", "load_catalog", "model_name_for", "pending_downloads", "remove_model",
+    "inspect_local", "inspect_remote", "load_catalog", "model_name_for", "pending_downloads", "removal_plan",
+    "remove_model",
     "repo_listing", "search",
 ]

@@ -179,57 +179,73 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def _delete_hub_files(v: Variant, freed: list[int], deleted: list[str]) -> None:
+@dataclass
+class RemovalPlan:
+    """What removing some variants does to the disk: computed without touching anything, so the
+    window's confirmation shows exactly what `remove_model` will then do."""
+
+    delete: list[Path] = field(default_factory=list)
+    freed_bytes: int = 0
+    kept: list[Path] = field(default_factory=list)  # the user's own files (imported in place)
+
+
+def removal_plan(variants: list[Variant]) -> RemovalPlan:
+    """Hub files leave the HF cache (a blob only when no other snapshot uses it); derived and
+    synthetic files and imported copies (all in Tern's data dir) are deleted; a file imported in
+    place stays where the user keeps it."""
+    plan = RemovalPlan()
+    data = paths().data
+    for v in variants:
+        p = Path(v.path)
+        if v.source == "hub" and not v.quarantined:
+            _plan_hub_files(v, plan)
+        elif _inside(p, data) and p.exists():
+            plan.delete.append(p)
+            plan.freed_bytes += p.stat().st_size
+        elif p.exists():
+            plan.kept.append(p)
+    return plan
+
+
+def _plan_hub_files(v: Variant, plan: RemovalPlan) -> None:
     snap = Path(v.path)
-    names = v.info.get("parts") or [snap.name]
-    for name in names:
-        pointer = snap.parent / name
-        blob = pointer.resolve() if pointer.is_symlink() else None
-        if pointer.is_symlink() or pointer.exists():
-            if blob is None:
-                freed[0] += pointer.stat().st_size
-            pointer.unlink()
-            deleted.append(str(pointer))
-        if blob is not None and blob.exists() and not _blob_referenced(blob):
-            freed[0] += blob.stat().st_size
-            blob.unlink()
-            deleted.append(str(blob))
+    pointers = [snap.parent / name for name in (v.info.get("parts") or [snap.name])]
+    for pointer in pointers:
+        if pointer.is_symlink():
+            blob = pointer.resolve()
+            plan.delete.append(pointer)
+            if blob.exists() and not _blob_referenced(blob, ignoring=set(pointers)):
+                plan.delete.append(blob)
+                plan.freed_bytes += blob.stat().st_size
+        elif pointer.exists():
+            plan.delete.append(pointer)
+            plan.freed_bytes += pointer.stat().st_size
 
 
-def _blob_referenced(blob: Path) -> bool:
+def _blob_referenced(blob: Path, ignoring: set[Path]) -> bool:
     snaps = blob.parent.parent / "snapshots"
-    return any(p.is_symlink() and p.resolve() == blob for p in snaps.rglob("*")) if snaps.exists() else False
+    if not snaps.exists():
+        return False
+    return any(p.is_symlink() and p not in ignoring and p.resolve() == blob for p in snaps.rglob("*"))
 
 
 def remove_model(registry: Registry, name: str, encoding: str | None = None) -> RemoveResult:
-    """Forget a model (or one variant) and delete the files Tern owns; returns the space freed.
-
-    Hub files leave the HF cache unless another snapshot still uses the same blob; derived and
-    synthetic files and imported copies (all in Tern's data dir) are deleted; a file imported in
-    place stays where the user keeps it. Raises UnknownModel.
-    """
+    """Forget a model (or one variant) and delete the files Tern owns (see `removal_plan`); returns
+    the space freed. Raises UnknownModel."""
     model: LocalModel | None = registry.find(name)
     if model is None:
         known = ", ".join(m.name for m in registry.models()) or "none"
         raise UnknownModel(f"No local model is called {name!r}.", f"Known models: {known}.")
     variants = [v for v in model.variants if encoding is None or v.encoding.upper() == encoding.upper()]
-    freed, deleted, kept = [0], [], []
-    data = paths().data
+    plan = removal_plan(variants)
+    for path in plan.delete:
+        path.unlink(missing_ok=True)
     for v in variants:
-        p = Path(v.path)
-        if v.source == "hub" and not v.quarantined:
-            _delete_hub_files(v, freed, deleted)
-        elif _inside(p, data) and p.exists():
-            freed[0] += p.stat().st_size
-            p.unlink()
-            deleted.append(str(p))
-        elif p.exists():
-            kept.append(str(p))
         registry.remove_variant(v.id)
     left = registry.find(model.name)
     if encoding is None or left is None or not left.variants:
         _drop_model_row(registry, model.name)
-    return RemoveResult(model.name, freed[0], deleted, kept)
+    return RemoveResult(model.name, plan.freed_bytes, [str(p) for p in plan.delete], [str(p) for p in plan.kept])
 
 
 def catalog_status(registry: Registry) -> dict[str, dict[str, str]]:

@@ -13,33 +13,9 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from backend.models.registry import LocalModel, Variant
-from backend.paths import paths
+from backend.hub.library import removal_plan
+from backend.models.registry import LocalModel
 from ui.library import format as fmt
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-        return True
-    except (ValueError, OSError):
-        return False
-
-
-def removal_plan(variants: list[Variant]) -> tuple[int, int, list[Path]]:
-    """(bytes freed, files deleted, files kept): the same rule as `backend.hub.remove_model` — Tern deletes
-    what it downloaded, derived, generated or copied; a file imported in place stays with its owner."""
-    freed, deleted, kept = 0, 0, []
-    data = paths().data
-    for v in variants:
-        if v.source == "hub" and not v.quarantined:
-            freed, deleted = freed + v.file_bytes, deleted + len(v.info.get("parts") or [v.path])
-        elif _inside(v.path, data):
-            if v.path.exists():
-                freed, deleted = freed + v.path.stat().st_size, deleted + 1
-        elif v.path.exists():
-            kept.append(v.path)
-    return freed, deleted, kept
 
 
 def confirm_remove(
@@ -47,7 +23,9 @@ def confirm_remove(
 ) -> QMessageBox:
     variants = [v for v in model.variants if encoding is None or v.encoding.upper() == encoding.upper()]
     what = f"{model.name}:{encoding}" if encoding else model.name
-    freed, deleted, kept = removal_plan(variants)
+    plan = removal_plan(variants)
+    # what a person calls files: the model files, not the cache's links to them
+    freed, deleted, kept = plan.freed_bytes, sum(1 for p in plan.delete if not p.is_symlink()), plan.kept
     lines = []
     if deleted:
         lines.append(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from backend.errors import ModelFileError
-from backend.hub import catalog_status, download_model, load_catalog, remove_model
+from backend.hub import catalog_status, download_model, load_catalog, removal_plan, remove_model
 from backend.hub.catalog import UNKNOWN, guess_model_name
 from backend.models.importer import import_model
 from backend.models.registry import Registry
@@ -60,8 +60,11 @@ def test_bad_files_are_refused_and_nothing_is_recorded(registry: Registry, tiny:
 def test_removing_a_download_frees_the_blob_in_the_hf_cache(local_hub: HubServer, registry: Registry) -> None:
     result = download_model(registry, hub_repos.TERNARY, "tiny-TQ2_0.gguf")
     blob = result.files[0].blob
+    preview = removal_plan(registry.find("tiny").variants)  # what the confirmation shows
+    assert preview.freed_bytes == result.variant.file_bytes and blob in preview.delete and blob.exists()
     r = remove_model(registry, "tiny")
-    assert r.freed_bytes == result.variant.file_bytes and not blob.exists() and not result.variant.path.exists()
+    assert r.freed_bytes == preview.freed_bytes and r.deleted == [str(p) for p in preview.delete]
+    assert not blob.exists() and not result.variant.path.exists()
     assert registry.models() == []
 
 
