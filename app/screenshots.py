@@ -93,9 +93,29 @@ def capture(out: Path, demo_shape: str = "demo") -> list[Path]:
 
         written.append(out / "library-downloading.png")
         _library_downloading(window, written[-1])
+
+        written.append(out / "compare.png")
+        _compare(window, written[-1])
     finally:
         window.close()
     return written
+
+
+def _compare(window: Any, path: Path) -> None:
+    """The demo pair side by side after one fair comparison, ratios across the top."""
+    panel = window.pages.get("compare")
+    if panel is None:
+        raise RuntimeError("the Compare page did not install")
+    for banner in window.notices.banners():  # notices left by the library step
+        banner.close_banner()
+    window.show_page("compare")
+    panel.select_model("demo")
+    _until(lambda: panel.send.isEnabled(), 120, "the demo pair to be prepared")
+    panel.prompt.setText("Explain why ternary weights save memory.")
+    panel.send.click()
+    _until(lambda: panel.busy, 10, "the comparison to start")
+    _until(lambda: not panel.busy, 600, "both sides to answer")
+    _save(window, path)
 
 
 def _library_downloading(window: Any, path: Path) -> None:
