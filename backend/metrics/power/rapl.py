@@ -102,17 +102,24 @@ class RaplSource(PowerSource):
             details=tuple(str(p) for p in self.zones),
         )
 
-    def _open(self, path: Path, name: str) -> _Zone:
+    def _energy_uj(self, path: Path, denied: str) -> int:
+        """A zone's counter; FileNotFoundError passes through (the zone went away)."""
         try:
-            raw = read_int(self.reader, path / "energy_uj")
+            return read_int(self.reader, path / "energy_uj")
+        except FileNotFoundError:
+            raise
         except OSError as e:
             if is_denied(e):
-                raise SourceUnavailable(
-                    "RAPL energy counters are readable only by root here", hint=PERMISSION_HINT
-                ) from None
+                raise SourceUnavailable(denied, hint=PERMISSION_HINT) from None
             raise SourceUnavailable(f"cannot read {path / 'energy_uj'}: {e.strerror or e}") from None
         except ValueError as e:
             raise SourceUnavailable(str(e)) from None
+
+    def _open(self, path: Path, name: str) -> _Zone:
+        try:
+            raw = self._energy_uj(path, "RAPL energy counters are readable only by root here")
+        except FileNotFoundError as e:
+            raise SourceUnavailable(f"cannot read {path / 'energy_uj'}: {e.strerror or e}") from None
         try:
             max_range = read_int(self.reader, path / "max_energy_range_uj")
         except (OSError, ValueError):
@@ -139,18 +146,10 @@ class RaplSource(PowerSource):
                 continue
             zone = self.zones[path]
             try:
-                raw = read_int(self.reader, path / "energy_uj")
+                raw = self._energy_uj(path, "RAPL energy counters became unreadable (permission denied)")
             except FileNotFoundError:
                 del self.zones[path]
                 continue
-            except OSError as e:
-                if is_denied(e):
-                    raise SourceUnavailable(
-                        "RAPL energy counters became unreadable (permission denied)", hint=PERMISSION_HINT
-                    ) from None
-                raise SourceUnavailable(f"cannot read {path / 'energy_uj'}: {e.strerror or e}") from None
-            except ValueError as e:
-                raise SourceUnavailable(str(e)) from None
             delta = raw - zone.last_uj
             if delta < 0:
                 if zone.max_range_uj <= 0:
