@@ -1,12 +1,13 @@
 # Tern — `make run` starts the app, `make test` runs the test suite. Both build .venv first if needed.
-# llama-cpp-python is compiled from source on first install (~15 min on 2 cores; needs a C/C++
-# compiler and CMake). pip caches the wheel, so later installs on the same machine are quick.
+# The engine (llama-cpp-python, pinned) is compiled from its sdist with Tern's patch set applied
+# (packaging/engine/patches) by packaging/engine/build_wheel.py; the wheel is cached outside the clone
+# (~/.cache/tern/engine-wheels, keyed by sdist, patches and flags), so a second clone installs in seconds.
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tern-installed
-export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+ENGINE_SRC := packaging/engine/build_wheel.py $(wildcard packaging/engine/patches/*.patch)
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST_FLAGS ?=
 
@@ -14,11 +15,13 @@ PYTEST_FLAGS ?=
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(ENGINE_SRC)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip wheel setuptools
-	@echo "Installing Tern and its dependencies (the first time compiles llama.cpp: ~15 minutes)…"
+	@echo "Engine: llama-cpp-python with Tern's patches (the first build compiles llama.cpp, a few minutes)…"
+	whl=$$($(PY) packaging/engine/build_wheel.py) && $(PY) -m pip install --quiet --force-reinstall --no-deps "$$whl"
 	$(PY) -m pip install --quiet --progress-bar off -e ".[test]"
+	$(PY) -c "import json, importlib.resources as r; m = json.loads(r.files('llama_cpp').joinpath('tern_engine.json').read_text()); print('Engine patches:', ', '.join(p['name'] for p in m['patches']))"
 	@touch $(STAMP)
 
 run: $(STAMP)

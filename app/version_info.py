@@ -56,6 +56,12 @@ def about_rows() -> list[AboutRow]:
             f"llama-cpp-python {_module_version('llama_cpp')}, PySide6 {_module_version('PySide6')}",
             "module versions",
         ),
+        AboutRow(
+            "Engine patches",
+            ", ".join(info["patches"]) if info["patches"]
+            else "none — a stock llama-cpp-python: BitNet b1.58 2B-4T's ReLU² graph is missing",
+            "llama_cpp/tern_engine.json, written by Tern's engine build (packaging/engine)",
+        ),
         AboutRow("CPU", info["cpu"], "read from the operating system"),
         AboutRow(
             "llama.cpp CPU backend",

@@ -26,6 +26,30 @@ def ternary_fast_path(features: list[str], machine: str | None = None) -> tuple[
 
 
 @lru_cache(maxsize=1)
+def engine_manifest() -> dict[str, Any] | None:
+    """What Tern's engine build wrote into llama_cpp (packaging/engine/build_wheel.py): the pinned
+    sdist, its hash, the patches applied and the CMake flags. None for a stock llama-cpp-python."""
+    import json
+    from importlib.resources import files
+
+    try:
+        text = files("llama_cpp").joinpath("tern_engine.json").read_text("utf-8")
+        manifest = json.loads(text)
+    except (OSError, ValueError, ModuleNotFoundError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def engine_patches() -> list[str]:
+    """Names of the patches in the installed engine (empty for a stock build)."""
+    manifest = engine_manifest() or {}
+    patches = manifest.get("patches")
+    if not isinstance(patches, list):
+        return []
+    return [str(p.get("name")) for p in patches if isinstance(p, dict) and p.get("name")]
+
+
+@lru_cache(maxsize=1)
 def build_info() -> dict[str, Any]:
     """The CPU backend in use (loaded now if this is a portable build), SIMD paths, the ternary verdict."""
     import llama_cpp
@@ -47,4 +71,5 @@ def build_info() -> dict[str, Any]:
         "ternary_fast": fast,
         "ternary_fast_note": note,
         "system_info": text.strip(),
+        "patches": engine_patches(),
     }

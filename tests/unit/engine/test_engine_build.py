@@ -1,0 +1,69 @@
+"""Tern's engine build: the pinned llama-cpp-python with the patch set in packaging/engine/patches."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from backend.engine.build_info import engine_manifest, engine_patches
+
+ROOT = Path(__file__).resolve().parents[3]
+BUILD = ROOT / "packaging" / "engine" / "build_wheel.py"
+
+
+@pytest.fixture()
+def build_module(monkeypatch: pytest.MonkeyPatch):
+    spec = importlib.util.spec_from_file_location("tern_engine_build", BUILD)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "tern_engine_build", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_running_engine_carries_exactly_the_patch_set(build_module) -> None:
+    """The engine the app and these tests use was built from the patches in the tree, byte for byte."""
+    manifest = engine_manifest()
+    assert manifest is not None, "llama_cpp has no tern_engine.json: a stock build, not Tern's (run make venv)"
+    assert manifest["llama_cpp_python"] == build_module.VERSION
+    assert manifest["sdist_sha256"] == build_module.SDIST_SHA256
+    on_disk = {p.stem: build_module.sha256_file(p) for p in build_module.patch_files()}
+    assert {p["name"]: p["sha256"] for p in manifest["patches"]} == on_disk
+    assert "0001-bitnet-relu2-ffn" in engine_patches()
+
+
+def test_every_patch_says_why_and_where(build_module) -> None:
+    for p in build_module.patch_files():
+        text = p.read_text(encoding="utf-8")
+        assert build_module.patch_subject(p), f"{p.name} has no Subject: line"
+        assert "Why:" in text and "Where:" in text and "Upstream:" in text, p.name
+
+
+def test_a_patch_that_does_not_apply_stops_the_build_naming_it(build_module, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    if shutil.which("patch") is None:
+        pytest.fail("the engine build needs `patch` (Debian: build-essential brings it)")
+    tree = tmp_path / "llama.cpp"
+    (tree / "src" / "models").mkdir(parents=True)
+    (tree / "src" / "models" / "bitnet.cpp").write_text("// upstream rewrote this file\n")
+    with pytest.raises(build_module.BuildError) as err:
+        build_module.apply_patches(tree)
+    assert "0001-bitnet-relu2-ffn.patch does not apply" in str(err.value)
+    assert (tree / "src" / "models" / "bitnet.cpp").read_text() == "// upstream rewrote this file\n"
+
+
+def test_the_cache_key_follows_the_patches_and_flags(build_module, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    base = build_module.build_key("-DX=1")
+    assert build_module.build_key("-DX=1") == base
+    assert build_module.build_key("-DX=2") != base
+    patches = tmp_path / "patches"
+    shutil.copytree(build_module.PATCHES, patches)
+    monkeypatch.setattr(build_module, "PATCHES", patches)
+    assert build_module.build_key("-DX=1") == base
+    first = sorted(patches.glob("*.patch"))[0]
+    first.write_text(first.read_text() + "\n")
+    assert build_module.build_key("-DX=1") != base
