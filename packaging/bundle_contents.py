@@ -6,6 +6,7 @@ list — assets, llama.cpp libraries, the worker entry point — without buildin
 - Tern's own modules, all of them: `app/cli/*` commands are found with pkgutil at run time and
   assets are read with importlib.resources, so import analysis alone would miss them.
 - `assets/**` data files at the same relative paths (importlib.resources works in the bundle).
+- the engine build's manifest `llama_cpp/tern_engine.json` (which patches the engine carries).
 - llama-cpp-python's shared libraries from `llama_cpp/lib`: PyInstaller does not see ctypes
   loads. Unversioned names (libllama.so, loaded by path) and soname copies (libggml.so.0, which
   libllama links against) are kept; the fully versioned duplicates wheels also carry
@@ -89,6 +90,15 @@ def llama_binaries(lib_dir: Path | None = None) -> list[tuple[str, str]]:
     if not any(p.name.startswith(("libllama", "llama")) for p in files):
         raise SystemExit(f"bundle: no llama library in {lib_dir}")
     return [(str(p), "llama_cpp/lib") for p in files]
+
+
+def engine_datas(lib_dir: Path | None = None) -> list[tuple[str, str]]:
+    """The engine build's manifest (llama_cpp/tern_engine.json: sdist, patches, flags), which
+    `tern --version --verbose` reads; a bundle without it would claim a stock, unpatched engine."""
+    manifest = (lib_dir or llama_lib_dir()).parent / "tern_engine.json"
+    if not manifest.is_file():
+        raise SystemExit(f"bundle: {manifest} is missing: llama-cpp-python was not built by packaging/engine")
+    return [(str(manifest), "llama_cpp")]
 
 
 def cpu_variants(binaries: list[tuple[str, str]]) -> list[str]:

@@ -54,6 +54,12 @@ def test_llama_libraries_include_what_libllama_links_and_drop_versioned_duplicat
         assert not [n for n in names if n.count(".") >= 3 and ".so." in n]  # e.g. libggml.so.0.25.3
 
 
+def test_the_engine_manifest_goes_into_the_bundle_beside_llama_cpp() -> None:
+    """Without llama_cpp/tern_engine.json the bundle's About box would claim a stock, unpatched engine."""
+    (src, dest), = bundle_contents.engine_datas()
+    assert dest == "llama_cpp" and Path(src).name == "tern_engine.json" and Path(src).is_file()
+
+
 def test_portable_cpu_variants_are_kept_and_named(tmp_path: Path) -> None:
     if sys.platform == "win32":
         files = ["llama.dll", "ggml.dll", "ggml-base.dll", "ggml-cpu-x64.dll", "ggml-cpu-haswell.dll"]
@@ -86,7 +92,7 @@ def test_spec_uses_the_checked_lists_and_the_entry_point() -> None:
         and isinstance(n.func.value, ast.Name)
         and n.func.value.id == "bundle_contents"
     }
-    assert {"llama_binaries", "asset_datas", "hiddenimports"} <= calls
+    assert {"llama_binaries", "asset_datas", "engine_datas", "hiddenimports"} <= calls
     assert "bundle_contents.ENTRY" in spec and "bundle_identifier=APP_ID" in spec
 
 
@@ -124,4 +130,11 @@ def test_release_workflow_builds_and_smoke_tests_every_platform() -> None:
         steps = " ".join(str(s.get("run", "")) for s in jobs[name]["steps"])
         assert "smoke" in steps, f"the {name} job does not smoke-test its bundle"
         assert "tern.spec" in steps or "make -C packaging package" in steps
-    assert "GGML_CPU_ALL_VARIANTS=ON" in wf["env"]["PORTABLE_CMAKE_ARGS"]
+    # Every platform builds its portable engine with the same script and patch set as `make run`.
+    for name in ("macos", "windows"):
+        steps = " ".join(str(s.get("run", "")) for s in jobs[name]["steps"])
+        assert "packaging/engine/build_wheel.py --portable" in steps, name
+    packaging_make = (ROOT / "packaging" / "Makefile").read_text(encoding="utf-8")
+    assert "engine/build_wheel.py --portable" in packaging_make
+    build = (ROOT / "packaging" / "engine" / "build_wheel.py").read_text(encoding="utf-8")
+    assert "-DGGML_CPU_ALL_VARIANTS=ON" in build
