@@ -28,6 +28,7 @@ from backend.hub import (
     remove_model,
     search,
 )
+from backend.hub.names import printable
 from backend.models.derive import DeriveProgress, derive_variant
 from backend.models.importer import import_model
 
@@ -144,6 +145,8 @@ def run_search(args: argparse.Namespace) -> int:
         print(f"{h.repo}  ({h.downloads or 0:,} downloads){gated}")
         for f in h.files:
             print(f"    {f.name}  {f.encoding_hint or '?'}  {size(f.size)}")
+        for r in h.refused:
+            print(f"    refused: {printable(r.name)} ({r.reason})")
         if h.error:
             print(f"    files unavailable: {h.error}")
         if not h.files and not h.error:
