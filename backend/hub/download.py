@@ -293,10 +293,10 @@ def disk_error(e: OSError, repo: str, f: HubFile, partial: Path, later_bytes: in
         return DiskFull(needed, free, str(where), repo, f.name, kept)
     if e.errno == errno.EFBIG:
         return WriteFailed(
-            f"The file system at {folder} cannot hold {repo}/{f.name}: it refused to grow the file past "
-            f"{kept:,} bytes of {f.size or 0:,} (file too large for it; FAT32, for one, stops at 4 GiB).",
-            f"Point HF_HOME at a disk formatted with ext4, APFS, NTFS or exFAT ({amount(f.size or 0)} free). "
-            f"The {kept:,} bytes downloaded are kept.", repo, f.name)
+            f"The system refused to grow {repo}/{f.name} in {folder} past {kept:,} bytes of {f.size or 0:,}: "
+            "file too large (a FAT32 disk stops at 4 GiB; a file-size limit, `ulimit -f`, stops it too).",
+            f"Point HF_HOME at a disk formatted with ext4, APFS, NTFS or exFAT with {amount(f.size or 0)} free, "
+            f"or lift the limit. The {kept:,} bytes downloaded are kept.", repo, f.name)
     return WriteFailed(
         f"Tern could not write {e.filename or partial} while downloading {repo}/{f.name}: "
         f"{e.strerror or e}.", f"Check that {folder} is writable and its disk healthy, then download again; "
