@@ -241,7 +241,8 @@ def run_download(args: argparse.Namespace) -> int:
     print(file=sys.stderr)
     resumed = sum(f.resumed_from for f in result.files)
     note = f" (resumed: {size(resumed)} were already here)" if resumed else ""
-    print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  sha256 verified{note}\n  {v.path}")
+    check = "sha256 verified" if v.verified else "not verified: the Hub lists no sha256 for it"
+    print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  {check}{note}\n  {v.path}")
     if result.inspection and result.inspection.ram:
         print(f"  RAM at {result.inspection.n_ctx} tokens: {result.inspection.ram.describe()}")
     print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   FP16 twin: "

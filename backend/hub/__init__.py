@@ -43,7 +43,8 @@ Downloads (`backend.hub.library`, `backend.hub.download`) — block, network + d
         inspects the header and refuses what will not run (NotRunnable), fetches every part of
         a split model into the HF cache, verifies sha256, registers the variant (source "hub").
         progress(Progress): repo, filename, done_bytes, total_bytes, speed_bps, eta_s (None
-        until measured), phase "download" | "verify" | "done", file_index/file_count, resumed_bytes.
+        until measured), phase "download" | "verify" | "hash"
+        (no sha256 listed: read, not checked) | "done", file_index/file_count, resumed_bytes.
         Pause = set `cancel` (raises Cancelled; the partial file is kept); resume = call again.
         Dropped connections are retried `retries` times from where they stopped, then
         DownloadInterrupted (partial kept). sha256 mismatch: ChecksumMismatch — the file goes to

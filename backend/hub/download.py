@@ -162,7 +162,7 @@ def _fetch_one(env: HubEnv, repo: str, commit: str, f: HubFile, index: int, job:
     cache = env.cache_dir
     blob, pointer = hc.blob_path(cache, repo, blob_name), hc.pointer_path(cache, repo, commit, f.name)
     if blob.exists():  # already cached (by Tern or another tool): verify it once, then link it
-        job.start_file(index, f.name, "verify")
+        job.start_file(index, f.name, "verify" if f.sha256 else "hash")
         actual = hash_file(blob, job, cancel)
         if f.sha256 and actual != f.sha256:
             dst = hc.quarantine(blob, repo, f.name, actual)
@@ -246,7 +246,7 @@ def _download(env: HubEnv, repo: str, commit: str, f: HubFile, blob_name: str, i
                     log.info("download of %s/%s interrupted at %d bytes (%s); resuming", repo, f.name, have, e)
                     if cancel.wait(min(4.0, 0.5 * 2 ** (failures - 1))):
                         raise Cancelled(f"Download of {repo}/{f.name} paused at {have:,} bytes.") from e
-        job.start_file(index, f.name, "verify")
+        job.start_file(index, f.name, "verify" if f.sha256 else "hash")
         job.emit()
         actual = hasher.finish()
     except BaseException:

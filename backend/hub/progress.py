@@ -28,7 +28,7 @@ class Progress:
     total_bytes: int
     speed_bps: float | None  # measured over the last few seconds; None until there is a measurement
     eta_s: float | None
-    phase: str  # "download" | "verify" | "done"
+    phase: str  # "download" | "verify" (against the Hub's sha256) | "hash" (the Hub lists none) | "done"
     file_index: int = 1
     file_count: int = 1
     resumed_bytes: int = 0  # bytes that were already on disk when this call started
