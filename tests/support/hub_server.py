@@ -102,6 +102,7 @@ class Logged:
 class HubServer:
     def __init__(self, token: str = "hf_tern_test_token_0123456789") -> None:
         self.token = token
+        self.account = "tern-tester"  # who `token` belongs to (`/api/whoami-v2`)
         self.repos: dict[str, HostedRepo] = {}
         self.log: list[Logged] = []
         self.lock = threading.Lock()
@@ -137,6 +138,7 @@ class HubServer:
             self.drops: dict[tuple[str, str], list[int]] = {}
             self.wrong_shas: set[tuple[str, str]] = set()
             self.ignore_range = False
+            self.whoami_delay = 0.0  # seconds `/api/whoami-v2` waits before answering
             self.throttle_bps: int | None = None  # CDN bytes per second (None: as fast as it can)
             self.log = []
 
@@ -291,6 +293,8 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if path == "/api/models":
             return self._search(query)
+        if path == "/api/whoami-v2":
+            return self._whoami()
         m = re.match(r"^/api/models/([^/]+/[^/]+?)(?:/revision/([^/]+))?$", path)
         if m:
             return self._info(m.group(1), query)
@@ -357,6 +361,14 @@ class _Handler(BaseHTTPRequestHandler):
                     "sha": self.hub.listed_commit(repo), "private": False, "gated": "manual" if repo.gated else False,
                     "disabled": False, "downloads": repo.downloads, "likes": 0, "tags": repo.tags,
                     "cardData": card, "siblings": siblings, "lastModified": "2026-01-01T00:00:00.000Z"})
+
+    def _whoami(self) -> None:
+        time.sleep(self.hub.whoami_delay)
+        if self.headers.get("Authorization") != f"Bearer {self.hub.token}":
+            return self._error(401, None, "Invalid credentials in Authorization header")
+        self._json({"type": "user", "id": "0123", "name": self.hub.account, "fullname": "Tern Tester",
+                    "auth": {"type": "access_token", "accessToken": {"displayName": "tern-test-token",
+                                                                       "role": "read"}}})
 
     def _tree(self, repo_id: str) -> None:
         repo = self.hub.repos.get(repo_id)
