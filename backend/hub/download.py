@@ -170,14 +170,18 @@ def _fetch_one(env: HubEnv, repo: str, commit: str, f: HubFile, index: int, job:
         hc.link_pointer(blob, pointer, cache)
         return FetchedFile(f.name, pointer, blob, actual, bool(f.sha256), 0, 0)
 
-    lock = hc.lock_path(cache, repo, blob_name)
-    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(hc.lock_path(cache, repo, blob_name), timeout=0)
+    with _disk_errors(repo, f, hc.incomplete_path(cache, repo, blob_name), job, index):
+        Path(lock.lock_file).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire()
+        except Timeout as e:
+            raise HubError(f"{repo}/{f.name} is already being downloaded (by Tern or another program).",
+                           "Wait for that download to finish, or stop it, then try again.", repo, f.name) from e
     try:
-        with FileLock(lock, timeout=0):
-            return _download(env, repo, commit, f, blob_name, index, job, cancel, retries)
-    except Timeout as e:
-        raise HubError(f"{repo}/{f.name} is already being downloaded (by Tern or another program).",
-                       "Wait for that download to finish, or stop it, then try again.", repo, f.name) from e
+        return _download(env, repo, commit, f, blob_name, index, job, cancel, retries)
+    finally:
+        lock.release()
 
 
 def _download(env: HubEnv, repo: str, commit: str, f: HubFile, blob_name: str, index: int, job: Job,
@@ -268,7 +272,10 @@ def _append(out: BinaryIO, chunk: bytes) -> None:
     """Write all of `chunk` (an unbuffered file may take part of it per call); OSError when the disk refuses."""
     view = memoryview(chunk)
     while view:
-        view = view[out.write(view) or 0:]
+        n = out.write(view)
+        if not n:
+            raise OSError(errno.EIO, "the disk took no bytes")
+        view = view[n:]
 
 
 @contextmanager
@@ -286,7 +293,7 @@ def disk_error(e: OSError, repo: str, f: HubFile, partial: Path, later_bytes: in
         kept = partial.stat().st_size
     except OSError:
         kept = 0
-    folder = partial.parent
+    folder = Path(e.filename).parent if isinstance(e.filename, str) else partial.parent  # (a note in the data dir)
     if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         free, where = free_space(folder)
         needed = max(0, (f.size or 0) - kept) + later_bytes

@@ -33,11 +33,13 @@ def small_disk_unavailable() -> str | None:
     return None if probe.returncode == 0 else f"cannot mount a tmpfs in a user namespace: {probe.stderr.strip()}"
 
 
-def run_on_small_disk(mount: Path, size: int, code: str, env: dict[str, str], timeout: float = 180) -> dict[str, Any]:
-    """Run `code` in a Python child with a `size`-byte tmpfs on `mount`; returns the JSON object it
-    prints last. The child gets `env` on top of ours, SMALL_DISK=<mount> and Tern on PYTHONPATH."""
+def run_on_small_disk(mount: Path, size: int, code: str, env: dict[str, str], timeout: float = 180,
+                      read_only: bool = False) -> dict[str, Any]:
+    """Run `code` in a Python child with a `size`-byte tmpfs on `mount` (read-only if asked); returns the
+    JSON object it prints last. The child gets `env` on top of ours, SMALL_DISK=<mount> and Tern on PYTHONPATH."""
     mount.mkdir(parents=True, exist_ok=True)
-    script = f'mount -t tmpfs -o size={size} tern-small-disk "$SMALL_DISK" && exec "{sys.executable}" -c "$1"'
+    options = f"size={size}" + (",ro" if read_only else "")
+    script = f'mount -t tmpfs -o {options} tern-small-disk "$SMALL_DISK" && exec "{sys.executable}" -c "$1"'
     full_env = {**os.environ, **env, "SMALL_DISK": str(mount),
                 "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     r = subprocess.run([*UNSHARE, "sh", "-c", script, "sh", code], capture_output=True, text=True, env=full_env,

@@ -160,3 +160,29 @@ def test_a_disk_that_fills_up_during_f16_derivation_says_so(tiny_models: dict[st
     assert str(mount / "derived") in message and "MB free" in message and "needs about" in message
     assert "could not convert" not in message and "exit status" not in message
     assert out["left"] == [] and out["variants"] == ["TQ2_0"]  # nothing half-written kept or registered
+
+
+@needs_small_disk
+def test_a_read_only_cache_says_it_cannot_write_instead_of_a_traceback(local_hub: HubServer, tmp_path: Path) -> None:
+    mount = tmp_path / "read-only"
+    code = textwrap.dedent(f"""
+        import json, os
+        from pathlib import Path
+        from backend.hub import download_model
+        from backend.models.registry import Registry
+        from backend.store import Store
+        registry = Registry(Store(Path(os.environ["TERN_HOME"]) / "t.sqlite3"))
+        out = {{}}
+        try:
+            download_model(registry, {hub_repos.TERNARY!r}, {FILE!r})
+        except Exception as e:
+            out.update(error=type(e).__name__, code=getattr(e, "code", None), message=str(e))
+        out["models"] = [m.name for m in registry.models()]
+        print(json.dumps(out))
+    """)
+    out = run_on_small_disk(mount, 1024**2, code, {"HF_HOME": str(mount / "hf-home"), "HF_ENDPOINT": local_hub.url},
+                            read_only=True)
+    assert out["error"] == "WriteFailed" and out["code"] == "write_failed", out
+    assert "Read-only file system" in out["message"] and str(mount) in out["message"]
+    assert f"{hub_repos.TERNARY}/{FILE}" in out["message"] and out["models"] == []
+    assert not [r for r in local_hub.requests("cdn") if r.range_start != 0]  # no download was started
