@@ -7,6 +7,8 @@ list — assets, llama.cpp libraries, the worker entry point — without buildin
   assets are read with importlib.resources, so import analysis alone would miss them.
 - `assets/**` data files at the same relative paths (importlib.resources works in the bundle).
 - the engine build's manifest `llama_cpp/tern_engine.json` (which patches the engine carries).
+- keyring's backends (the HF token goes to the OS keyring) and keyring's metadata: keyring finds
+  its backends through entry points, which a frozen app only has if the metadata is bundled.
 - llama-cpp-python's shared libraries from `llama_cpp/lib`: PyInstaller does not see ctypes
   loads. Unversioned names (libllama.so, loaded by path) and soname copies (libggml.so.0, which
   libllama links against) are kept; the fully versioned duplicates wheels also carry
@@ -39,6 +41,20 @@ EXCLUDES = [
     "llama_cpp.server",
     "PyInstaller",
 ]
+
+# keyring's OS backends (each imports its platform's libraries only when used) and what they need.
+KEYRING_MODULES = [
+    "keyring.backends.SecretService",
+    "keyring.backends.libsecret",
+    "keyring.backends.kwallet",
+    "keyring.backends.macOS",
+    "keyring.backends.Windows",
+    "keyring.backends.chainer",
+    "keyring.backends.fail",
+    "keyring.backends.null",
+]
+KEYRING_DEPS = {"linux": ["secretstorage", "jeepney"], "win32": ["win32ctypes.pywin32.win32cred"], "darwin": []}
+METADATA = ["keyring"]  # packages whose dist-info must be bundled (entry points)
 
 _VERSIONED_SO = re.compile(r".+\.so\.\d+\.\d+.*")  # libfoo.so.0.25.3: a duplicate of libfoo.so.0
 
@@ -112,7 +128,8 @@ def cpu_variants(binaries: list[tuple[str, str]]) -> list[str]:
 
 
 def hiddenimports() -> list[str]:
-    return [*own_modules(), WORKER_MODULE, "llama_cpp", "llama_cpp.llama_chat_format"]
+    return [*own_modules(), WORKER_MODULE, "llama_cpp", "llama_cpp.llama_chat_format", *KEYRING_MODULES,
+            *KEYRING_DEPS.get(sys.platform, [])]
 
 
 def bundle_requirements(root: Path = ROOT) -> list[str]:

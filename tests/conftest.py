@@ -25,6 +25,7 @@ def tern_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("TERN_KEYRING", "0")  # never the developer's own keyring; tests/unit/test_secrets.py opts in
     return home
 
 

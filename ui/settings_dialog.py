@@ -1,5 +1,6 @@
 """Settings: engine threads and context length, theme, where data and models live, the Hugging
-Face token (kept in the keyring or a private file, never in settings.json), offline mode."""
+Face token (kept in the OS keyring or a private file, never in settings.json; `ui.settings_token`),
+offline mode."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -18,7 +19,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -30,6 +30,7 @@ from app.settings import Settings
 from backend.chat.choices import human_size
 from backend.paths import Paths
 from ui.jobs import Job, start_job
+from ui.settings_token import TokenRow
 
 THEME_NAMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 CONTEXT_CHOICES = (512, 1024, 2048, 4096, 8192, 16384, 32768)
@@ -136,17 +137,9 @@ class SettingsDialog(QDialog):
         form.addRow(self._label("Theme", self.theme), self.theme)
 
         self._section("Hugging Face")
-        self.token = QLineEdit(self)
-        self.token.setEchoMode(QLineEdit.EchoMode.Password)
-        self.token.setPlaceholderText("hf_…  (only for gated or private models)")
-        self.token.setAccessibleName("Hugging Face token")
-        self.token.setToolTip("A Hugging Face access token, for gated or private models. Stored in "
-                              + secrets.storage() + "; never written to the settings file or the log.")
-        self._token_before = secrets.get_hf_token() or ""
-        self.token.setText(self._token_before)
-        form.addRow(self._label("Access token", self.token), self.token)
-        self.token_where = self._note(f"Kept in {secrets.storage()}.")
-        form.addRow("", self.token_where)
+        self.token_row = TokenRow(secrets, self)
+        self.token = self.token_row.field
+        form.addRow(self._label("Access token", self.token), self.token_row)
         self.offline = QCheckBox("Never contact the Hugging Face Hub", self)
         self.offline.setAccessibleName("Offline mode")
         self.offline.setToolTip("Search and downloads are switched off; chat works as always")
@@ -175,6 +168,9 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         col.addWidget(buttons)
+        self.buttons = buttons
+        self.token_row.saved.connect(self._token_saved)
+        self.token_row.save_failed.connect(self._token_not_saved)
         self.sizes_job = self._measure()
 
     @staticmethod
@@ -213,16 +209,31 @@ class SettingsDialog(QDialog):
                 "theme": str(self.theme.currentData()), "offline": self.offline.isChecked()}
 
     def accept(self) -> None:
-        """Save: settings through `Settings.update` (listeners hear of it), the token through secrets."""
-        token = self.token.text().strip()
-        if token != self._token_before:
-            secrets.set_hf_token(token)
+        """Save: settings through `Settings.update` (listeners hear of it), then the token through secrets,
+        off the GUI thread; the dialog closes once the token is stored (or stays open saying why not)."""
+        if not self.buttons.isEnabled():
+            return  # the token is being saved
         changes = {k: v for k, v in self.values().items() if getattr(self.settings, k) != v}
         if changes:
             self.settings.update(**changes)
-        self.sizes_job.shutdown(2000)
-        super().accept()
+        if self.token_row.changed():
+            self.buttons.setEnabled(False)
+            self.token_row.save()
+            return
+        self._close(accepted=True)
+
+    @Slot(str)
+    def _token_saved(self, _where: str) -> None:
+        self._close(accepted=True)
+
+    @Slot(object)
+    def _token_not_saved(self, _error: object) -> None:
+        self.buttons.setEnabled(True)  # the row says why; the person can retry or cancel
 
     def reject(self) -> None:
+        if self.buttons.isEnabled():
+            self._close(accepted=False)
+
+    def _close(self, accepted: bool) -> None:
         self.sizes_job.shutdown(2000)
-        super().reject()
+        super().accept() if accepted else super().reject()

@@ -28,6 +28,7 @@ from backend.hub import (
     remove_model,
     search,
 )
+from backend.hub.names import printable
 from backend.models.derive import DeriveProgress, derive_variant
 from backend.models.importer import import_model
 
@@ -144,6 +145,8 @@ def run_search(args: argparse.Namespace) -> int:
         print(f"{h.repo}  ({h.downloads or 0:,} downloads){gated}")
         for f in h.files:
             print(f"    {f.name}  {f.encoding_hint or '?'}  {size(f.size)}")
+        for r in h.refused:
+            print(f"    refused: {printable(r.name)} ({r.reason})")
         if h.error:
             print(f"    files unavailable: {h.error}")
         if not h.files and not h.error:
@@ -238,7 +241,8 @@ def run_download(args: argparse.Namespace) -> int:
     print(file=sys.stderr)
     resumed = sum(f.resumed_from for f in result.files)
     note = f" (resumed: {size(resumed)} were already here)" if resumed else ""
-    print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  sha256 verified{note}\n  {v.path}")
+    check = "sha256 verified" if v.verified else "not verified: the Hub lists no sha256 for it"
+    print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  {check}{note}\n  {v.path}")
     if result.inspection and result.inspection.ram:
         print(f"  RAM at {result.inspection.n_ctx} tokens: {result.inspection.ram.describe()}")
     print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   FP16 twin: "

@@ -39,11 +39,13 @@ Hub queries (`backend.hub.api`, `backend.hub.remote`) — block, network
 Downloads (`backend.hub.library`, `backend.hub.download`) — block, network + disk
     download_model(registry, repo, filename=None, token=None, progress=None, cancel=None,
                    n_ctx=2048, check=True, model_name=None, retries=3) -> DownloadResult
-        Lists the repo, refuses before writing if the disk is too small (DiskFull, with numbers),
+        Lists the repo (bad names refused: UnsafeName), refuses before writing if the disk is too
+        small (DiskFull, with numbers; DiskFull/WriteFailed with the partial kept if it fills up later),
         inspects the header and refuses what will not run (NotRunnable), fetches every part of
         a split model into the HF cache, verifies sha256, registers the variant (source "hub").
         progress(Progress): repo, filename, done_bytes, total_bytes, speed_bps, eta_s (None
-        until measured), phase "download" | "verify" | "done", file_index/file_count, resumed_bytes.
+        until measured), phase "download" | "verify" | "hash"
+        (no sha256 listed: read, not checked) | "done", file_index/file_count, resumed_bytes.
         Pause = set `cancel` (raises Cancelled; the partial file is kept); resume = call again.
         Dropped connections are retried `retries` times from where they stopped, then
         DownloadInterrupted (partial kept). sha256 mismatch: ChecksumMismatch — the file goes to
@@ -63,10 +65,20 @@ Library (`backend.hub.library`; derive/import live in `backend.models`)
     backend.models.importer.import_model(registry, path, name=None, copy=False, progress=None,
         cancel=None) -> Variant   raises ModelFileError (with .code), DeriveCancelled.
 
+Names from the network (`backend.hub.names`): every repo id, file name, commit, sha256 and blob id
+in a Hub answer, a search result, a download note or the catalog is checked where it enters; a
+listing keeps bad entries in `RepoListing.refused` (asking for one raises UnsafeName naming the
+repo and the entry; the other files still work), and a bad repo id or commit refuses the whole
+answer. `names.inside(root, path)` checks every path before Tern writes, moves or deletes there.
+
+Account (`backend.hub.account`): whoami(token) -> Account(.name, .token_name, .role, describe())
+    the Hub's whoami-v2 on HF_ENDPOINT; raises TokenRejected, HubOffline, HubServerError.
+
 Errors (`backend.hub.errors`): HubError(.repo, .filename) > RepoNotFound, FileNotFoundOnHub,
 AuthRequired (ask for a token), RateLimited(.retry_after), HubOffline, HubServerError, DiskFull
-(.needed, .free), ChecksumMismatch (.quarantine_path), DownloadInterrupted, NotRunnable;
-Cancelled (TernError).
+(.needed, .free, .where; .kept when the disk filled up mid-download: the partial stays),
+WriteFailed (the disk refused for another reason: read-only, file too large), ChecksumMismatch
+(.quarantine_path), DownloadInterrupted, NotRunnable, UnsafeName, UnsafePath; Cancelled (TernError).
 """
 
 from __future__ import annotations
@@ -87,6 +99,9 @@ from backend.hub.errors import (
     NotRunnable,
     RateLimited,
     RepoNotFound,
+    UnsafeName,
+    UnsafePath,
+    WriteFailed,
 )
 from backend.hub.library import (
     DownloadResult,
@@ -109,5 +124,5 @@ __all__ = [
     "RepoNotFound", "SearchHit", "Verdict", "catalog_status", "discard_partial", "download_model",
     "inspect_local", "inspect_remote", "load_catalog", "model_name_for", "pending_downloads", "removal_plan",
     "remove_model",
-    "repo_listing", "search",
+    "repo_listing", "search", "UnsafeName", "UnsafePath", "WriteFailed",
 ]

@@ -9,13 +9,17 @@ known) plus llama.cpp's runtime overhead — and labelled an estimate.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from backend.hub.names import filename_problem, printable, repo_problem
 from backend.models.ram_fit import RamFit, ram_fit
+
+log = logging.getLogger("tern.hub")
 
 UNKNOWN = "unknown — see the repo page"
 DEFAULT_CTX = 2048
@@ -144,14 +148,51 @@ def _entry(d: dict[str, Any]) -> CatalogEntry:
                         tuple(d.get("sources", ())), bool(d.get("split")))
 
 
+_LOCAL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+
+
+def entry_problem(d: dict[str, Any]) -> str | None:
+    """Why a catalog entry cannot be offered — its repo id, file names or local names would not be
+    safe as paths — or None. The catalog is data like a Hub answer: checked the same way."""
+    problem = repo_problem(d.get("repo"))
+    if problem:
+        return f"repo {printable(d.get('repo'))}: {problem}"
+    files = d.get("files")
+    if not isinstance(files, list) or not files:
+        return "it lists no files"
+    names = [d.get("name"), *(f.get("model") for f in files if isinstance(f, dict) and f.get("model"))]
+    for name in names:
+        if not isinstance(name, str) or not _LOCAL_NAME.fullmatch(name) or ".." in name:
+            return f"local model name {printable(name)} is not letters, digits, '.', '-' and '_'"
+    for f in files:
+        problem = filename_problem(f.get("name")) if isinstance(f, dict) else "not a file record"
+        if problem:
+            return f"file {printable(f.get('name') if isinstance(f, dict) else f)}: {problem}"
+        size = f.get("approx_bytes")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+            return f"file {printable(f['name'])}: approx_bytes is not a byte count"
+    return None
+
+
+def parse_catalog(data: dict[str, Any]) -> Catalog:
+    """The catalog from its JSON; an entry that fails `entry_problem` is left out (and logged)."""
+    entries = []
+    for d in data.get("models", []):
+        problem = entry_problem(d) if isinstance(d, dict) else "not an object"
+        if problem:
+            log.warning("catalog entry %s left out: %s", printable(d.get("id") if isinstance(d, dict) else d), problem)
+            continue
+        entries.append(_entry(d))
+    bad = tuple(Incompatible(b["repo"], b.get("title", b["repo"]), b["reason"], b.get("license") or UNKNOWN)
+                for b in data.get("incompatible", []))
+    return Catalog(tuple(entries), bad, data.get("about", ""))
+
+
 @lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
     """The bundled catalog (read through importlib.resources, so a frozen bundle finds it)."""
     text = resources.files("assets.catalog").joinpath("catalog.json").read_text(encoding="utf-8")
-    data = json.loads(text)
-    bad = tuple(Incompatible(b["repo"], b.get("title", b["repo"]), b["reason"], b.get("license") or UNKNOWN)
-                for b in data.get("incompatible", []))
-    return Catalog(tuple(_entry(e) for e in data["models"]), bad, data.get("about", ""))
+    return parse_catalog(json.loads(text))
 
 
 _ENC_TAIL = re.compile(r"[-_.](?:TQ1_0|TQ2_0|I2_S|IQ2_TN|F16|BF16|F32|Q\d_K(?:_[SML])?|Q\d_\d|IQ\d\w*|quant)"

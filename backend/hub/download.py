@@ -15,6 +15,7 @@ every read from the socket.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import logging
@@ -23,8 +24,11 @@ import shutil
 import threading
 import time
 import urllib.error
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from filelock import FileLock, Timeout
 
@@ -37,9 +41,12 @@ from backend.hub.errors import (
     DiskFull,
     DownloadInterrupted,
     HubError,
+    WriteFailed,
+    amount,
     from_exception,
 )
 from backend.hub.http import open_url, resolve_url
+from backend.hub.names import check_revision
 from backend.hub.progress import Job, ProgressFn
 
 log = logging.getLogger("tern.hub.download")
@@ -137,6 +144,8 @@ def fetch_files(env: HubEnv, repo: str, commit: str, files: list[HubFile], progr
     DownloadInterrupted (partial kept), ChecksumMismatch (file quarantined) or another HubError.
     """
     cancel = cancel or threading.Event()
+    check_revision(commit, repo)
+    check_revision(revision, repo)
     check_disk(env, repo, files)
     job = Job(repo, files, progress)
     out = [_fetch_one(env, repo, commit, f, i, job, cancel, retries) for i, f in enumerate(files, 1)]
@@ -153,22 +162,26 @@ def _fetch_one(env: HubEnv, repo: str, commit: str, f: HubFile, index: int, job:
     cache = env.cache_dir
     blob, pointer = hc.blob_path(cache, repo, blob_name), hc.pointer_path(cache, repo, commit, f.name)
     if blob.exists():  # already cached (by Tern or another tool): verify it once, then link it
-        job.start_file(index, f.name, "verify")
+        job.start_file(index, f.name, "verify" if f.sha256 else "hash")
         actual = hash_file(blob, job, cancel)
         if f.sha256 and actual != f.sha256:
             dst = hc.quarantine(blob, repo, f.name, actual)
             raise ChecksumMismatch(repo, f.name, f.sha256, actual, str(dst))
-        hc.link_pointer(blob, pointer)
+        hc.link_pointer(blob, pointer, cache)
         return FetchedFile(f.name, pointer, blob, actual, bool(f.sha256), 0, 0)
 
-    lock = hc.lock_path(cache, repo, blob_name)
-    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(hc.lock_path(cache, repo, blob_name), timeout=0)
+    with _disk_errors(repo, f, hc.incomplete_path(cache, repo, blob_name), job, index):
+        Path(lock.lock_file).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire()
+        except Timeout as e:
+            raise HubError(f"{repo}/{f.name} is already being downloaded (by Tern or another program).",
+                           "Wait for that download to finish, or stop it, then try again.", repo, f.name) from e
     try:
-        with FileLock(lock, timeout=0):
-            return _download(env, repo, commit, f, blob_name, index, job, cancel, retries)
-    except Timeout as e:
-        raise HubError(f"{repo}/{f.name} is already being downloaded (by Tern or another program).",
-                       "Wait for that download to finish, or stop it, then try again.", repo, f.name) from e
+        return _download(env, repo, commit, f, blob_name, index, job, cancel, retries)
+    finally:
+        lock.release()
 
 
 def _download(env: HubEnv, repo: str, commit: str, f: HubFile, blob_name: str, index: int, job: Job,
@@ -176,14 +189,16 @@ def _download(env: HubEnv, repo: str, commit: str, f: HubFile, blob_name: str, i
     cache = env.cache_dir
     blob, pointer = hc.blob_path(cache, repo, blob_name), hc.pointer_path(cache, repo, commit, f.name)
     partial = hc.incomplete_path(cache, repo, blob_name)
-    partial.parent.mkdir(parents=True, exist_ok=True)
     pending = hc.PendingDownload(repo, f.name, commit, f.size or 0, f.sha256, blob_name, str(cache), time.time(),
                                  bool(env.token))
-    pending.save()
-    have = partial.stat().st_size if partial.exists() else 0
-    if f.size is not None and have > f.size:
-        partial.unlink()
-        have = 0
+    with _disk_errors(repo, f, partial, job, index):
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        pending.save()
+        have = partial.stat().st_size if partial.exists() else 0
+        if f.size is not None and have > f.size:
+            partial.unlink()
+            have = 0
+        out = open(partial, "ab", buffering=0)  # unbuffered: every byte counted in `have` is on disk
     resumed_from = have
     job.start_file(index, f.name)
     job.resumed += have
@@ -194,7 +209,7 @@ def _download(env: HubEnv, repo: str, commit: str, f: HubFile, blob_name: str, i
     url = resolve_url(env, repo, f.name, commit)
     failures = 0
     try:
-        with open(partial, "ab") as out:
+        with out:
             while f.size is None or have < f.size:
                 if cancel.is_set():
                     raise Cancelled(f"Download of {repo}/{f.name} paused at {have:,} bytes.")
@@ -208,7 +223,8 @@ def _download(env: HubEnv, repo: str, commit: str, f: HubFile, blob_name: str, i
                             hasher.finish()
                             hasher = _Hasher()
                         while chunk := resp.read1(CHUNK):
-                            out.write(chunk)
+                            with _disk_errors(repo, f, partial, job, index):
+                                _append(out, chunk)
                             hasher.q.put(chunk)
                             have += len(chunk)
                             job.advance(len(chunk))
@@ -222,9 +238,8 @@ def _download(env: HubEnv, repo: str, commit: str, f: HubFile, blob_name: str, i
                         raise http.client.IncompleteRead(b"", f.size - have)
                 except urllib.error.HTTPError as e:
                     raise from_exception(e, repo, f.name, bool(env.token), env.endpoint) from e
-                except (OSError, http.client.HTTPException) as e:
+                except (OSError, http.client.HTTPException) as e:  # the network's errors: the disk's are HubErrors
                     failures += 1
-                    out.flush()
                     if failures > retries:
                         if have == 0 and isinstance(e, urllib.error.URLError):
                             raise from_exception(e, repo, f.name, bool(env.token), env.endpoint) from e
@@ -235,7 +250,7 @@ def _download(env: HubEnv, repo: str, commit: str, f: HubFile, blob_name: str, i
                     log.info("download of %s/%s interrupted at %d bytes (%s); resuming", repo, f.name, have, e)
                     if cancel.wait(min(4.0, 0.5 * 2 ** (failures - 1))):
                         raise Cancelled(f"Download of {repo}/{f.name} paused at {have:,} bytes.") from e
-        job.start_file(index, f.name, "verify")
+        job.start_file(index, f.name, "verify" if f.sha256 else "hash")
         job.emit()
         actual = hasher.finish()
     except BaseException:
@@ -245,11 +260,54 @@ def _download(env: HubEnv, repo: str, commit: str, f: HubFile, blob_name: str, i
         pending.forget()
         dst = hc.quarantine(partial, repo, f.name, actual)
         raise ChecksumMismatch(repo, f.name, f.sha256, actual, str(dst))
-    blob.parent.mkdir(parents=True, exist_ok=True)
-    partial.replace(blob)
-    hc.link_pointer(blob, pointer)
+    with _disk_errors(repo, f, partial, job, index):
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        partial.replace(blob)
+        hc.link_pointer(blob, pointer, cache)
     pending.forget()
     return FetchedFile(f.name, pointer, blob, actual, bool(f.sha256), have - resumed_from, resumed_from)
+
+
+def _append(out: BinaryIO, chunk: bytes) -> None:
+    """Write all of `chunk` (an unbuffered file may take part of it per call); OSError when the disk refuses."""
+    view = memoryview(chunk)
+    while view:
+        n = out.write(view)
+        if not n:
+            raise OSError(errno.EIO, "the disk took no bytes")
+        view = view[n:]
+
+
+@contextmanager
+def _disk_errors(repo: str, f: HubFile, partial: Path, job: Job, index: int) -> Iterator[None]:
+    """Turn the disk's OSErrors while writing `partial` into what happened: DiskFull (with how much
+    more is needed, and where) or WriteFailed — never "the connection dropped". The partial is kept."""
+    try:
+        yield
+    except OSError as e:
+        raise disk_error(e, repo, f, partial, job.bytes_after(index)) from e
+
+
+def disk_error(e: OSError, repo: str, f: HubFile, partial: Path, later_bytes: int = 0) -> HubError:
+    try:
+        kept = partial.stat().st_size
+    except OSError:
+        kept = 0
+    folder = Path(e.filename).parent if isinstance(e.filename, str) else partial.parent  # (a note in the data dir)
+    if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        free, where = free_space(folder)
+        needed = max(0, (f.size or 0) - kept) + later_bytes
+        return DiskFull(needed, free, str(where), repo, f.name, kept)
+    if e.errno == errno.EFBIG:
+        return WriteFailed(
+            f"The system refused to grow {repo}/{f.name} in {folder} past {kept:,} bytes of {f.size or 0:,}: "
+            "file too large (a FAT32 disk stops at 4 GiB; a file-size limit, `ulimit -f`, stops it too).",
+            f"Point HF_HOME at a disk formatted with ext4, APFS, NTFS or exFAT with {amount(f.size or 0)} free, "
+            f"or lift the limit. The {kept:,} bytes downloaded are kept.", repo, f.name)
+    return WriteFailed(
+        f"Tern could not write {e.filename or partial} while downloading {repo}/{f.name}: "
+        f"{e.strerror or e}.", f"Check that {folder} is writable and its disk healthy, then download again; "
+        f"the {kept:,} bytes downloaded so far are kept.", repo, f.name)
 
 
 def discard_partial(repo: str, filename: str | None = None) -> int:

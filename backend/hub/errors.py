@@ -59,17 +59,38 @@ class HubServerError(HubError):
     code = "hub_server_error"
 
 
+def amount(n: int) -> str:
+    """Bytes for a disk-space message: GB with two decimals, MB below a GB (so small files never read 0.00 GB)."""
+    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.2f} MB"
+
+
 class DiskFull(HubError):
+    """Not enough space: refused before the first byte (`kept` None), or the disk filled up during the
+    download (`kept` = the bytes on disk, kept so the same download resumes from there)."""
+
     code = "disk_full"
 
-    def __init__(self, needed: int, free: int, where: str, repo: str | None = None) -> None:
-        super().__init__(
-            f"Not enough disk space for {repo or 'this download'}: it needs {needed / 1e9:.2f} GB "
-            f"but {where} has {free / 1e9:.2f} GB free.",
-            "Free some space (or point HF_HOME at a bigger disk) and try again; nothing was written.",
-            repo,
-        )
-        self.needed, self.free, self.where = needed, free, where
+    def __init__(self, needed: int, free: int, where: str, repo: str | None = None, filename: str | None = None,
+                 kept: int | None = None) -> None:
+        what = f"{repo}/{filename}" if repo and filename else (repo or "this download")
+        if kept is None:
+            message = (f"Not enough disk space for {what}: it needs {amount(needed)} but {where} has "
+                       f"{amount(free)} free.")
+            hint = "Free some space (or point HF_HOME at a bigger disk) and try again; nothing was written."
+        else:
+            message = (f"The disk filled up while downloading {what}: {amount(needed)} more are needed in "
+                       f"{where}, which has {amount(free)} free.")
+            hint = (f"Free at least {amount(needed)} there (or point HF_HOME at a bigger disk) and download again: "
+                    f"the {kept:,} bytes already downloaded are kept and the download resumes from there.")
+        super().__init__(message, hint, repo, filename)
+        self.needed, self.free, self.where, self.kept = needed, free, where, kept
+
+
+class WriteFailed(HubError):
+    """The disk refused a write for another reason than space: a file too large for its file system
+    (FAT32), a read-only or unwritable folder, an I/O error. What was downloaded is kept."""
+
+    code = "write_failed"
 
 
 class ChecksumMismatch(HubError):
@@ -91,6 +112,18 @@ class DownloadInterrupted(HubError):
     """The connection dropped and retries ran out; the partial file is kept for resuming."""
 
     code = "interrupted"
+
+
+class UnsafeName(HubError):
+    """A name from the Hub (file name, commit, sha256, repo id) that would not be safe as a path."""
+
+    code = "unsafe_name"
+
+
+class UnsafePath(HubError):
+    """A path Tern was about to write lies outside its own folder (the last check before a write)."""
+
+    code = "unsafe_path"
 
 
 class Cancelled(TernError):

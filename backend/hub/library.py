@@ -21,6 +21,7 @@ from backend.hub.catalog import CatalogEntry, load_catalog, model_name_for
 from backend.hub.download import FetchedFile, check_disk, fetch_files
 from backend.hub.env import HubEnv
 from backend.hub.errors import ChecksumMismatch, HubError, NotRunnable
+from backend.hub.names import check_repo, filename_problem
 from backend.hub.progress import ProgressFn
 from backend.hub.remote import Inspection, inspect_remote
 from backend.models.registry import LocalModel, Registry, UnknownModel, Variant
@@ -91,6 +92,7 @@ def download_model(registry: Registry, repo: str, filename: str | None = None, t
     (partial kept; call again to resume), ChecksumMismatch (file quarantined, recorded as such).
     """
     t0 = time.monotonic()
+    check_repo(repo)  # (a file name is checked against the listing, which names what else the repo has)
     env = HubEnv.current(token)
     listing = repo_listing(repo, env=env)
     filename = filename or choose_file(listing)
@@ -147,10 +149,12 @@ def _record_quarantine(registry: Registry, name: str, repo: str, filename: str, 
 
 def _forget_quarantined(registry: Registry, repo: str, filename: str) -> None:
     """A good copy arrived: drop the records (and files) of earlier quarantined copies."""
+    qdir = hc.quarantine_dir()
     for m in registry.models():
         stale = [v for v in m.variants if v.quarantined and v.source_repo == repo and v.source_file == filename]
         for v in stale:
-            Path(v.path).unlink(missing_ok=True)
+            if _inside(Path(v.path), qdir):  # only ever a file Tern put in quarantine
+                Path(v.path).unlink(missing_ok=True)
             registry.remove_variant(v.id)
         if stale and len(stale) == len(m.variants):
             _drop_model_row(registry, m.name)
@@ -208,13 +212,27 @@ def removal_plan(variants: list[Variant]) -> RemovalPlan:
 
 
 def _plan_hub_files(v: Variant, plan: RemovalPlan) -> None:
-    snap = Path(v.path)
-    pointers = [snap.parent / name for name in (v.info.get("parts") or [snap.name])]
+    """A Hub variant's snapshot entries and the blobs only they use — and nothing outside its repo's
+    folder of the cache, whatever the registry says (its rows are files anyone could edit)."""
+    path = Path(v.path)
+    names = v.info.get("parts") or [v.source_file or path.name]
+    first = v.source_file or path.name
+    if filename_problem(first) or any(filename_problem(n) for n in names) or not str(path).endswith(first):
+        log.warning("not deleting the files of %s:%s: its recorded file names are not the Hub's", v.model_name,
+                    v.encoding)
+        return
+    snapshot = path
+    for _ in Path(first).parts:
+        snapshot = snapshot.parent  # snapshots/<commit>
+    blobs = snapshot.parent.parent / "blobs"
+    pointers = [snapshot / name for name in names]
     for pointer in pointers:
+        if not _inside(pointer.parent, snapshot):
+            continue
         if pointer.is_symlink():
             blob = pointer.resolve()
             plan.delete.append(pointer)
-            if blob.exists() and not _blob_referenced(blob, ignoring=set(pointers)):
+            if _inside(blob, blobs) and blob.exists() and not _blob_referenced(blob, ignoring=set(pointers)):
                 plan.delete.append(blob)
                 plan.freed_bytes += blob.stat().st_size
         elif pointer.exists():

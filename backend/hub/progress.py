@@ -28,7 +28,7 @@ class Progress:
     total_bytes: int
     speed_bps: float | None  # measured over the last few seconds; None until there is a measurement
     eta_s: float | None
-    phase: str  # "download" | "verify" | "done"
+    phase: str  # "download" | "verify" (against the Hub's sha256) | "hash" (the Hub lists none) | "done"
     file_index: int = 1
     file_count: int = 1
     resumed_bytes: int = 0  # bytes that were already on disk when this call started
@@ -46,13 +46,18 @@ class Job:
 
     def __init__(self, repo: str, files: list[HubFile], progress: ProgressFn | None) -> None:
         self.repo, self.progress = repo, progress
-        self.total = sum(f.size or 0 for f in files)
+        self.sizes = [f.size or 0 for f in files]
+        self.total = sum(self.sizes)
         self.count = len(files)
         self.done = 0
         self.resumed = 0
         self.index, self.filename, self.phase = 1, files[0].name if files else "", "download"
         self._window: collections.deque[tuple[float, int]] = collections.deque()
         self._last = 0.0
+
+    def bytes_after(self, index: int) -> int:
+        """The listed bytes of the files after file `index` (1-based): still to come."""
+        return sum(self.sizes[index:])
 
     def start_file(self, index: int, filename: str, phase: str = "download") -> None:
         self.index, self.filename, self.phase = index, filename, phase

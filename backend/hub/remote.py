@@ -19,6 +19,7 @@ from backend.hub.api import RepoListing, repo_listing
 from backend.hub.env import HubEnv
 from backend.hub.errors import Cancelled, from_exception, offline_error
 from backend.hub.http import open_url, resolve_url, total_size
+from backend.hub.names import check_filename, check_repo, check_revision
 from backend.hub.verdict import Verdict, verdict
 from backend.models.checks import split_parts
 from backend.models.gguf_header import GGUFHeader, HeaderError, NeedMoreData, parse_header, read_header
@@ -137,6 +138,10 @@ def inspect_remote(repo: str, filename: str, token: str | None = None, n_ctx: in
     is given) so the RAM figure covers the whole model. Raises HubError subclasses for HTTP and
     network failures; a file that is not GGUF is an Inspection with verdict `not_gguf`.
     """
+    check_repo(repo)
+    check_filename(filename, repo)
+    if revision is not None:
+        check_revision(revision, repo)
     env = HubEnv.current(token)
     if env.offline:
         raise offline_error(f"Offline mode is on (HF_HUB_OFFLINE), so {repo}/{filename} cannot be inspected.")

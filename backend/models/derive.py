@@ -28,6 +28,7 @@ from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFReader
 
 from backend.errors import TernError
 from backend.hub.download import free_space
+from backend.hub.errors import amount
 from backend.models.gguf_header import GGUFHeader, HeaderError, read_header
 from backend.models.registry import Registry, Variant
 from backend.paths import paths
@@ -131,7 +132,7 @@ def sha256_file(path: Path, progress: ProgressFn | None = None, cancel: threadin
 
 
 def _run_child(src: Path, tmp: Path, ftype: int, emb: int, out: int, expected: int, threads: int,
-               progress: ProgressFn | None, cancel: threading.Event) -> None:
+               progress: ProgressFn | None, cancel: threading.Event, label: str = "") -> None:
     cmd = [*worker_command(), str(src), str(tmp), str(ftype), str(threads), str(emb), str(out)]
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[2])
@@ -152,9 +153,29 @@ def _run_child(src: Path, tmp: Path, ftype: int, emb: int, out: int, expected: i
             progress(DeriveProgress("convert", min(0.99, done / expected) if expected else 0.0, done, expected))
     reader.join(5)
     if proc.returncode != 0:
+        full = _disk_full(tmp, expected, label or src.name)
+        if full is not None:
+            raise full
         tail = b"".join(err).decode("utf-8", "replace").strip().splitlines()[-3:]
         raise DeriveError(f"llama.cpp could not convert {src.name} (exit status {proc.returncode}).",
                           " ".join(tail) or "See the log for details.")
+
+
+def _disk_full(tmp: Path, expected: int, label: str) -> DeriveError | None:
+    """The error for a child that failed because the disk filled up: too little space left for the
+    rest of the output (llama.cpp's own message is only "iostream error"); None otherwise."""
+    written = tmp.stat().st_size if tmp.exists() else 0
+    free, _ = free_space(tmp.parent)
+    if free >= expected - written:
+        return None
+    tmp.unlink(missing_ok=True)  # nothing of a derivation can be resumed: give the space back first
+    free, _ = free_space(tmp.parent)
+    e = DeriveError(f"The disk filled up while deriving {label}: it needs about {amount(expected)} in "
+                    f"{tmp.parent}, which has {amount(free)} free.",
+                    "Free some space there and try again; the unfinished file was removed (a derivation "
+                    "starts over).")
+    e.code = "disk_full"
+    return e
 
 
 def derive_variant(registry: Registry, spec: str, to: str, progress: ProgressFn | None = None,
@@ -201,7 +222,7 @@ def derive_variant(registry: Registry, spec: str, to: str, progress: ProgressFn 
                           "Free some space and try again; nothing was written.")
     try:
         _run_child(src, tmp, ftype, -1 if emb is None else emb, -1 if head is None else head, expected,
-                   threads or os.cpu_count() or 2, progress, cancel)
+                   threads or os.cpu_count() or 2, progress, cancel, f"{source.model_name}:{enc}")
         if progress:
             progress(DeriveProgress("check", 1.0, expected, expected))
         got = read_header(tmp)

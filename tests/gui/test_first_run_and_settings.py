@@ -79,7 +79,8 @@ def test_settings_round_trip_and_the_token_stays_private(qtbot, open_window, fil
     dialog.token.setText("hf_secret_test_token_123")
     heard: list[Settings] = []
     w.settings.subscribe(heard.append)
-    dialog.accept()
+    with qtbot.waitSignal(dialog.finished, timeout=5000):  # the token is stored off the GUI thread
+        dialog.accept()
     assert heard and heard[-1].threads == 3
     # the settings file has the values, and a fresh load reads them back
     fresh = Settings.load(w.ctx.paths.settings_file)
@@ -99,13 +100,15 @@ def test_settings_round_trip_and_the_token_stays_private(qtbot, open_window, fil
     assert not log.exists() or "hf_secret" not in log.read_text()
     # reopening shows what was saved
     again = w.open_settings()
+    qtbot.waitUntil(lambda: again.token_row.is_loaded, timeout=5000)  # read off the GUI thread
     assert again.threads.value() == 3 and again.n_ctx.currentData() == 4096
     assert again.theme.currentData() == "dark" and again.offline.isChecked()
     assert again.token.text() == "hf_secret_test_token_123"
     again.token.clear()
     again.theme.setCurrentIndex(again.theme.findData("light"))
     again.offline.setChecked(False)
-    again.accept()
+    with qtbot.waitSignal(again.finished, timeout=5000):
+        again.accept()
     assert not os.environ.get("HF_HUB_OFFLINE")
     assert secrets.get_hf_token() is None and not path.exists()
     assert theme.current().name == "light"

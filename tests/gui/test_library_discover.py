@@ -123,7 +123,8 @@ def test_a_gated_repo_asks_for_a_token_then_downloads(qtbot, open_library, local
     dialog = w.findChild(SettingsDialog)
     assert dialog is not None and dialog.isVisible()
     dialog.token.setText(hub_repos.TOKEN)
-    dialog.accept()
+    with qtbot.waitSignal(dialog.finished, timeout=5000):  # the token is stored off the GUI thread
+        dialog.accept()
     assert secrets.get_hf_token() == hub_repos.TOKEN
     with qtbot.waitSignal(page.downloads.finished, timeout=NET_MS):
         click(qtbot, r.action)  # the same Download button, now with the token

@@ -5,8 +5,12 @@ It answers what huggingface_hub 2.4 and Tern call: model info (`/api/models/{rep
 paths-info, and `resolve/` with HEAD and GET — large files redirect (302) to a second listener
 standing in for the CDN (another port, so another host to the client), which serves byte ranges.
 Tests can make it misbehave: drop a connection after N bytes, report a wrong sha256, answer
-401/404/429, ignore Range. It records every request so tests can check what really went over
-the wire (ranges, whether a token was sent, to whom).
+401/404/429, ignore Range — and lie in its listings the way a hostile server could: publish files
+under any name (absolute, `../`, backslash, drive letter, control characters), name a commit id
+or a sha256 that is a path (`lie_commit`, `lie_sha`), or list a file with no sha256 (`hide_sha`).
+It serves the bytes behind every lie, so a client that trusted the listing would really write.
+It records every request so tests can check what really went over the wire (ranges, whether a
+token was sent, to whom).
 """
 
 from __future__ import annotations
@@ -87,6 +91,7 @@ class Logged:
     auth: bool
     status: int = 0
     body_bytes: int = 0
+    done: bool = False  # the handler has finished answering (body_bytes is final)
 
     @property
     def range_start(self) -> int | None:
@@ -97,6 +102,7 @@ class Logged:
 class HubServer:
     def __init__(self, token: str = "hf_tern_test_token_0123456789") -> None:
         self.token = token
+        self.account = "tern-tester"  # who `token` belongs to (`/api/whoami-v2`)
         self.repos: dict[str, HostedRepo] = {}
         self.log: list[Logged] = []
         self.lock = threading.Lock()
@@ -106,12 +112,16 @@ class HubServer:
     # -- content -----------------------------------------------------------------------------
     def add_repo(self, repo: str, files: dict[str, Path], license: str | None = None, tags: list[str] | None = None,
                  gated: bool = False, downloads: int = 0, declared_sizes: dict[str, int] | None = None,
-                 declared_shas: dict[str, str] | None = None) -> None:
-        """Publish `files`. `declared_shas` stands in for files too big to hash at every session start
-        (the sparse multi-GB one): such a file can be inspected but must never be downloaded."""
+                 declared_shas: dict[str, str] | None = None, temporary: bool = False) -> None:
+        """Publish `files` (their names may be anything: that is how a test makes a listing lie).
+        `declared_shas` stands in for files too big to hash at every session start (the sparse
+        multi-GB one): such a file can be inspected but must never be downloaded. A `temporary`
+        repo is gone after the next `reset()` (one test's lie does not leak into another)."""
         hosted = {n: HostedFile(n, Path(p), (declared_sizes or {}).get(n), (declared_shas or {}).get(n))
                   for n, p in files.items()}
         self.repos[repo] = HostedRepo(repo, hosted, license, list(tags or []), gated, downloads)
+        if temporary:
+            self.temporary.add(repo)
 
     def file(self, repo: str, name: str) -> HostedFile:
         return self.repos[repo].files[name]
@@ -119,10 +129,16 @@ class HubServer:
     # -- faults ------------------------------------------------------------------------------
     def reset(self) -> None:
         with self.lock:
+            for repo in getattr(self, "temporary", set()):
+                self.repos.pop(repo, None)
+            self.temporary: set[str] = set()
+            self.listed_commits: dict[str, str] = {}
+            self.listed_shas: dict[tuple[str, str], str | None] = {}
             self.failures: list[dict[str, Any]] = []
             self.drops: dict[tuple[str, str], list[int]] = {}
             self.wrong_shas: set[tuple[str, str]] = set()
             self.ignore_range = False
+            self.whoami_delay = 0.0  # seconds `/api/whoami-v2` waits before answering
             self.throttle_bps: int | None = None  # CDN bytes per second (None: as fast as it can)
             self.log = []
 
@@ -139,13 +155,37 @@ class HubServer:
         """Report a sha256 that does not match the bytes served."""
         self.wrong_shas.add((repo, filename))
 
-    def reported_sha(self, repo: str, f: HostedFile) -> str:
+    def lie_commit(self, repo: str, commit: str) -> None:
+        """List `commit` (any text) as the repo's commit id, and serve files under it."""
+        self.listed_commits[repo] = commit
+
+    def lie_sha(self, repo: str, filename: str, sha: str) -> None:
+        """List `sha` (any text) as the file's LFS sha256."""
+        self.listed_shas[(repo, filename)] = sha
+
+    def hide_sha(self, repo: str, filename: str) -> None:
+        """List the file with no sha256 (as the Hub lists a file kept in git rather than LFS)."""
+        self.listed_shas[(repo, filename)] = None
+
+    def listed_commit(self, repo: HostedRepo) -> str:
+        return self.listed_commits.get(repo.id, repo.commit)
+
+    def reported_sha(self, repo: str, f: HostedFile) -> str | None:
+        if (repo, f.name) in self.listed_shas:
+            return self.listed_shas[(repo, f.name)]
         return hashlib.sha256(b"wrong" + f.sha256.encode()).hexdigest() if (repo, f.name) in self.wrong_shas \
             else f.sha256
 
     def requests(self, listener: str | None = None, path_contains: str = "") -> list[Logged]:
-        with self.lock:
-            return [r for r in self.log if (listener is None or r.listener == listener) and path_contains in r.path]
+        """The requests so far, once every answer already started has been sent (up to 5 s): a client
+        can have read the last byte before the server's thread noted how many it sent."""
+        deadline = time.monotonic() + 5.0
+        while True:
+            with self.lock:
+                if all(r.done for r in self.log) or time.monotonic() > deadline:
+                    return [r for r in self.log
+                            if (listener is None or r.listener == listener) and path_contains in r.path]
+            time.sleep(0.01)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> HubServer:
@@ -180,6 +220,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read `hub.log` instead
         pass
 
+    def handle_one_request(self) -> None:
+        self._entry: Logged | None = None
+        try:
+            super().handle_one_request()
+        finally:
+            if self._entry is not None:
+                self._entry.done = True
+
     # -- plumbing ----------------------------------------------------------------------------
     def _begin(self) -> tuple[str, dict[str, list[str]]]:
         parsed = urllib.parse.urlsplit(self.path)
@@ -188,6 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.hub.lock:
             self.hub.log.append(entry)
         self._entry = entry
+        self._raw_path = parsed.path
         return entry.path, urllib.parse.parse_qs(parsed.query)
 
     def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
@@ -244,15 +293,17 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if path == "/api/models":
             return self._search(query)
+        if path == "/api/whoami-v2":
+            return self._whoami()
         m = re.match(r"^/api/models/([^/]+/[^/]+?)(?:/revision/([^/]+))?$", path)
         if m:
             return self._info(m.group(1), query)
         m = re.match(r"^/api/models/([^/]+/[^/]+)/tree/([^/]+)(?:/(.*))?$", path)
         if m:
             return self._tree(m.group(1))
-        m = re.match(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", path)
+        m = re.match(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", self._raw_path)  # quoted parts: any name
         if m:
-            return self._resolve(m.group(1), m.group(2), m.group(3))
+            return self._resolve(*(urllib.parse.unquote(g) for g in m.groups()))
         return self._error(404, None, "no such route")
 
     do_HEAD = do_GET
@@ -274,8 +325,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _file_entry(self, repo: HostedRepo, f: HostedFile) -> dict[str, Any]:
         entry: dict[str, Any] = {"type": "file", "path": f.name, "size": f.size, "oid": f.git_oid}
-        if f.lfs:
-            entry["lfs"] = {"oid": self.hub.reported_sha(repo.id, f), "size": f.size, "pointerSize": 134}
+        sha = self.hub.reported_sha(repo.id, f)
+        if f.lfs and sha is not None:
+            entry["lfs"] = {"oid": sha, "size": f.size, "pointerSize": 134}
         return entry
 
     def _search(self, query: dict[str, list[str]]) -> None:
@@ -300,14 +352,23 @@ class _Handler(BaseHTTPRequestHandler):
             s: dict[str, Any] = {"rfilename": f.name}
             if blobs:
                 s.update({"size": f.size, "blobId": f.git_oid})
-                if f.lfs:
-                    s["lfs"] = {"sha256": self.hub.reported_sha(repo.id, f), "size": f.size, "pointerSize": 134}
+                sha = self.hub.reported_sha(repo.id, f)
+                if f.lfs and sha is not None:
+                    s["lfs"] = {"sha256": sha, "size": f.size, "pointerSize": 134}
             siblings.append(s)
         card = {"license": repo.license} if repo.license else {}
         self._json({"_id": repo.commit[:24], "id": repo.id, "modelId": repo.id, "author": repo.id.split("/")[0],
-                    "sha": repo.commit, "private": False, "gated": "manual" if repo.gated else False,
+                    "sha": self.hub.listed_commit(repo), "private": False, "gated": "manual" if repo.gated else False,
                     "disabled": False, "downloads": repo.downloads, "likes": 0, "tags": repo.tags,
                     "cardData": card, "siblings": siblings, "lastModified": "2026-01-01T00:00:00.000Z"})
+
+    def _whoami(self) -> None:
+        time.sleep(self.hub.whoami_delay)
+        if self.headers.get("Authorization") != f"Bearer {self.hub.token}":
+            return self._error(401, None, "Invalid credentials in Authorization header")
+        self._json({"type": "user", "id": "0123", "name": self.hub.account, "fullname": "Tern Tester",
+                    "auth": {"type": "access_token", "accessToken": {"displayName": "tern-test-token",
+                                                                       "role": "read"}}})
 
     def _tree(self, repo_id: str) -> None:
         repo = self.hub.repos.get(repo_id)
@@ -319,7 +380,7 @@ class _Handler(BaseHTTPRequestHandler):
         repo = self.hub.repos.get(repo_id)
         if repo is None:
             return self._error(401, "RepoNotFound", "Repository not found")
-        if revision not in ("main", repo.commit):
+        if revision not in ("main", repo.commit, self.hub.listed_commit(repo)):
             return self._error(404, "RevisionNotFound", "Invalid rev id", repo)
         if not self._authorized(repo):
             status = 403 if self.headers.get("Authorization") else 401
@@ -331,16 +392,15 @@ class _Handler(BaseHTTPRequestHandler):
         if not f.lfs:
             headers["ETag"] = f'"{f.git_oid}"'
             return self._send(200, f.path.read_bytes(), headers, "application/octet-stream")
-        sha = self.hub.reported_sha(repo.id, f)
-        key = urllib.parse.quote(f"{repo.id}/{f.name}", safe="")
+        sha = self.hub.reported_sha(repo.id, f) or f.git_oid
+        key = f"{urllib.parse.quote(repo.id, safe='')}/{urllib.parse.quote(f.name, safe='')}"
         headers.update({"X-Linked-Etag": f'"{sha}"', "X-Linked-Size": str(f.size), "ETag": f'"{sha}"',
                         "Location": f"{self.hub.cdn_url}/cdn/{key}"})
         return self._send(302, b"", headers, "text/plain")
 
     def _cdn(self, path: str) -> None:
-        m = re.match(r"^/cdn/(.+)$", path)
-        key = urllib.parse.unquote(m.group(1)) if m else ""
-        repo_id, _, name = key.rpartition("/")
+        m = re.match(r"^/cdn/([^/]+)/([^/]+)$", self._raw_path)  # repo and name quoted apart: any name
+        repo_id, name = (urllib.parse.unquote(g) for g in m.groups()) if m else ("", "")
         repo = self.hub.repos.get(repo_id)
         f = repo.files.get(name) if repo else None
         if f is None:

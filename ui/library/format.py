@@ -55,6 +55,8 @@ def download_text(
     """ "12.3 MB of 50.0 MB · 2.1 MB/s · 18 s left" (speed and time appear once they are measured)."""
     if phase == "verify":
         return f"Checking sha256… {human_size(done)} of {human_size(total)}"
+    if phase == "hash":
+        return f"Reading the file (the Hub lists no sha256 to check)… {human_size(done)} of {human_size(total)}"
     parts = [f"{human_size(done)} of {human_size(total)}"]
     if file_count > 1:
         parts.append(f"part {file_index} of {file_count}")
@@ -95,13 +97,16 @@ def params(n: int | None) -> str:
     return f"{n / 1e3:,.0f} k parameters"
 
 
+NOT_VERIFIED = "not verified: the Hub lists no sha256 for it"
+
+
 def provenance(v: Any) -> str:
     """Where a variant's file came from, in a line: the Hub repo, the file it was derived from, an import."""
     if v.quarantined:
         where = f"{v.source_repo or 'Hub'}/{v.source_file or ''}"
         return f"failed its sha256 check — quarantined, never loaded ({where})"
     if v.source == "hub":
-        check = "sha256 verified" if v.verified else "not verified"
+        check = "sha256 verified" if v.verified else NOT_VERIFIED
         return f"from the Hub: {v.source_repo}/{v.source_file}  ·  {check}"
     if v.source == "derived":
         src = Path(v.derived_from_path).name if v.derived_from_path else "another variant"

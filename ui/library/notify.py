@@ -36,7 +36,7 @@ def _twin_action(page: Any, model: str) -> list[tuple[str, Any]]:
 def downloaded(page: Any, result: Any) -> None:
     v = result.variant
     spec = f"{v.model_name}:{v.encoding}"
-    check = "sha256 verified" if v.verified else "not verified"
+    check = "sha256 verified" if v.verified else fmt.NOT_VERIFIED
     resumed = sum(f.resumed_from for f in result.files)
     note = f", resumed from {fmt.human_size(resumed)}" if resumed else ""
     page.window_.bridge.info(

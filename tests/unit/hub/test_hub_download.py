@@ -192,3 +192,15 @@ def test_a_server_that_ignores_range_still_gives_a_verified_file(local_hub: HubS
     local_hub.ignore_range = True
     result = download_model(registry, hub_repos.TERNARY, FILE)
     assert result.variant.verified and result.variant.path.read_bytes() == served(local_hub).read_bytes()
+
+
+def test_a_file_listed_without_sha256_is_recorded_unverified_and_never_said_to_be_checked(
+        local_hub: HubServer, registry: Registry) -> None:
+    local_hub.hide_sha(hub_repos.TERNARY, FILE)
+    seen: list[Progress] = []
+    result = download_model(registry, hub_repos.TERNARY, FILE, progress=seen.append)
+    assert result.variant.verified is False and result.to_dict()["verified"] is False
+    assert result.variant.path.read_bytes() == served(local_hub).read_bytes()
+    phases = {p.phase for p in seen}
+    assert "verify" not in phases and "hash" in phases  # read to record its sha256, not checked against one
+    assert result.variant.sha256 == hashlib.sha256(served(local_hub).read_bytes()).hexdigest()
