@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app import secrets
 from app.settings import Settings
-from backend.chat.choices import human_size
+from backend import units
 from backend.paths import Paths
 from ui.jobs import Job, start_job
 
@@ -83,7 +83,7 @@ class _FolderRow(QWidget):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.path)))
 
     def set_size(self, n: int | None) -> None:
-        self.size_label.setText("size unknown" if n is None else f"{human_size(n)} used")
+        self.size_label.setText("size unknown" if n is None else f"{units.size(n)} used")
 
 
 class SettingsDialog(QDialog):

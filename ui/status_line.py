@@ -11,11 +11,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStatusBar, QWidget
 
-NONE = "—"
+from backend import units
 
-
-def _mib(n: Any) -> str:
-    return f"{n / 1024**2:,.0f} MiB" if isinstance(n, int | float) and n > 0 else NONE
+NONE = units.DASH
 
 
 class TurnFigures(QWidget):
@@ -53,10 +51,9 @@ class TurnFigures(QWidget):
         tps = s.get("decode_tps")
         ttft = s.get("ttft_ms")
         values = {
-            "decode": f"{tps:,.1f} tok/s" if tps and not failed else NONE,
-            "ttft": (f"{ttft:,.0f} ms" if ttft < 1000 else f"{ttft / 1000:,.2f} s") if ttft is not None
-            and not failed else NONE,
-            "peak": _mib(s.get("peak_rss")) if not failed else NONE,
+            "decode": units.tps(tps) if not failed else NONE,
+            "ttft": units.ms(ttft) if not failed else NONE,
+            "peak": units.memory(s.get("peak_rss")) if not failed else NONE,
         }
         names = {"decode": "decode", "ttft": "TTFT", "peak": "engine peak RAM"}
         why = ("No reply yet in this session." if not s else

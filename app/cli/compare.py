@@ -14,8 +14,9 @@ import threading
 from typing import Any
 
 from app import __version__
-from app.cli.output import emit_json, mib, num
+from app.cli.output import emit_json
 from app.context import AppContext
+from backend import units
 from backend.bench.energy import EnergyFigure, PowerLabel
 from backend.bench.export import to_json_dict
 from backend.bench.history import BenchHistory
@@ -73,10 +74,10 @@ def side_figures(s: Sample) -> str:
     if st is None:
         return f"failed: {s.error}"
     e: EnergyFigure = s.energy
-    energy = num(e.j_per_token, "{:.3f}", " J/token") if e.j_per_token is not None else f"— ({e.reason})"
-    return (f"{st.output_tokens} tokens · TTFT {num(st.ttft_ms, '{:.0f}', ' ms')} · prefill "
-            f"{num(st.prefill_tps, '{:.1f}', ' tok/s')} · decode {num(st.decode_tps, '{:.1f}', ' tok/s')} · "
-            f"engine peak RAM {mib(st.peak_rss)} · power {num(e.avg_watts, '{:.1f}', ' W')} · energy {energy}")
+    energy = units.per_token(e.j_per_token) if e.j_per_token is not None else f"— ({e.reason})"
+    return (f"{st.output_tokens} tokens · TTFT {units.ms(st.ttft_ms)} · prefill "
+            f"{units.tps(st.prefill_tps)} · decode {units.tps(st.decode_tps)} · "
+            f"engine peak RAM {units.memory(st.peak_rss)} · power {units.watts(e.avg_watts)} · energy {energy}")
 
 
 class TextPrinter:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.cli.output import emit_json, size
+from app.cli.output import emit_json
 from app.context import AppContext
 from backend.errors import TernError
 from backend.hub import (
@@ -30,6 +30,7 @@ from backend.hub import (
 )
 from backend.models.derive import DeriveProgress, derive_variant
 from backend.models.importer import import_model
+from backend.units import rate, size
 
 ORDER = 30
 
@@ -190,7 +191,7 @@ class _Printer:
                        "total_bytes": p.total_bytes, "speed_bps": p.speed_bps, "eta_s": p.eta_s,
                        "file_index": p.file_index, "file_count": p.file_count, "resumed_bytes": p.resumed_bytes})
             return
-        speed = f"{size(p.speed_bps)}/s" if p.speed_bps else "— /s"
+        speed = rate(p.speed_bps)
         eta = f"ETA {_duration(p.eta_s)}" if p.eta_s is not None else "ETA —"
         part = f" ({p.file_index}/{p.file_count})" if p.file_count > 1 else ""
         print(f"\r{p.phase} {p.filename}{part}: {p.fraction:6.1%}  {size(p.done_bytes)} of {size(p.total_bytes)}"

@@ -10,7 +10,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QToolButton
 
 from app.context import AppContext
-from backend.chat.choices import human_size
+from backend import units
 from backend.hub.env import cache_dir
 from tests.gui.test_library_fixtures import (
     DERIVE_MS,
@@ -132,7 +132,7 @@ def test_remove_asks_first_showing_the_space_freed(qtbot, open_library, local_hu
     )
     click(qtbot, trash)
     box: QMessageBox = page.remove_box
-    assert box.isVisible() and f"frees {human_size(size)}" in box.informativeText()
+    assert box.isVisible() and f"frees {units.size(size)}" in box.informativeText()
     click(qtbot, box.button(QMessageBox.StandardButton.Cancel))  # changed my mind: nothing happens
     assert "tiny" in page.local.cards and w.ctx.registry.find("tiny") is not None
 
@@ -140,7 +140,7 @@ def test_remove_asks_first_showing_the_space_freed(qtbot, open_library, local_hu
     with qtbot.waitSignal(page.actions.removed, timeout=NET_MS) as removed:
         click(qtbot, page.remove_box.remove_button)
     assert removed.args[1].freed_bytes == size
-    assert f"Removed tiny:TQ2_0: {human_size(size)} freed" in banner(w, "Removed").notice.text
+    assert f"Removed tiny:TQ2_0: {units.size(size)} freed" in banner(w, "Removed").notice.text
     assert not page.local.cards and page.local.empty.isVisible()
     assert not any("tiny" in t for t in picker_items(w))
     assert not [p for p in cache_dir().rglob("*") if p.is_file() and p.stat().st_size == size]

@@ -7,11 +7,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
 from app.context import AppContext
+from backend import units
 from backend.metrics import Sampler
 from backend.metrics.power.estimate import CpuTimeEstimate
 from tests.gui.conftest import REPLY_MS, TINY, register_tiny, type_and_send
 from ui import metrics
-from ui.metrics import format as fmt
 from ui.metrics.panel import MetricsWindow
 from ui.metrics.status_readout import StatusReadout
 
@@ -37,7 +37,7 @@ def test_a_reply_shows_the_engines_own_figures_and_its_energy(qtbot, open_window
         qtbot.waitUntil(
             lambda: presenter.readout is not None and presenter.readout.ram_now.available, timeout=5000
         )
-        assert presenter.readout.model_file.text == fmt.mib(tiny_models["tq2_0"].stat().st_size)
+        assert presenter.readout.model_file.text == units.size(tiny_models["tq2_0"].stat().st_size)
 
         c = window.chat.controller
         window.chat.extra_params = {"max_tokens": 200, "seed": 5, "ignore_eos": True}
@@ -49,15 +49,15 @@ def test_a_reply_shows_the_engines_own_figures_and_its_energy(qtbot, open_window
         presenter.refresh()
         r = presenter.readout
         # latency: the view shows exactly the engine's own figures for this reply
-        assert r.decode_tps.text == fmt.tps(stats["decode_tps"]) and not r.running
-        assert r.ttft.text == fmt.ms(stats["ttft_ms"]) and r.prefill_tps.text == fmt.tps(stats["prefill_tps"])
-        assert readout.tps.text() == f"decode {fmt.tps(stats['decode_tps'])}"
+        assert r.decode_tps.text == units.tps(stats["decode_tps"]) and not r.running
+        assert r.ttft.text == units.ms(stats["ttft_ms"]) and r.prefill_tps.text == units.tps(stats["prefill_tps"])
+        assert readout.tps.text() == f"decode {units.tps(stats['decode_tps'])}"
         # the live figure runs on the engine's token clock: at the last token it is the engine's own figure
         assert live[0] == pytest.approx(stats["decode_tps"], rel=1e-3)
         # RAM: the readout's peak is the engine's own peak
         snap = sampler.snapshot()
         assert abs(snap.peak_rss - stats["peak_rss"]) <= 0.05 * stats["peak_rss"]
-        assert r.ram_peak.text == fmt.mib(snap.peak_rss)
+        assert r.ram_peak.text == units.memory(snap.peak_rss)
         # energy: once the sample after the reply is in, J/token appears (or says why not)
         qtbot.waitUntil(
             lambda: presenter.refresh().energy_detail.text != "—" or presenter.energy is not None,
@@ -66,7 +66,7 @@ def test_a_reply_shows_the_engines_own_figures_and_its_energy(qtbot, open_window
         e = presenter.energy
         assert e is not None and e.source.startswith("Estimated · CPU time × 5 W/core")
         if e.status == "ok":
-            assert presenter.readout.j_per_token.text == f"{fmt.joules(e.j_per_token)}/token"
+            assert presenter.readout.j_per_token.text == units.per_token(e.j_per_token)
             assert abs(e.gross_joules - stats["cpu_s"] * WATTS) <= 0.2 * stats["cpu_s"] * WATTS + 0.3
         else:
             assert presenter.readout.j_per_token.text == "—" and e.reason in presenter.readout.j_per_token.tip

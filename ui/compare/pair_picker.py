@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from backend import units
 from backend.bench.twin import MissingTwin
 from backend.models.registry import Registry
-from ui.compare import format as f
 from ui.compare.worker import Prepared
 
 WARN = "color: #b26b00;"
@@ -68,7 +68,7 @@ class PairPicker(QWidget):
         self.twin.setStyleSheet("")
         pair, plan = p.pair, p.plan
         together = bool(plan and plan.together)
-        self.twin.setText(f"paired with {pair.f16.encoding} ({f.size(pair.f16.file_bytes)}) · "
+        self.twin.setText(f"paired with {pair.f16.encoding} ({units.size(pair.f16.file_bytes)}) · "
                           f"{'same weights' if pair.same_weights else 'weights not verified identical'} · "
                           f"{'both engines stay loaded' if together else 'engines swap (RAM)'}")
         self.twin.setToolTip(f"{pair.weights_note}\nMemory: {plan.note if plan else ''}")

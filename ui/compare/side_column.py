@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
+from backend import units
 from backend.bench.results import OK, Sample
 from ui.compare import format as f
 
@@ -50,7 +51,7 @@ class SideColumn(QFrame):
             label = QLabel(name, self)
             label.setToolTip(tip)
             label.setStyleSheet("color: palette(placeholder-text);")
-            value = QLabel(f.DASH, self)
+            value = QLabel(units.DASH, self)
             value.setObjectName(f"figure-{key}")
             value.setToolTip(tip)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -76,7 +77,7 @@ class SideColumn(QFrame):
         self._pending.clear()
         self.reply.clear()
         for key, value in self.values.items():
-            value.setText(f.DASH)
+            value.setText(units.DASH)
             value.setToolTip(dict((k, t) for k, _n, t in FIGURES)[key])
         self._flush.start()
 
@@ -102,10 +103,10 @@ class SideColumn(QFrame):
 
     # -- figures ------------------------------------------------------------------------------
     def show_live(self, live: dict) -> None:
-        self.values["ram"].setText(f.mib(live.get("rss")))
-        self.values["ttft"].setText(f.ms(live.get("ttft_ms")))
-        self.values["decode"].setText(f.tps(live.get("decode_tps")))
-        self.values["power"].setText(f.watts(live.get("watts")))
+        self.values["ram"].setText(units.memory(live.get("rss")))
+        self.values["ttft"].setText(units.ms(live.get("ttft_ms")))
+        self.values["decode"].setText(units.tps(live.get("decode_tps")))
+        self.values["power"].setText(units.watts(live.get("watts")))
 
     def show_sample(self, s: Sample, power_badge: str = "") -> None:
         self.flush()
@@ -115,17 +116,17 @@ class SideColumn(QFrame):
             if s.stats is None:
                 return
         st = s.stats
-        self.values["ram"].setText(f.mib(st.peak_rss))
+        self.values["ram"].setText(units.memory(st.peak_rss))
         self.values["ram"].setToolTip("The engine process's peak resident memory (weights, KV cache, runtime), "
                                       "measured by the OS.")
-        self.values["ttft"].setText(f.ms(st.ttft_ms))
-        self.values["decode"].setText(f.tps(st.decode_tps))
-        self.values["prefill"].setText(f.tps(st.prefill_tps))
+        self.values["ttft"].setText(units.ms(st.ttft_ms))
+        self.values["decode"].setText(units.tps(st.decode_tps))
+        self.values["prefill"].setText(units.tps(st.prefill_tps))
         e = s.energy
-        self.values["power"].setText(f.watts(e.avg_watts))
+        self.values["power"].setText(units.watts(e.avg_watts))
         self.values["power"].setToolTip(f"Average power during the reply: {power_badge}" if e.avg_watts is not None
                                         else f"Power: not measured — {e.reason or 'no power reading'}.")
-        self.values["jpt"].setText(f.jpt(e.j_per_token))
+        self.values["jpt"].setText(units.per_token(e.j_per_token))
         self.values["jpt"].setToolTip(f.energy_tooltip(e))
         if s.status == OK:
             self.set_state(f"{st.output_tokens} tokens · stopped at {st.stop_reason} · measured by the engine")

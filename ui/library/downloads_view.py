@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
 
+from backend import units
 from ui.library import format as fmt
 from ui.library.downloads import FAILED, PAUSED, STARTING, DownloadManager, DownloadState, Key
 from ui.library.style import glyph, set_kind
@@ -81,12 +82,12 @@ class DownloadRow(QFrame):
                 p.done_bytes, p.total_bytes, p.speed_bps, p.eta_s, p.phase, p.file_index, p.file_count
             )
         elif s.status == PAUSED:
-            text = f"Paused  ·  {fmt.human_size(s.done_bytes)} of {fmt.human_size(total)} kept on disk"
+            text = f"Paused  ·  {units.size(s.done_bytes)} of {units.size(total)} kept on disk"
         elif s.status == FAILED:
-            kept = f"  ·  {fmt.human_size(s.done_bytes)} kept" if s.done_bytes else ""
+            kept = f"  ·  {units.size(s.done_bytes)} kept" if s.done_bytes else ""
             text = f"Stopped: {s.message}{kept}"
         else:
-            text = f"{fmt.human_size(s.done_bytes)} of {fmt.human_size(total)}"
+            text = f"{units.size(s.done_bytes)} of {units.size(total)}"
         self.status.setText(text)
         self.status.setToolTip(s.message or "Speed is measured over the last few seconds")
         self.pause.setVisible(running)

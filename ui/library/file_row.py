@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
 
+from backend import units
 from backend.hub import AuthRequired, FileNotFoundOnHub, HubOffline, Inspection, RepoNotFound
 from backend.models.ram_fit import RamFit
 from ui import theme
@@ -104,7 +105,7 @@ class FileRow(QFrame):
         col.addLayout(verdict_row)
         row.addLayout(col, 1)
         self.size = label(
-            fmt.human_size(info.size) if info.size else (info.size_text or fmt.DASH), "LibSize", self
+            units.size(info.size) if info.size else (info.size_text or fmt.DASH), "LibSize", self
         )
         self.size.setToolTip(
             "Download size as the Hub lists it"
@@ -222,7 +223,7 @@ class FileRow(QFrame):
             enabled, tip = False, "See the download at the top of the page (pause or cancel it there)"
         elif s is not None:
             text = "Resume" if s.status == PAUSED else "Try again"
-            tip = f"{s.message}. Resume from {fmt.human_size(s.done_bytes)}" if s.done_bytes else s.message
+            tip = f"{s.message}. Resume from {units.size(s.done_bytes)}" if s.done_bytes else s.message
         elif self.local == "downloaded":
             text, enabled, primary = "On this computer", False, False
             tip = "Already downloaded: see “On this computer”"

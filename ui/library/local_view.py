@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QMenu, QToolButton, QVBoxLayout, QWidget
 
+from backend import units
 from backend.models.registry import LocalModel, Variant
 from ui import theme
 from ui.library import format as fmt
@@ -39,7 +40,7 @@ class VariantRow(QFrame):
         row.setContentsMargins(10, 7, 8, 7)
         row.setSpacing(10)
         row.addWidget(chip(self, v.encoding, "enc", "Encoding of the weights"))
-        row.addWidget(label(fmt.human_size(v.file_bytes), "LibSize", self))
+        row.addWidget(label(units.size(v.file_bytes), "LibSize", self))
         self.provenance = ElidedLabel(fmt.provenance(v), self)
         self.provenance.setObjectName("LibMeta")
         self.provenance.setToolTip(
@@ -145,7 +146,7 @@ class LocalModelCard(Card):
             head.addWidget(self.compare)
         if ternary and "F16" not in usable:
             size = (
-                f" (≈ {fmt.human_size(model.n_params * 2)}: parameters × 2 bytes)" if model.n_params else ""
+                f" (≈ {units.size(model.n_params * 2)}: parameters × 2 bytes)" if model.n_params else ""
             )
             self.make_f16 = button(
                 "Make FP16 variant",
@@ -250,7 +251,7 @@ class LocalModelCard(Card):
         self.derive_bar.setRange(0, 1000)
         phase = PHASES.get(progress.phase, progress.phase)
         done = (
-            f"  ·  {fmt.human_size(progress.done_bytes)} of ≈ {fmt.human_size(progress.total_bytes)}"
+            f"  ·  {units.size(progress.done_bytes)} of ≈ {units.size(progress.total_bytes)}"
             if progress.phase == "convert" and progress.total_bytes
             else ""
         )

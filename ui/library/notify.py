@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend import units
 from backend.hub import (
     AuthRequired,
     ChecksumMismatch,
@@ -19,7 +20,6 @@ from backend.hub import (
 )
 from backend.hub.errors import HubServerError
 from backend.models.derive import DeriveCancelled
-from ui.library import format as fmt
 
 
 def _twin_action(page: Any, model: str) -> list[tuple[str, Any]]:
@@ -38,9 +38,9 @@ def downloaded(page: Any, result: Any) -> None:
     spec = f"{v.model_name}:{v.encoding}"
     check = "sha256 verified" if v.verified else "not verified"
     resumed = sum(f.resumed_from for f in result.files)
-    note = f", resumed from {fmt.human_size(resumed)}" if resumed else ""
+    note = f", resumed from {units.size(resumed)}" if resumed else ""
     page.window_.bridge.info(
-        f"Downloaded {spec} ({fmt.human_size(v.file_bytes)}, {check}{note}).",
+        f"Downloaded {spec} ({units.size(v.file_bytes)}, {check}{note}).",
         "It is in the chat's model list now.",
         actions=[("Chat with it", lambda: page.chat_with(spec)), *_twin_action(page, v.model_name)],
         key=f"download-{v.model_name}",
@@ -71,7 +71,7 @@ def download_failed(page: Any, key: tuple[str, str], exc: BaseException) -> None
 
 def discarded(page: Any, key: tuple[str, str], freed: int) -> None:
     page.window_.bridge.info(
-        f"Cancelled the download of {key[1]}; the partial file is deleted ({fmt.human_size(freed)} freed).",
+        f"Cancelled the download of {key[1]}; the partial file is deleted ({units.size(freed)} freed).",
         timeout_ms=8000,
         key=f"download-{key[0]}/{key[1]}",
     )
@@ -96,7 +96,7 @@ def derived(page: Any, variant: Any) -> None:
     if "compare" in page.window_.pages:
         actions.append(("Compare", lambda: page.window_.show_page("compare")))
     page.window_.bridge.info(
-        f"Made {spec} ({fmt.human_size(variant.file_bytes)}) from the same weights.",
+        f"Made {spec} ({units.size(variant.file_bytes)}) from the same weights.",
         "Both variants are in the chat's model list and on the Compare page.",
         actions=actions,
         key=f"derive-{variant.model_name}",
@@ -119,7 +119,7 @@ def imported(page: Any, path: str, variant: Any) -> None:
     where = "copied into Tern's folder" if variant.info.get("copied") else "Tern uses the file where it is"
     page.window_.bridge.dismiss(f"import-{path}")
     page.window_.bridge.info(
-        f"Added {spec} ({fmt.human_size(variant.file_bytes)}) — {variant.info.get('verdict', 'checked')}.",
+        f"Added {spec} ({units.size(variant.file_bytes)}) — {variant.info.get('verdict', 'checked')}.",
         f"{where.capitalize()}; it is in the chat's model list now.",
         actions=[("Chat with it", lambda: page.chat_with(spec)), *_twin_action(page, variant.model_name)],
         key=f"imported-{spec}",
@@ -129,7 +129,7 @@ def imported(page: Any, path: str, variant: Any) -> None:
 def removed(page: Any, spec: str, result: Any) -> None:
     kept = f" Your own file stays where it is: {', '.join(result.kept)}." if result.kept else ""
     page.window_.bridge.info(
-        f"Removed {spec}: {fmt.human_size(result.freed_bytes)} freed.{kept}",
+        f"Removed {spec}: {units.size(result.freed_bytes)} freed.{kept}",
         timeout_ms=10000,
         key=f"remove-{spec}",
     )

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backend import units
 from backend.hub import Catalog, load_catalog
 from backend.models.registry import LocalModel
-from ui.library import format as fmt
 from ui.library import notify
 from ui.library.dialogs import choose_files, confirm_remove
 from ui.library.discover import OFFLINE, OK, DiscoverView
@@ -202,7 +202,7 @@ class LibraryPage(QWidget):
         if self.models:
             self.subtitle.setText(
                 f"{len(self.models)} model{'s' * (len(self.models) != 1)}, {n_var} variant"
-                f"{'s' * (n_var != 1)}, {fmt.human_size(size)} on disk{hub}"
+                f"{'s' * (n_var != 1)}, {units.size(size)} on disk{hub}"
             )
         else:
             self.subtitle.setText(f"Nothing on this computer yet — find a ternary model under Discover{hub}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QDialog, QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from ui.metrics import format as fmt
+from backend import units
 from ui.metrics.badge import PowerBadge
 from ui.metrics.readout import Figure, Readout
 from ui.metrics.sparkline import Sparkline
@@ -42,9 +42,9 @@ class MetricsPanel(QWidget):
         outer.setSpacing(10)
         self.values: dict[str, QLabel] = {}
         self.charts: dict[str, Sparkline] = {
-            "Memory": Sparkline("Engine RAM", fmt.mib_from_mib),
+            "Memory": Sparkline("Engine RAM", units.memory_mib),
             "Speed": Sparkline("tokens/s arriving", lambda v: f"{v:,.0f}" if v is not None else "—"),
-            "Power": Sparkline("Power", fmt.watts),
+            "Power": Sparkline("Power", units.watts),
         }
         self.badge = PowerBadge(self)
         grid = QGridLayout()
