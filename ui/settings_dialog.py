@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import secrets
-from app.settings import Settings
 from backend import units
 from backend.paths import Paths
+from ui.context import SettingsLike, TokenStore
 from ui.jobs import Job, start_job
+from ui.theme import ThemeManager
 
 THEME_NAMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 CONTEXT_CHOICES = (512, 1024, 2048, 4096, 8192, 16384, 32768)
@@ -87,13 +87,19 @@ class _FolderRow(QWidget):
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, paths: Paths, parent: QWidget | None = None) -> None:
+    """`secrets`: where the Hugging Face token is kept. `themes`: given, a theme picked here shows at once
+    (and Cancel puts the previous one back)."""
+
+    def __init__(self, settings: SettingsLike, paths: Paths, secrets: TokenStore,
+                 themes: ThemeManager | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("SettingsDialog")
         self.setWindowTitle("Settings")
         self.setAccessibleName("Settings")
         self.settings = settings
         self.paths = paths
+        self.secrets = secrets
+        self.themes = themes
         self.setMinimumWidth(600)
         col = QVBoxLayout(self)
         col.setContentsMargins(24, 20, 24, 18)
@@ -133,6 +139,7 @@ class SettingsDialog(QDialog):
         for key, name in THEME_NAMES.items():
             self.theme.addItem(name, key)
         self.theme.setCurrentIndex(list(THEME_NAMES).index(settings.theme))
+        self.theme.currentIndexChanged.connect(self._preview_theme)
         form.addRow(self._label("Theme", self.theme), self.theme)
 
         self._section("Hugging Face")
@@ -141,11 +148,11 @@ class SettingsDialog(QDialog):
         self.token.setPlaceholderText("hf_…  (only for gated or private models)")
         self.token.setAccessibleName("Hugging Face token")
         self.token.setToolTip("A Hugging Face access token, for gated or private models. Stored in "
-                              + secrets.storage() + "; never written to the settings file or the log.")
-        self._token_before = secrets.get_hf_token() or ""
+                              + self.secrets.storage() + "; never written to the settings file or the log.")
+        self._token_before = self.secrets.get_hf_token() or ""
         self.token.setText(self._token_before)
         form.addRow(self._label("Access token", self.token), self.token)
-        self.token_where = self._note(f"Kept in {secrets.storage()}.")
+        self.token_where = self._note(f"Kept in {self.secrets.storage()}.")
         form.addRow("", self.token_where)
         self.offline = QCheckBox("Never contact the Hugging Face Hub", self)
         self.offline.setAccessibleName("Offline mode")
@@ -216,7 +223,7 @@ class SettingsDialog(QDialog):
         """Save: settings through `Settings.update` (listeners hear of it), the token through secrets."""
         token = self.token.text().strip()
         if token != self._token_before:
-            secrets.set_hf_token(token)
+            self.secrets.set_hf_token(token)
         changes = {k: v for k, v in self.values().items() if getattr(self.settings, k) != v}
         if changes:
             self.settings.update(**changes)
@@ -224,5 +231,11 @@ class SettingsDialog(QDialog):
         super().accept()
 
     def reject(self) -> None:
+        if self.themes is not None and self.themes.choice != self.settings.theme:
+            self.themes.apply(self.settings.theme)  # the preview goes; the saved theme comes back
         self.sizes_job.shutdown(2000)
         super().reject()
+
+    def _preview_theme(self, _index: int) -> None:
+        if self.themes is not None:
+            self.themes.apply(str(self.theme.currentData()))

@@ -166,18 +166,22 @@ def test_a_quarantined_download_is_shown_and_offered_again(qtbot, open_library, 
     assert v.variant.verified and not v.variant.quarantined
 
 
-def test_the_library_page_replaces_the_simple_one_once_its_backend_is_loaded(qtbot, open_window):
-    from ui.library import install_now
-    from ui.library.loader import load_then
+def test_the_pages_join_the_window_after_it_shows_and_a_page_asked_for_meanwhile_opens(qtbot, open_window):
+    """`tern` shows the window first and adds the other pages when their imports are done (app/gui.py)."""
+    from app.gui import add_pages_when_loaded
 
-    w = open_window(wait_ready=False)
-    assert w.pages["library"] is w.library_fallback and w.current_page() == "welcome"
-    load_then(w, lambda catalog: install_now(w, w.ctx, catalog))  # what `install` does when imports are due
-    qtbot.waitUntil(lambda: hasattr(w, "library"), timeout=NET_MS)
-    page = w.library
+    w = open_window(wait_ready=False, pages=False)
+    assert "library" not in w.pages and w.current_page() == "welcome"
+    click(qtbot, w.welcome.library_button)  # "Open the Library" before the page exists: nothing breaks
+    assert w.current_page() == "welcome"
+    add_pages_when_loaded(w, w.ctx, 0.0)
+    qtbot.waitUntil(lambda: "library" in w.pages, timeout=NET_MS)
+    page = w.pages["library"]
     try:
-        assert w.pages["library"] is page and list(w.nav.buttons).count("library") == 1
-        click(qtbot, w.welcome.library_button)  # the welcome page's "Open the Library"
+        assert list(w.nav.buttons) == ["chat", "library", "compare"]
+        assert w.current_page() == "library"  # the click was remembered
+        click(qtbot, w.nav.buttons["chat"])
+        click(qtbot, w.welcome.library_button)
         assert w.current_page() == "library" and page.stack.currentIndex() == page.stack.indexOf(
             page.discover
         )

@@ -1,4 +1,4 @@
-"""The readouts installed in the real window, following a real engine through a real chat reply."""
+"""The readouts in the real window, following a real engine through a real chat reply."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from app.context import AppContext
 from backend import units
 from backend.metrics import Sampler
 from backend.metrics.power.estimate import CpuTimeEstimate
-from tests.gui.conftest import REPLY_MS, TINY, register_tiny, type_and_send
-from ui import metrics
+from tests.gui.conftest import REPLY_MS, TINY, join_pages, register_tiny, type_and_send
 from ui.metrics.panel import MetricsWindow
+from ui.metrics.presenter import MetricsPresenter
 from ui.metrics.status_readout import StatusReadout
 
 WATTS = 5.0
@@ -28,9 +28,9 @@ def test_a_reply_shows_the_engines_own_figures_and_its_energy(qtbot, open_window
     ctx = AppContext()
     register_tiny(ctx, tiny_models)
     ctx.settings.update(last_model=TINY)
-    window = open_window(ctx)  # the model is already loaded when the readouts attach
+    window = open_window(ctx, pages=False)  # the model is loaded before the pages join, as often in `tern`
     sampler = estimate_sampler()
-    presenter = metrics.install(window, ctx, sampler)
+    presenter = join_pages(window, sampler).metrics
     try:
         readout = window.status.findChild(StatusReadout)
         assert readout is not None and readout.isVisible() and not window.status.turn_figures.isVisible()
@@ -84,13 +84,13 @@ def test_clicking_opens_the_panel_and_the_explanation_and_a_users_figure_gives_a
     qtbot, open_window
 ) -> None:
     ctx = AppContext()
-    window = open_window(ctx, wait_ready=False)
     sampler = Sampler(
         hz=10,
         power=[("estimate", lambda c: CpuTimeEstimate(c.engine_cpu, "AMD EPYC", c.watts_per_core))],
         cpu_name="AMD EPYC",
     )
-    presenter = metrics.install(window, ctx, sampler)
+    window = open_window(ctx, wait_ready=False, sampler=sampler)
+    presenter = window.findChild(MetricsPresenter)
     try:
         readout = window.status.findChild(StatusReadout)
         qtbot.waitUntil(
@@ -125,10 +125,10 @@ def test_clicking_opens_the_panel_and_the_explanation_and_a_users_figure_gives_a
     sampler.stop()
 
 
-def test_installed_by_the_app_the_sampler_stops_with_the_window(qtbot, open_window) -> None:
+def test_built_by_the_app_the_sampler_stops_with_the_window(qtbot, open_window) -> None:
     ctx = AppContext()
     window = open_window(ctx, wait_ready=False)
-    presenter = metrics.install(window, ctx)
+    presenter = window.findChild(MetricsPresenter)
     assert presenter.sampler.wait_probed(5)
     thread = presenter.sampler._thread
     assert thread is not None and thread.is_alive()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal
+from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from backend.bench.history import BenchHistory
@@ -121,15 +121,6 @@ class ComparePanel(QWidget):
         self.worker.closed.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)  # GUI thread may be waiting
         self.thread.finished.connect(self.worker.deleteLater)
         self.thread.start()
-
-    def stop_with(self, window: QWidget) -> None:
-        """Shut down when `window` closes (the main window's own shutdown does not know this page)."""
-        window.installEventFilter(self)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if event.type() == QEvent.Type.Close:
-            self.shutdown()
-        return False
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Cancel what runs, close the engines and the sampler, stop the thread (call before quitting)."""

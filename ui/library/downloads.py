@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from backend.hub import Cancelled, PendingDownload, Progress
 from backend.store import Store
 from ui.jobs import Job
-from ui.library.tasks import Report, Tasks, hub_token, with_registry
+from ui.library.tasks import Report, Tasks, with_registry
 
 Key = tuple[str, str]
 STARTING, RUNNING, VERIFYING, PAUSED, FAILED = "starting", "running", "verifying", "paused", "failed"
@@ -92,7 +92,7 @@ class DownloadManager(QObject):
                 registry,
                 repo,
                 filename,
-                token=hub_token(),
+                token=self.tasks.hub_token(),
                 cancel=cancel,
                 n_ctx=n_ctx,
                 model_name=name,

@@ -39,7 +39,7 @@ def downloaded(page: Any, result: Any) -> None:
     check = "sha256 verified" if v.verified else "not verified"
     resumed = sum(f.resumed_from for f in result.files)
     note = f", resumed from {units.size(resumed)}" if resumed else ""
-    page.window_.bridge.info(
+    page.bridge.info(
         f"Downloaded {spec} ({units.size(v.file_bytes)}, {check}{note}).",
         "It is in the chat's model list now.",
         actions=[("Chat with it", lambda: page.chat_with(spec)), *_twin_action(page, v.model_name)],
@@ -66,11 +66,11 @@ def download_failed(page: Any, key: tuple[str, str], exc: BaseException) -> None
         isinstance(exc, HubError) and not isinstance(exc, NotRunnable)
     ):
         actions = [("Try again", again)]
-    page.window_.bridge.exception(exc, f"downloading {filename}", actions, key=f"download-{repo}/{filename}")
+    page.bridge.exception(exc, f"downloading {filename}", actions, key=f"download-{repo}/{filename}")
 
 
 def discarded(page: Any, key: tuple[str, str], freed: int) -> None:
-    page.window_.bridge.info(
+    page.bridge.info(
         f"Cancelled the download of {key[1]}; the partial file is deleted ({units.size(freed)} freed).",
         timeout_ms=8000,
         key=f"download-{key[0]}/{key[1]}",
@@ -79,7 +79,7 @@ def discarded(page: Any, key: tuple[str, str], freed: int) -> None:
 
 def hub_off(page: Any) -> None:
     offline = page.settings.offline
-    page.window_.bridge.warning(
+    page.bridge.warning(
         "Downloads need the Hugging Face Hub, and "
         + ("offline mode is on." if offline else "it can't be reached."),
         "Models on this computer keep working."
@@ -91,11 +91,10 @@ def hub_off(page: Any) -> None:
 
 def derived(page: Any, variant: Any) -> None:
     spec = f"{variant.model_name}:{variant.encoding}"
-    page.window_.bridge.dismiss(f"download-{variant.model_name}")  # its "Make FP16 variant" is done
+    page.bridge.dismiss(f"download-{variant.model_name}")  # its "Make FP16 variant" is done
     actions: list[tuple[str, Any]] = [("Chat with it", lambda: page.chat_with(spec))]
-    if "compare" in page.window_.pages:
-        actions.append(("Compare", lambda: page.window_.show_page("compare")))
-    page.window_.bridge.info(
+    actions.append(("Compare", lambda: page.compare(variant.model_name)))
+    page.bridge.info(
         f"Made {spec} ({units.size(variant.file_bytes)}) from the same weights.",
         "Both variants are in the chat's model list and on the Compare page.",
         actions=actions,
@@ -105,20 +104,20 @@ def derived(page: Any, variant: Any) -> None:
 
 def derive_failed(page: Any, model: str, exc: BaseException) -> None:
     if isinstance(exc, DeriveCancelled):
-        page.window_.bridge.info(
+        page.bridge.info(
             f"Stopped making the new variant of {model}; nothing was kept.",
             timeout_ms=8000,
             key=f"derive-{model}",
         )
         return
-    page.window_.bridge.exception(exc, f"making a variant of {model}", key=f"derive-{model}")
+    page.bridge.exception(exc, f"making a variant of {model}", key=f"derive-{model}")
 
 
 def imported(page: Any, path: str, variant: Any) -> None:
     spec = f"{variant.model_name}:{variant.encoding}"
     where = "copied into Tern's folder" if variant.info.get("copied") else "Tern uses the file where it is"
-    page.window_.bridge.dismiss(f"import-{path}")
-    page.window_.bridge.info(
+    page.bridge.dismiss(f"import-{path}")
+    page.bridge.info(
         f"Added {spec} ({units.size(variant.file_bytes)}) — {variant.info.get('verdict', 'checked')}.",
         f"{where.capitalize()}; it is in the chat's model list now.",
         actions=[("Chat with it", lambda: page.chat_with(spec)), *_twin_action(page, variant.model_name)],
@@ -128,7 +127,7 @@ def imported(page: Any, path: str, variant: Any) -> None:
 
 def removed(page: Any, spec: str, result: Any) -> None:
     kept = f" Your own file stays where it is: {', '.join(result.kept)}." if result.kept else ""
-    page.window_.bridge.info(
+    page.bridge.info(
         f"Removed {spec}: {units.size(result.freed_bytes)} freed.{kept}",
         timeout_ms=10000,
         key=f"remove-{spec}",

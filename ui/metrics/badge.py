@@ -43,6 +43,10 @@ class PowerBadge(QToolButton):
         self.clicked.connect(self.explain)
         self.set_state(self.state)
 
+    def offer_watts(self, current: Callable[[], float], choose: Callable[[float], None]) -> None:
+        """Let the explanation edit the one figure a user can supply: the CPU's watts per core."""
+        self.get_watts, self.set_watts = current, choose
+
     def set_state(self, state: PowerState) -> None:
         self.state = state
         text = compact_badge(state) if self.compact else state.badge
