@@ -26,6 +26,7 @@ from backend.bench.race import RaceRunner
 from backend.bench.report import run_with_ctrl_c
 from backend.bench.results import COMPARE, OK, RACE_NOTE, BenchConfig, RunResult, Sample
 from backend.bench.runner import RunEvent, Runner
+from backend.bench.summary import source_line
 from backend.engine.protocol import DEFAULT_PARAMS
 from backend.models import SYNTHETIC_LABEL
 
@@ -115,6 +116,7 @@ class TextPrinter:
     def finish(self, result: RunResult) -> None:
         s = result.summary
         print("\n" + " · ".join(s.get("headline", [])))
+        print(f"  {source_line(result)}", file=sys.stderr)
         for note in s.get("notes", []):
             print(f"  {note}", file=sys.stderr)
         print(f"  {result.fingerprint.get('weights_note', '')}", file=sys.stderr)

@@ -18,8 +18,9 @@ from backend.bench.history import BenchHistory
 from backend.bench.pairing import Pair
 from backend.bench.paper import paper_table
 from backend.bench.results import BENCH as BENCH_KIND
-from backend.bench.results import COMPARE, OK, RACE_NOTE, BenchConfig, RunResult, Sample
+from backend.bench.results import COMPARE, RACE_NOTE, BenchConfig, RunResult, Sample
 from backend.bench.runner import RunEvent
+from backend.bench.summary import samples_per_side, source_line
 from backend.models.registry import Registry
 from backend.store import Store
 from ui.compare.banner import RatioBanner
@@ -57,7 +58,8 @@ class ComparePanel(QWidget):
         self._rid = 0
         self._active = 0  # the request whose events we show
         self._prepare_rid = 0
-        self._bench_run: RunResult | None = None
+        self._bench_run: RunResult | None = None  # the benchmark the Benchmark tab shows
+        self._side_run: RunResult | None = None  # the comparison whose figures the side-by-side columns show
         self._mode = ""  # what the active request does: fair, race, bench, shapes, derive
         self._build()
         self._start_worker(tern_version)
@@ -100,6 +102,7 @@ class ComparePanel(QWidget):
         self.history_view.open_requested.connect(self.open_run)
         self.history_view.compare_requested.connect(self._compare_with)
         self.history_view.delete_requested.connect(self.delete_run)
+        self.tabs.currentChanged.connect(lambda _i: self._show_banner())
 
     def _start_worker(self, tern_version: str) -> None:
         s = self.settings
@@ -296,6 +299,23 @@ class ComparePanel(QWidget):
             self.run_finished.emit(result)
 
     def _show_result(self, run: RunResult) -> None:
+        if run.kind == BENCH_KIND:
+            self._bench_run = run
+            self.bench.show_run(run)
+            self.bench.status.setText(f"Run #{run.id}: {run.status}.")
+        else:
+            self._side_run = run
+        if run.kind != BENCH_KIND:
+            for side, col in self.columns.items():
+                col.show_outcome([x for x in run.samples if x.side == side])
+        self._show_banner()
+
+    def _show_banner(self) -> None:
+        """The headline of the run the current tab shows, so it never contradicts the figures under it."""
+        tab = self.tabs.currentWidget()
+        run = self._bench_run if tab is self.bench else self._side_run if tab is self.side else None
+        if run is None or run.status == "running":
+            return
         s = run.summary
         race = run.kind == "race"
         notes = [RACE_NOTE] if race else [n for n in s.get("notes", []) if not n.startswith("context")][:2]
@@ -304,15 +324,8 @@ class ComparePanel(QWidget):
         if run.status != "complete":
             notes.insert(0, f"This run is {run.status}.")
         self.banner.show_result(s.get("headline", []), "\n".join(notes), warning=race,
-                                tooltip=run.fingerprint.get("weights_note", ""))
-        if run.kind == BENCH_KIND:
-            self._bench_run = run
-            self.bench.show_run(run)
-            self.bench.status.setText(f"Run #{run.id}: {run.status}.")
-        for side, col in self.columns.items():
-            if run.kind != BENCH_KIND and not any(x.side == side and x.status == OK for x in run.samples):
-                failed = next((x for x in run.samples if x.side == side), None)
-                col.set_state(failed.error if failed and failed.error else "not run")
+                                tooltip=run.fingerprint.get("weights_note", ""), source=source_line(run),
+                                solid=not race and samples_per_side(run) > 1)
 
     def _failed(self, rid: int, exc: Exception) -> None:
         if rid != self._active:
@@ -346,6 +359,7 @@ class ComparePanel(QWidget):
         self.bench.show_run(run)
         self.bench.set_previous_choices([r for r in self.history.runs() if r.kind == BENCH_KIND])
         self.tabs.setCurrentWidget(self.bench)
+        self._show_banner()
 
     def _compare_with(self, run_id: int) -> None:
         current = self._bench_run
@@ -359,4 +373,6 @@ class ComparePanel(QWidget):
         self.history.delete(run_id)
         if self._bench_run is not None and self._bench_run.id == run_id:
             self._bench_run = None
+        if self._side_run is not None and self._side_run.id == run_id:
+            self._side_run = None
         self.refresh_history()

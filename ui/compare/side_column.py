@@ -12,11 +12,11 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from backend import units
-from backend.bench.results import OK, Sample
+from backend.bench.results import CANCELLED, OK, Sample
 from ui.compare import format as f
 
 FIGURES = [
-    ("ram", "RAM", "The engine process's resident memory (live while it streams; its peak when the reply ends)."),
+    ("ram", "peak RAM", "The engine process's peak resident memory (live: its memory now, while it streams)."),
     ("ttft", "TTFT", "Time to first token: from the request to the first generated token, by the engine's clock."),
     ("decode", "tok/s", "Decode speed: output tokens per second after the first one."),
     ("prefill", "prefill", "Prompt processing speed: prompt tokens per second."),
@@ -35,6 +35,8 @@ class SideColumn(QFrame):
         self.title = QLabel("—", self)
         self.title.setObjectName("CompareSideTitle")
         self.title.setStyleSheet("font-weight: 600; font-size: 14px;")
+        self.title.setWordWrap(True)  # a long model name wraps in a narrow window, never cut off
+        self.title.setMinimumWidth(1)
         self.state = QLabel("", self)
         self.state.setObjectName("CompareSideState")
         self.state.setWordWrap(True)
@@ -61,6 +63,7 @@ class SideColumn(QFrame):
             self.values[key] = value
         lay.addLayout(grid)
         self._pending: list[str] = []
+        self._final = False  # the reply's measured figures are shown: live readings no longer replace them
         self._flush = QTimer(self)
         self._flush.setInterval(40)
         self._flush.timeout.connect(self.flush)
@@ -74,6 +77,7 @@ class SideColumn(QFrame):
         self.state.setText(text)
 
     def start_reply(self) -> None:
+        self._final = False
         self._pending.clear()
         self.reply.clear()
         for key, value in self.values.items():
@@ -103,6 +107,8 @@ class SideColumn(QFrame):
 
     # -- figures ------------------------------------------------------------------------------
     def show_live(self, live: dict) -> None:
+        if self._final:  # a reading sent before the reply ended, arriving after its measured figures
+            return
         self.values["ram"].setText(units.memory(live.get("rss")))
         self.values["ttft"].setText(units.ms(live.get("ttft_ms")))
         self.values["decode"].setText(units.tps(live.get("decode_tps")))
@@ -116,6 +122,7 @@ class SideColumn(QFrame):
             if s.stats is None:
                 return
         st = s.stats
+        self._final = True
         self.values["ram"].setText(units.memory(st.peak_rss))
         self.values["ram"].setToolTip("The engine process's peak resident memory (weights, KV cache, runtime), "
                                       "measured by the OS.")
@@ -130,3 +137,18 @@ class SideColumn(QFrame):
         self.values["jpt"].setToolTip(f.energy_tooltip(e))
         if s.status == OK:
             self.set_state(f"{st.output_tokens} tokens · stopped at {st.stop_reason} · measured by the engine")
+
+    def show_outcome(self, samples: list[Sample]) -> None:
+        """The side's line once the run is over, from its samples (a stopped side still wrote something)."""
+        if any(x.status == OK for x in samples):
+            return
+        last = samples[-1] if samples else None
+        if last is not None and last.status == CANCELLED and last.stats is not None:
+            self.set_state(f"stopped after {units.count(last.stats.output_tokens, 'token')} — its figures "
+                           "cover the part it wrote")
+        elif last is not None and last.error:
+            self.set_state(last.error)
+        elif self.text():
+            self.set_state("stopped before its figures were measured")
+        else:
+            self.set_state("not run")
