@@ -160,6 +160,8 @@ def add_pages(window: Any, ctx: AppContext, catalog: Any, sampler: Any = None) -
                                  settings=settings, parent=window)
     readout = StatusReadout(window.status.figures_slot)
     window.status.set_figures_widget(readout)
+    window.status.figures_width.connect(readout.fit_width)  # a narrow window: fewer words, never cut off
+    readout.fit_width(window.status.figures_room())
     readout.show()  # a child added to a window already on screen stays hidden until shown
     details = MetricsWindow(window)
     presenter.updated.connect(readout.show_readout)

@@ -20,7 +20,7 @@ def _ram_phrase(headline: str) -> str:
     return next(p for p in headline.split(" · ") if "RAM" in p)
 
 
-def test_the_headline_is_the_run_under_it_and_a_single_sample_says_so(qtbot, make_panel, tiny_models) -> None:
+def test_the_headline_is_the_run_under_it_and_a_single_sample_says_so(qtbot, make_panel, tiny_models) -> None:  # noqa: F811 - the fixture
     ctx = AppContext()
     register(ctx, {"tq2_0": tiny_models["tq2_0"], "f16": tiny_models["f16"]})
     panel = make_panel(ctx)
@@ -69,7 +69,7 @@ def _cancelled(side: str, tokens: int) -> Sample:
     return Sample(side, 0, 0, CANCELLED, stats, text="partial reply")
 
 
-def test_a_stopped_race_says_how_far_each_side_got_not_that_it_did_not_run(qtbot, make_panel, tiny_models) -> None:
+def test_a_stopped_race_says_how_far_each_side_got_not_that_it_did_not_run(qtbot, make_panel, tiny_models) -> None:  # noqa: F811 - the fixture
     ctx = AppContext()
     register(ctx, {"tq2_0": tiny_models["tq2_0"], "f16": tiny_models["f16"]})
     panel = make_panel(ctx)
@@ -85,7 +85,7 @@ def test_a_stopped_race_says_how_far_each_side_got_not_that_it_did_not_run(qtbot
     assert "not run" not in panel.columns[F16].state.text()
 
 
-def test_long_model_names_wrap_in_the_pane_titles_at_800_by_500(qtbot, make_panel, tiny_models, tmp_path) -> None:
+def test_long_model_names_wrap_in_the_pane_titles_at_800_by_500(qtbot, make_panel, tiny_models, tmp_path) -> None:  # noqa: F811 - the fixture
     ctx = AppContext()
     long_name = "bitnet-b1.58-2B-4T-instruct-converted-here"
     register(ctx, {"tq2_0": tiny_models["tq2_0"], "f16": tiny_models["f16"]}, name=long_name)

@@ -134,3 +134,23 @@ def test_built_by_the_app_the_sampler_stops_with_the_window(qtbot, open_window) 
     assert thread is not None and thread.is_alive()
     window.close()
     qtbot.waitUntil(lambda: not thread.is_alive(), timeout=3000)
+
+
+def test_the_live_figures_window_has_a_frame_a_close_button_and_esc_closes_it(qtbot, open_window) -> None:
+    from PySide6.QtWidgets import QToolButton
+
+    window = open_window(AppContext(), wait_ready=False)
+    readout = window.status.findChild(StatusReadout)
+    details = window.findChild(MetricsWindow)
+    qtbot.mouseClick(readout.ram, Qt.MouseButton.LeftButton)
+    assert details.isVisible()
+    assert "border: 1px solid" in details.frame.styleSheet()
+    close = next(b for b in details.findChildren(QToolButton) if b.accessibleName() == "Close live figures")
+    assert close.isVisible() and close.toolTip() == "Close (Esc)"
+    qtbot.waitUntil(details.isActiveWindow, timeout=5000)  # it took the keyboard: Esc is for it
+    qtbot.keyClick(details.panel, Qt.Key.Key_Escape)
+    assert not details.isVisible()
+    qtbot.mouseClick(readout.ram, Qt.MouseButton.LeftButton)
+    assert details.isVisible()
+    qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
+    assert not details.isVisible()

@@ -60,3 +60,64 @@ def test_a_new_chat_left_empty_is_not_kept(qtbot, chat_window) -> None:
     store.update_conversation(prompted, system_prompt="Answer in French.")
     w.chat.open_conversation(kept)
     assert prompted in w.chat.conversations.ids()
+
+
+def test_at_800_by_500_the_live_figures_and_power_badge_fit_and_the_engine_status_gives_way(
+        qtbot, open_window, tiny_models: dict[str, Path]) -> None:
+    from PySide6.QtCore import QPoint
+
+    from ui.metrics.status_readout import StatusReadout
+
+    ctx = AppContext()
+    name = "bitnet-b1.58-2B-4T-instruct-converted-on-this-laptop"  # a real model's name is this long
+    ctx.registry.add_variant(name, tiny_models["tq2_0"], "tq2_0", "synthetic", model_fields={"synthetic": 1})
+    ctx.settings.update(last_model=f"{name}:TQ2_0")
+    w = open_window(ctx)
+    w.resize(800, 500)
+    qtbot.waitUntil(lambda: w.width() == 800, timeout=3000)
+    qtbot.wait(100)
+    readout = w.status.findChild(StatusReadout)
+    for part in (readout.ram, readout.tps, readout.power, readout.badge):
+        right = part.mapTo(w.status, QPoint(part.width(), 0)).x()
+        assert part.isVisible() and right <= w.status.width(), (part.accessibleName(), right, w.status.width())
+        assert part.width() >= part.sizeHint().width(), part.accessibleName()  # drawn whole, not cut
+    state = w.status.state
+    assert "TQ2_0 loaded" in state.text() and state.text() in state.toolTip()
+    shown = state.displayed()
+    assert shown == state.text() or shown.endswith("…")
+    assert state.fontMetrics().horizontalAdvance(shown) <= state.contentsRect().width()
+
+
+def test_long_live_figures_take_fewer_words_in_a_narrow_window_and_all_of_them_in_a_wide_one(
+        qtbot, open_window) -> None:
+    from PySide6.QtCore import QPoint
+
+    from backend.metrics.snapshot import PowerState
+    from ui.metrics.presenter import MetricsPresenter
+    from ui.metrics.readout import Figure, Readout
+    from ui.metrics.status_readout import StatusReadout
+
+    w = open_window(AppContext(), wait_ready=False)
+    presenter = w.findChild(MetricsPresenter)
+    presenter.shutdown()
+    presenter.updated.disconnect()  # the figures below are the test's, not this machine's
+    readout = w.status.findChild(StatusReadout)
+    estimate = PowerState(True, "Estimated · CPU time × 15 W/core (your figure) — not a measurement",
+                          key="estimate", measured=False)
+    ram = Figure("1,535 MiB", "now")
+    r = Readout(ram, Figure("1,611 MiB", "peak"), ram, ram, Figure("840 ms", "t"), Figure("95.2 tok/s", "p"),
+                Figure("18.7 tok/s", "d"), Figure("53.5 ms", "m"), Figure("2.0 cores", "c"),
+                Figure("12.3 W", "w"), Figure("28.0 mJ/token", "j"), Figure("—", "e"), estimate, "10 Hz",
+                running=True)
+    for size, narrow in (((1400, 800), False), ((800, 500), True)):
+        w.resize(*size)
+        qtbot.waitUntil(lambda s=size: w.width() == s[0], timeout=3000)
+        readout.show_readout(r)
+        qtbot.wait(50)
+        assert readout.narrow is narrow
+        for part in (readout.ram, readout.tps, readout.power, readout.badge):
+            right = part.mapTo(w.status, QPoint(part.width(), 0)).x()
+            assert right <= w.status.width() and part.width() >= part.sizeHint().width(), part.accessibleName()
+        assert ("peak 1,611 MiB" in readout.ram.text()) is not narrow and "1,611 MiB" in readout.ram.toolTip()
+        assert ("28.0 mJ/token" in readout.power.text()) is not narrow and "28.0 mJ/token" in readout.power.toolTip()
+        assert readout.badge.text() == ("Estimated" if narrow else "Estimated — not a measurement")
