@@ -147,6 +147,22 @@ def test_import_and_refusals(tiny: Path, tmp_path: Path) -> None:
     assert r.returncode == 1 and "No local model is called 'nosuch'" in r.stderr
 
 
+def test_importing_files_with_names_that_say_little_never_gives_an_empty_model_name(tiny: Path, tmp_path: Path) -> None:
+    import shutil
+
+    short = tmp_path / "a-TQ2_0.gguf"
+    generic = tmp_path / "bitnet-mini" / "model.gguf"
+    generic.parent.mkdir()
+    for dst in (short, generic):
+        shutil.copyfile(tiny, dst)
+        r = tern("models", "import", str(dst), "--json")
+        assert r.returncode == 0, r.stderr
+    listed = [e for e in events(tern("models", "list", "--json")) if e.get("event") == "model"]
+    assert sorted(m["name"] for m in listed) == ["a-tq2-0", "bitnet-mini"]
+    r = tern("models", "import", str(short), "--name", "../outside")
+    assert r.returncode == 1 and "cannot be a model name" in r.stderr
+
+
 def test_the_derivation_child_also_runs_as_tern_itself(tiny: Path, tmp_path: Path) -> None:
     """A frozen bundle starts the child as `tern --quantize-worker …` (there is no `python -m` there)."""
     out = tmp_path / "f16.gguf"
