@@ -163,8 +163,14 @@ class SettingsDialog(QDialog):
         self._section("Storage")
         self.data_row = _FolderRow("Data folder", paths.data, self)
         self.models_row = _FolderRow("Models folder", paths.models, self)
+        self.cache_row = _FolderRow("Cache folder", paths.cache, self)
+        self.cache_row.setToolTip("Files Tern can make again: the synthetic models of the paper's shapes while "
+                                  "they are benchmarked, and other temporary work")
         form.addRow(self._label("Data", self.data_row.open_button), self.data_row)
         form.addRow(self._label("Models", self.models_row.open_button), self.models_row)
+        form.addRow(self._label("Cache", self.cache_row.open_button), self.cache_row)
+        form.addRow("", self._note("Data includes Models. Downloads from the Hub live in the Hugging Face cache, "
+                                   "shared with other tools."))
         col.addLayout(form)
         col.addStretch(1)
 
@@ -205,14 +211,19 @@ class SettingsDialog(QDialog):
         return note
 
     def _measure(self) -> Job:
-        data, models = self.paths.data, self.paths.models
+        rows = (self.data_row, self.models_row, self.cache_row)
+        folders = [row.path for row in rows]
 
-        def work(_report: Callable[[str, float], None], cancel: threading.Event) -> tuple[int, int]:
-            return folder_size(data, cancel), folder_size(models, cancel)
+        def work(_report: Callable[[str, float], None], cancel: threading.Event) -> list[int]:
+            return [folder_size(f, cancel) for f in folders]
+
+        def show(sizes: list[int]) -> None:
+            for row, n in zip(rows, sizes, strict=True):
+                row.set_size(n)
 
         job = start_job(work, "folder-sizes", self)
-        job.succeeded.connect(lambda r: (self.data_row.set_size(r[0]), self.models_row.set_size(r[1])))
-        job.failed.connect(lambda _e: (self.data_row.set_size(None), self.models_row.set_size(None)))
+        job.succeeded.connect(show)
+        job.failed.connect(lambda _e: [row.set_size(None) for row in rows])
         return job
 
     def values(self) -> dict[str, object]:

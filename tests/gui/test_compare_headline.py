@@ -98,3 +98,38 @@ def test_long_model_names_wrap_in_the_pane_titles_at_800_by_500(qtbot, make_pane
         needed = title.fontMetrics().boundingRect(title.contentsRect(), int(Qt.TextFlag.TextWordWrap),
                                                   title.text())
         assert needed.width() <= title.width() and needed.height() <= title.height(), (needed, title.size())
+
+
+def test_the_paper_shapes_ask_first_with_the_time_and_disk_and_cancel_starts_nothing(
+        qtbot, make_panel, tiny_models) -> None:  # noqa: F811 - the fixture
+    from PySide6.QtWidgets import QMessageBox
+
+    ctx = AppContext()
+    register(ctx, {"tq2_0": tiny_models["tq2_0"], "f16": tiny_models["f16"]})
+    panel = make_panel(ctx)
+    panel.tabs.setCurrentWidget(panel.paper)
+    requested: list[object] = []
+    panel.request_shapes.connect(lambda rid, job: requested.append(job))
+    qtbot.mouseClick(panel.paper.run_shapes, Qt.MouseButton.LeftButton)
+    box = panel.paper.confirm_box
+    assert box is not None and box.isVisible() and not panel.busy and requested == []
+    text = box.informativeText()
+    assert re.search(r"Time: about \d+ (min|s)", text) and re.search(r"Disk: up to [\d.]+ GB", text), text
+    assert "deleted" in text and "when you press Stop" in text
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    qtbot.wait(50)
+    assert requested == [] and not panel.busy and panel.paper.run_shapes.isEnabled()
+
+
+def test_settings_count_the_cache_where_paper_shapes_are_made(qtbot, open_window) -> None:
+    from backend.bench.paper_shapes import shapes_folder
+
+    folder = shapes_folder()
+    folder.mkdir(parents=True)
+    (folder / "tern-synthetic-700M-s0-F16.gguf.part").write_bytes(b"\0" * 3_000_000)
+    w = open_window(AppContext(), wait_ready=False, pages=False)
+    dialog = w.open_settings()
+    qtbot.waitUntil(lambda: "used" in dialog.cache_row.size_label.text(), timeout=10_000)
+    assert dialog.cache_row.size_label.text() == "3.00 MB used"
+    assert dialog.cache_row.path == w.ctx.paths.cache
+    dialog.reject()

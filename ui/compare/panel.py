@@ -21,6 +21,7 @@ from backend.bench.results import BENCH as BENCH_KIND
 from backend.bench.results import COMPARE, RACE_NOTE, BenchConfig, RunResult, Sample
 from backend.bench.runner import RunEvent
 from backend.bench.summary import samples_per_side, source_line
+from backend.errors import TernError
 from backend.models.registry import Registry
 from backend.store import Store
 from ui.compare.banner import RatioBanner
@@ -219,6 +220,22 @@ class ComparePanel(QWidget):
         self.bench.status.setText("Starting: checking the files, loading and warming up both sides…")
 
     def run_paper_shapes(self, sizes: list[str]) -> None:
+        """Say what the run takes (time, disk, what is skipped) and start it only when the user agrees."""
+        from backend.bench.paper_shapes import estimate_shapes, plan_shapes, shapes_folder
+
+        if self.busy:
+            return
+        config = self.bench.config()
+        try:
+            plans = plan_shapes(sizes, shapes_folder(), config.n_ctx or config.auto_ctx())
+        except (OSError, TernError) as e:
+            self.paper.status.setText(f"Could not plan the run: {e}")
+            return
+        estimate = estimate_shapes(plans, config, self.history.runs(kind=BENCH_KIND), config.idle_baseline)
+        box = self.paper.confirm(plans, estimate)
+        box.accepted.connect(lambda: self._start_paper_shapes(sizes))
+
+    def _start_paper_shapes(self, sizes: list[str]) -> None:
         if self.busy:
             return
         config = self.bench.config()
