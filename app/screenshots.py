@@ -21,7 +21,7 @@ from typing import Any
 
 SIZE = (1280, 800)
 QUESTION_1 = "Hello! What are you?"
-QUESTION_2 = "Write a short note on why ternary weights use less memory than FP16."
+QUESTION_2 = "Write a short note on why ternary weights use less memory than 16-bit floats."
 
 
 def _spin(ms: int) -> None:

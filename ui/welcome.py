@@ -19,7 +19,7 @@ from ui import theme
 
 ABOUT = ("Tern runs 1.58-bit (ternary) language models on this computer — no account, no cloud, and no "
          "internet once a model is downloaded. It measures what ternary weights buy you in memory, speed "
-         "and power, side by side with the same model in FP16.")
+         "and power, side by side with the same model in F16 (16-bit floats).")
 
 
 class _Card(QFrame):

@@ -1,4 +1,4 @@
-"""`tern compare TERNARY [FP16] --prompt ...`: one fair side-by-side of a ternary model and its F16 twin.
+"""`tern compare TERNARY [F16] --prompt ...`: one fair side-by-side of a ternary model and its F16 variant.
 
 The two sides run one after the other with the same prompt, seed, sampling, threads and context,
 each warmed up first; both replies stream to stdout, then the figures and the ratios. `--race`
@@ -34,9 +34,9 @@ ORDER = 30
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("compare", help="one fair side-by-side: a ternary model and its F16 twin")
+    p = sub.add_parser("compare", help="one fair side-by-side: a ternary model and its F16 variant")
     p.add_argument("ternary", help="the ternary variant: a GGUF file or a local model (`name`, `name:tq2_0`)")
-    p.add_argument("f16", nargs="?", help="its F16 twin (default: the same model's F16 variant)")
+    p.add_argument("f16", nargs="?", help="its F16 variant (default: the same model's, from the library)")
     p.add_argument("--prompt", "-p", required=True, help="the user message, sent to both sides")
     p.add_argument("--max-tokens", "-n", type=int, default=128)
     p.add_argument("--seed", type=int, default=42, help="the same seed for both sides")

@@ -128,7 +128,7 @@ def run_catalog(args: argparse.Namespace) -> int:
         for f in e.files:
             print(f"    {f.name}  {f.encoding}  {f.size_text}  [{status[e.id][f.name]}]"
                   f"{'  (default)' if f.default and len(e.files) > 1 else ''}")
-        print(f"  RAM at {n_ctx} tokens: {e.ram_text(None, n_ctx)}\n  FP16 variant: {e.fp16}\n")
+        print(f"  RAM at {n_ctx} tokens: {e.ram_text(None, n_ctx)}\n  F16 variant: {e.fp16}\n")
     print("Known not to run on llama.cpp:")
     for b in cat.incompatible:
         print(f"  {b.repo}: {b.reason}")
@@ -242,7 +242,7 @@ def run_download(args: argparse.Namespace) -> int:
     print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  sha256 verified{note}\n  {v.path}")
     if result.inspection and result.inspection.ram:
         print(f"  RAM at {result.inspection.n_ctx} tokens: {result.inspection.ram.describe()}")
-    print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   FP16 twin: "
+    print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   F16 variant: "
           f"tern models derive {v.model_name} --to f16")
     return 0
 

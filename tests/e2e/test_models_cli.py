@@ -29,7 +29,7 @@ def test_catalog_works_offline_and_lists_what_a_person_needs(monkeypatch: pytest
     r = tern("models", "catalog")
     assert r.returncode == 0, r.stderr
     assert "brunopio/Llama3-8B-1.58-100B-tokens-GGUF" in r.stdout and "2.53 GB" in r.stdout
-    assert "licence: unknown — see the repo page" in r.stdout and "FP16 variant:" in r.stdout
+    assert "licence: unknown — see the repo page" in r.stdout and "F16 variant:" in r.stdout
     assert "needs bitnet.cpp (I2_S)" in r.stdout
     entries = [e for e in events(tern("models", "catalog", "--json", "--ctx", "4096")) if e["event"] == "entry"]
     llama = next(e for e in entries if e["id"] == "llama3-8b-1.58")

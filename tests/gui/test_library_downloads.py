@@ -49,7 +49,7 @@ def test_a_download_shows_progress_then_lands_in_the_local_list_and_the_model_pi
     assert variant.variant.encoding == "TQ2_0" and "sha256 verified" in variant.provenance.full
     assert any(t.startswith("tiny · TQ2_0") for t in picker_items(w))  # the chat can use it now
     b = banner(w, "Downloaded tiny:TQ2_0")
-    assert [x.text() for x in b.buttons] == ["Chat with it", "Make FP16 variant"]
+    assert [x.text() for x in b.buttons] == ["Chat with it", "Make F16 variant"]
     assert r.action.text() == "On this computer" and not r.action.isEnabled()
     assert page.tab_local.text() == "On this computer (1)"
 

@@ -1,4 +1,4 @@
-"""The comparison panel: a ternary model and its F16 twin side by side, benchmarks, the paper's table, history.
+"""The comparison panel: a ternary model and its F16 variant side by side, benchmarks, the paper's table, history.
 
 Standalone: it takes the registry, the store, the settings (threads, context, sampler rate, watts
 per core) and Tern's version, and runs everything blocking on its `CompareWorker` thread. The
@@ -78,7 +78,7 @@ class ComparePanel(QWidget):
         self.tabs = QTabWidget(self)
         self.side = SideBySide(self.tabs)
         # the parts other code (and tests) use directly
-        self.model, self.twin, self.derive = self.picker.model, self.picker.twin, self.picker.derive
+        self.model, self.pair_note, self.derive = self.picker.model, self.picker.pair_note, self.picker.derive
         self.prompt, self.send, self.stop, self.race = self.side.prompt, self.side.send, self.side.stop, self.side.race
         self.columns = self.side.columns
         self.bench = BenchTab(self.tabs)
@@ -94,7 +94,7 @@ class ComparePanel(QWidget):
         self.send.clicked.connect(self.compare)
         self.prompt.returnPressed.connect(self.compare)
         self.stop.clicked.connect(self.cancel)
-        self.derive.clicked.connect(self.derive_twin)
+        self.derive.clicked.connect(self.derive_f16)
         self.bench.run_requested.connect(self.run_benchmark)
         self.bench.stop_requested.connect(self.cancel)
         self.bench.compare_changed.connect(self._compare_with)
@@ -246,7 +246,7 @@ class ComparePanel(QWidget):
         self.paper.status.setText("Planning the paper's shapes…")
         self.request_shapes.emit(self._rid, CompareJob(BENCH, "", config, extra={"shapes": sizes}))
 
-    def derive_twin(self) -> None:
+    def derive_f16(self) -> None:
         if self.prepared is None or self.busy:
             return
         self._rid += 1

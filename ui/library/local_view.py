@@ -1,6 +1,6 @@
 """The "On this computer" tab: each local model with its variants (encoding, size, provenance, checks).
 
-A model card offers what takes it to a variant pair: "Make FP16 variant" (and TQ1_0 ⇄ TQ2_0 in
+A model card offers what takes it to a variant pair: "Make F16 variant" (and TQ1_0 ⇄ TQ2_0 in
 its menu) with a progress bar while llama.cpp converts; each variant can be chatted with or
 removed; a quarantined file says why and offers to download it again.
 """
@@ -125,7 +125,7 @@ class LocalModelCard(Card):
             head.addWidget(
                 chip(
                     self,
-                    "ternary + FP16 pair",
+                    "ternary + F16 pair",
                     "enc",
                     "The same weights in a ternary encoding and in "
                     "F16: ready for the side-by-side comparison",
@@ -138,7 +138,7 @@ class LocalModelCard(Card):
             self.compare = button(
                 "Compare",
                 self,
-                f"Open the Compare page: {model.name} ternary vs FP16",
+                f"Open the Compare page: {model.name} ternary vs F16",
                 icon="compare",
                 accessible=f"Compare {model.name}'s variants",
             )
@@ -149,12 +149,12 @@ class LocalModelCard(Card):
                 f" (≈ {units.size(model.n_params * 2)}: parameters × 2 bytes)" if model.n_params else ""
             )
             self.make_f16 = button(
-                "Make FP16 variant",
+                "Make F16 variant",
                 self,
                 "Requantize the ternary file to F16 with llama.cpp: "
                 f"the same weights, exactly, for the side-by-side comparison{size}",
                 icon="sparkle",
-                accessible=f"Make the FP16 variant of {model.name}",
+                accessible=f"Make the F16 variant of {model.name}",
             )
             self.make_f16.clicked.connect(lambda: self.derive_requested.emit(model.name, "f16"))
             head.addWidget(self.make_f16)
@@ -206,7 +206,7 @@ class LocalModelCard(Card):
         if ternary and "F16" not in usable:
             self.body.addWidget(
                 label(
-                    "No FP16 twin yet: make one to compare ternary and FP16 on the same weights "
+                    "No F16 variant yet: make one to compare ternary and F16 on the same weights "
                     "(Compare page).",
                     "LibNote",
                     self,

@@ -1,7 +1,7 @@
 """What the library tells a person when something finishes or fails — through the window's message bridge.
 
 Each notice names the model or file and offers the next step as a button (chat with it, make
-its FP16 twin, resume, add a token, try again). Errors are described by `ui.messages.describe`:
+its F16 variant, resume, add a token, try again). Errors are described by `ui.messages.describe`:
 never a traceback.
 """
 
@@ -23,13 +23,13 @@ from backend.models.derive import DeriveCancelled
 
 
 def _twin_action(page: Any, model: str) -> list[tuple[str, Any]]:
-    """ "Make FP16 variant" when the model has a ternary variant and no F16 one yet."""
+    """ "Make F16 variant" when the model has a ternary variant and no F16 one yet."""
     m = page.registry.find(model)
     if m is None:
         return []
     usable = {v.encoding.upper() for v in m.variants if v.usable}
     if usable & {"TQ1_0", "TQ2_0"} and "F16" not in usable:
-        return [("Make FP16 variant", lambda: page.derive(m.name, "f16"))]
+        return [("Make F16 variant", lambda: page.derive(m.name, "f16"))]
     return []
 
 
@@ -91,7 +91,7 @@ def hub_off(page: Any) -> None:
 
 def derived(page: Any, variant: Any) -> None:
     spec = f"{variant.model_name}:{variant.encoding}"
-    page.bridge.dismiss(f"download-{variant.model_name}")  # its "Make FP16 variant" is done
+    page.bridge.dismiss(f"download-{variant.model_name}")  # its "Make F16 variant" is done
     actions: list[tuple[str, Any]] = [("Chat with it", lambda: page.chat_with(spec))]
     actions.append(("Compare", lambda: page.compare(variant.model_name)))
     page.bridge.info(

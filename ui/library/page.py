@@ -1,4 +1,4 @@
-"""The Library page: from "I have nothing" to "a ternary model and its FP16 twin are on my disk".
+"""The Library page: from "I have nothing" to "a ternary model and its F16 variant are on my disk".
 
 Two tabs — "On this computer" (local models and their variants) and "Discover" (catalog, Hub
 search) — under the downloads list, which stays in view on both. All Hub, disk and llama.cpp
