@@ -121,3 +121,20 @@ def test_long_live_figures_take_fewer_words_in_a_narrow_window_and_all_of_them_i
         assert ("peak 1,611 MiB" in readout.ram.text()) is not narrow and "1,611 MiB" in readout.ram.toolTip()
         assert ("28.0 mJ/token" in readout.power.text()) is not narrow and "28.0 mJ/token" in readout.power.toolTip()
         assert readout.badge.text() == ("Estimated" if narrow else "Estimated — not a measurement")
+
+
+def test_at_800_by_500_the_welcome_page_scrolls_instead_of_drawing_its_words_over_each_other(
+        qtbot, open_window) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    w = open_window(AppContext(), wait_ready=False)
+    w.resize(800, 500)
+    qtbot.waitUntil(lambda: w.width() == 800, timeout=3000)
+    qtbot.wait(100)
+    assert w.current_page() == "welcome"
+    labels = [lab for lab in w.welcome.findChildren(QLabel) if lab.isVisible() and lab.wordWrap() and lab.text()]
+    assert labels
+    for lab in labels:  # every wrapped line has the height its text needs at its width
+        assert lab.height() >= lab.heightForWidth(lab.width()), (lab.text()[:40], lab.height())
+    assert "random weights" in w.welcome.demo_card.text.text()
+    assert w.welcome.scroll.verticalScrollBar().maximum() > 0  # the rest is a scroll away
