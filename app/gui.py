@@ -136,8 +136,6 @@ def add_pages(window: Any, ctx: AppContext, catalog: Any, sampler: Any = None) -
     window.models_changed.connect(library.refresh_local)
     window.loaded_model_changed.connect(library.set_loaded)
     library.set_loaded(window.loaded_spec())
-    if window.theme_manager is not None:
-        window.theme_manager.changed.connect(lambda _t: library.apply_theme())
     hint = smallest_chat_model(catalog)  # the model the welcome page suggests: highlighted here too
     if hint is not None:
         library.discover.highlight(hint.entry_id)
@@ -172,6 +170,12 @@ def add_pages(window: Any, ctx: AppContext, catalog: Any, sampler: Any = None) -
     presenter.attach(window.chat.controller)
     window.shutdown_steps.add("the live figures (metrics sampler)", lambda _ms: presenter.shutdown())
     presenter.start()
+
+    themes = window.theme_manager
+    if themes is not None:  # the pages' own colours follow a theme change (Settings applies it at once)
+        themes.changed.connect(lambda _t: library.apply_theme())
+        themes.changed.connect(lambda _t: compare.banner.apply_theme())
+        themes.changed.connect(lambda _t: details.apply_theme())
 
     library.scan()  # partial downloads from an earlier session show (paused, resumable) at once
     return Pages(library, compare, presenter, details)

@@ -37,6 +37,7 @@ class RatioBanner(QFrame):
         lay.addWidget(self.source)
         lay.addWidget(self.note)
         self.solid = True
+        self.warning = False
         self.set_warning(False)
 
     def show_result(self, parts: list[str], note: str = "", warning: bool = False, tooltip: str = "",
@@ -54,7 +55,12 @@ class RatioBanner(QFrame):
     def show_message(self, text: str, note: str = "", warning: bool = False) -> None:
         self.show_result([text], note, warning)
 
+    def apply_theme(self) -> None:
+        """The theme changed: redraw the colours (they come from the theme's tokens)."""
+        self.set_warning(self.warning)
+
     def set_warning(self, warning: bool) -> None:
+        self.warning = warning
         weight, size = (600, 17) if self.solid else (500, 15)
         warn = theme.current().warn
         self.headline.setStyleSheet(f"font-size: {size}px; font-weight: {weight};"
