@@ -111,9 +111,10 @@ def test_long_live_figures_take_fewer_words_in_a_narrow_window_and_all_of_them_i
                 running=True)
     for size, narrow in (((1400, 800), False), ((800, 500), True)):
         w.resize(*size)
-        qtbot.waitUntil(lambda s=size: w.width() == s[0], timeout=3000)
+        qtbot.waitUntil(lambda s=size: w.status.width() == s[0], timeout=3000)
+        qtbot.waitUntil(lambda: readout.available == w.status.figures_room(), timeout=3000)  # it was told
         readout.show_readout(r)
-        qtbot.wait(50)
+        qtbot.waitUntil(lambda: readout.width() >= readout.sizeHint().width(), timeout=3000)  # laid out
         assert readout.narrow is narrow
         for part in (readout.ram, readout.tps, readout.power, readout.badge):
             right = part.mapTo(w.status, QPoint(part.width(), 0)).x()
