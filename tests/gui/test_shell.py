@@ -74,9 +74,10 @@ def test_at_800_by_500_the_live_figures_and_power_badge_fit_and_the_engine_statu
     ctx.settings.update(last_model=f"{name}:TQ2_0")
     w = open_window(ctx)
     w.resize(800, 500)
-    qtbot.waitUntil(lambda: w.width() == 800, timeout=3000)
-    qtbot.wait(100)
+    qtbot.waitUntil(lambda: w.status.width() == 800, timeout=3000)
     readout = w.status.findChild(StatusReadout)
+    qtbot.waitUntil(lambda: readout.available == w.status.figures_room(), timeout=3000)
+    qtbot.wait(100)
     for part in (readout.ram, readout.tps, readout.power, readout.badge):
         right = part.mapTo(w.status, QPoint(part.width(), 0)).x()
         assert part.isVisible() and right <= w.status.width(), (part.accessibleName(), right, w.status.width())
