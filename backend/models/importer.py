@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from backend import units
 from backend.errors import ModelFileError, TernError
 from backend.hub.catalog import guess_model_name
 from backend.hub.download import free_space
@@ -77,7 +78,7 @@ def import_model(registry: Registry, path: str | Path, name: str | None = None, 
         need = sum(p.stat().st_size for p in parts)
         free, where = free_space(folder)
         if need > free:
-            raise ModelFileError(src, f"copying it needs {need / 1e9:.2f} GB but {where} has {free / 1e9:.2f} GB free",
+            raise ModelFileError(src, f"copying it needs {units.size(need)} but {where} has {units.size(free)} free",
                                  "Free some space, or import it in place (without --copy).", code="disk_full")
         folder.mkdir(parents=True, exist_ok=True)
         for part in parts:
