@@ -85,7 +85,8 @@ def test_a_stopped_race_says_how_far_each_side_got_not_that_it_did_not_run(qtbot
     assert "not run" not in panel.columns[F16].state.text()
 
 
-def test_long_model_names_wrap_in_the_pane_titles_at_800_by_500(qtbot, make_panel, tiny_models, tmp_path) -> None:  # noqa: F811 - the fixture
+def test_at_800_by_500_long_model_names_wrap_and_the_figures_keep_their_height(
+        qtbot, make_panel, tiny_models, tmp_path) -> None:  # noqa: F811 - the fixture
     ctx = AppContext()
     long_name = "bitnet-b1.58-2B-4T-instruct-converted-here"
     register(ctx, {"tq2_0": tiny_models["tq2_0"], "f16": tiny_models["f16"]}, name=long_name)
@@ -98,6 +99,8 @@ def test_long_model_names_wrap_in_the_pane_titles_at_800_by_500(qtbot, make_pane
         needed = title.fontMetrics().boundingRect(title.contentsRect(), int(Qt.TextFlag.TextWordWrap),
                                                   title.text())
         assert needed.width() <= title.width() and needed.height() <= title.height(), (needed, title.size())
+        for key, value in col.values.items():  # the figures keep their full height: the page scrolls instead
+            assert value.height() >= value.sizeHint().height(), key
 
 
 def test_the_paper_shapes_ask_first_with_the_time_and_disk_and_cancel_starts_nothing(

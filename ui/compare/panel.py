@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import Qt, QThread, Signal
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from backend.bench.history import BenchHistory
 from backend.bench.pairing import Pair
@@ -70,12 +70,24 @@ class ComparePanel(QWidget):
 
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
-        lay = QVBoxLayout(self)
-        self.picker = PairPicker(self)
+        # In a short window (800×500) the page scrolls rather than squeeze the replies' figures out of sight.
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea(self)
+        self.scroll.setObjectName("CompareScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget(self.scroll)
+        body.setObjectName("CompareBody")
+        self.scroll.setWidget(body)
+        outer.addWidget(self.scroll)
+        lay = QVBoxLayout(body)
+        self.picker = PairPicker(body)
         lay.addWidget(self.picker)
-        self.banner = RatioBanner(self)
+        self.banner = RatioBanner(body)
         lay.addWidget(self.banner)
-        self.tabs = QTabWidget(self)
+        self.tabs = QTabWidget(body)
         self.side = SideBySide(self.tabs)
         # the parts other code (and tests) use directly
         self.model, self.pair_note, self.derive = self.picker.model, self.picker.pair_note, self.picker.derive

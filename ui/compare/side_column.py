@@ -44,6 +44,7 @@ class SideColumn(QFrame):
         self.reply.setReadOnly(True)
         self.reply.setAccessibleName(f"{role} reply")
         self.reply.setPlaceholderText("The reply streams here.")
+        self.reply.setMinimumHeight(72)  # a few lines of it, even in a short window (the page scrolls)
         lay.addWidget(self.title)
         lay.addWidget(self.state)
         lay.addWidget(self.reply, 1)
