@@ -16,6 +16,7 @@ PYTEST_FLAGS ?=
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml $(ENGINE_SRC)
+	@$(PYTHON) packaging/check_tools.py build
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip wheel setuptools
 	@echo "Engine: llama-cpp-python with Tern's patches (the first build compiles llama.cpp, a few minutes)…"
@@ -24,10 +25,16 @@ $(STAMP): pyproject.toml $(ENGINE_SRC)
 	$(PY) -c "import json, importlib.resources as r; m = json.loads(r.files('llama_cpp').joinpath('tern_engine.json').read_text()); print('Engine patches:', ', '.join(p['name'] for p in m['patches']))"
 	@touch $(STAMP)
 
-run: $(STAMP)
+# Each target first checks the system has what it needs (packaging/check_tools.py names what is missing and
+# the apt-get line), before any long step.
+run:
+	@$(PYTHON) packaging/check_tools.py run
+	@$(MAKE) --no-print-directory $(STAMP)
 	$(VENV)/bin/tern
 
-test: $(STAMP)
+test:
+	@$(PYTHON) packaging/check_tools.py test
+	@$(MAKE) --no-print-directory $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_FLAGS)
 
 bench: $(STAMP)
@@ -36,7 +43,9 @@ bench: $(STAMP)
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(PY) -m app.screenshots assets/screenshots
 
-package: $(STAMP)
+package:
+	@$(PYTHON) packaging/check_tools.py package
+	@$(MAKE) --no-print-directory $(STAMP)
 	$(MAKE) -C packaging package PY=$(abspath $(PY))
 
 smoke:

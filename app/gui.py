@@ -1,4 +1,12 @@
-"""Build the QApplication and the main window, wired to the backend (the GUI's composition root)."""
+"""The GUI's composition root: build the QApplication, the window and every page, and wire them.
+
+Read top to bottom, this is the whole window: `build_shell` makes the main window with its Chat and
+welcome pages (what must be on screen at once), `load_page_backends` imports what the other pages
+need (the Hub client, gguf, numpy: about a second), and `add_pages` builds the Library, Compare and
+the live figures, connects them to the window and to each other, and puts each one's shutdown on the
+window's shutdown list. `tern` shows the shell first and adds the pages as soon as their imports are
+done on a job (`run_gui`); tests and screenshots assemble the same window in one go (`build_window`).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +16,14 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from app import APP_ID, APP_NAME, __version__
+from app import APP_ID, APP_NAME, __version__, secrets
 from app.context import AppContext
 
 log = logging.getLogger("tern.gui")
-# Pages and readouts other parts of Tern add to the window: a module with `install(window, ctx)`.
-EXTENSIONS = ("ui.library", "ui.compare", "ui.metrics")
 
 
 def freeze_startup_objects() -> None:
@@ -40,35 +48,11 @@ def make_app(argv: list[str] | None = None) -> Any:
     return app
 
 
-def install_extensions(window: Any, ctx: AppContext) -> list[str]:
-    """Call `install(window, ctx)` of each extension module that exists; one failing never stops the app."""
-    installed = []
-    for name in EXTENSIONS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name and name.startswith(e.name):
-                continue  # not built yet
-            window.bridge.exception(e, f"loading the {name.split('.')[-1]} page")
-            continue
-        except Exception as e:
-            window.bridge.exception(e, f"loading the {name.split('.')[-1]} page")
-            continue
-        install = getattr(module, "install", None)
-        if install is None:
-            continue
-        try:
-            install(window, ctx)
-            installed.append(name)
-        except Exception as e:
-            window.bridge.exception(e, f"setting up the {name.split('.')[-1]} page")
-    return installed
-
-
-def follow_offline_setting(settings: Any) -> None:
+def follow_offline_setting(settings: Any) -> Callable[[], None]:
     """Settings' offline mode → HF_HUB_OFFLINE, which the Hub client reads at every call (backend.hub.env).
 
     An HF_HUB_OFFLINE the user set in the environment is left alone; only Tern's own is removed.
+    Returns the function that stops following.
     """
     ours = {"set": False}
 
@@ -82,26 +66,149 @@ def follow_offline_setting(settings: Any) -> None:
 
     apply(settings)
     settings.subscribe(apply)
+    return lambda: settings.unsubscribe(apply)
 
 
-def build_window(ctx: AppContext | None = None, extensions: bool = True) -> Any:
-    """The themed, restored main window (not shown). The QApplication must exist."""
+def build_shell(ctx: AppContext) -> Any:
+    """The themed, restored main window with its Chat and welcome pages (not shown). The QApplication must exist."""
+    from ui.context import About
     from ui.main_window import MainWindow
     from ui.theme import ThemeManager
 
-    ctx = ctx or AppContext()
     interrupted = ctx.store.mark_interrupted()
     if interrupted:
         log.info("%d reply(ies) were cut off when Tern last stopped; marked interrupted", interrupted)
     ctx.store.purge_deleted()  # conversations deleted in an earlier session (undo was offered then)
-    follow_offline_setting(ctx.settings)
     themes = ThemeManager(ctx.settings.theme)
     themes.apply()
-    window = MainWindow(ctx, theme_manager=themes)
-    if extensions:
-        install_extensions(window, ctx)
+    window = MainWindow(ctx, About(APP_NAME, __version__), secrets, theme_manager=themes)
+    stop_following = follow_offline_setting(ctx.settings)
+    window.shutdown_steps.add("offline mode → HF_HUB_OFFLINE", lambda _ms: stop_following())
     window.restore()
     return window
+
+
+def load_page_backends() -> Any:
+    """Import what the Library and Compare pages run on and read the model catalog (blocking, ~1 s cold).
+
+    `run_gui` calls it on a job once the window is on screen; `build_window` calls it directly.
+    """
+    # The Hub client first: backend.hub and backend.models import each other. Then Compare's runner
+    # (psutil, the engine client) and the variant tools (gguf, numpy).
+    for name in ("backend.hub", "backend.bench.runner", "backend.models.derive", "backend.models.importer"):
+        importlib.import_module(name)
+    from backend.hub import load_catalog
+
+    return load_catalog()
+
+
+@dataclass
+class Pages:
+    """What `add_pages` built, for the code (and tests) that assembled the window."""
+
+    library: Any
+    compare: Any
+    metrics: Any  # MetricsPresenter
+    metrics_window: Any
+
+
+def add_pages(window: Any, ctx: AppContext, catalog: Any, sampler: Any = None) -> Pages:
+    """Build the Library and Compare pages and the live figures, add them to `window` and wire them.
+
+    `sampler` replaces the platform's metrics sampler (tests, demos); the caller then stops it.
+    """
+    from backend.chat.suggest import smallest_chat_model
+    from ui.compare.panel import ComparePanel
+    from ui.library.page import LibraryPage
+    from ui.metrics.panel import MetricsWindow
+    from ui.metrics.presenter import MetricsPresenter
+    from ui.metrics.status_readout import StatusReadout
+
+    settings = ctx.settings
+
+    library = LibraryPage(window.bridge, ctx.store, ctx.registry, settings, catalog, secrets.get_hf_token, window)
+    window.add_page("library", "Library", library, "library",
+                    "Models: on this computer, in the catalog and on the Hugging Face Hub")
+    library.models_changed.connect(window.refresh_models)
+    library.chat_requested.connect(window.chat_with)
+    library.demo_requested.connect(window.make_demo)
+    library.settings_requested.connect(window.open_settings)
+    window.models_changed.connect(library.refresh_local)
+    window.loaded_model_changed.connect(library.set_loaded)
+    library.set_loaded(window.loaded_spec())
+    hint = smallest_chat_model(catalog)  # the model the welcome page suggests: highlighted here too
+    if hint is not None:
+        library.discover.highlight(hint.entry_id)
+    window.shutdown_steps.add("the Library (downloads pause, checks stop)", library.shutdown)
+
+    compare = ComparePanel(ctx.registry, ctx.store, settings, __version__, window)
+    window.add_page("compare", "Compare", compare, "compare",
+                    "Ternary vs F16 of the same weights: side by side, benchmarks, the BitNet paper's table")
+    window.models_changed.connect(compare.refresh_models)
+    compare.models_changed.connect(window.refresh_models)
+
+    def compare_model(name: str) -> None:
+        compare.select_model(name)
+        window.show_page("compare")
+
+    library.compare_requested.connect(compare_model)
+    window.shutdown_steps.add("Compare (its engines and runs)", compare.shutdown)
+
+    presenter = MetricsPresenter(sampler, hz=settings.sampler_hz, watts_per_core=settings.cpu_watts_per_core,
+                                 settings=settings, parent=window)
+    readout = StatusReadout(window.status.figures_slot)
+    window.status.set_figures_widget(readout)
+    window.status.figures_width.connect(readout.fit_width)  # a narrow window: fewer words, never cut off
+    readout.fit_width(window.status.figures_room())
+    readout.show()  # a child added to a window already on screen stays hidden until shown
+    details = MetricsWindow(window)
+    presenter.updated.connect(readout.show_readout)
+    presenter.updated.connect(details.panel.show_readout)
+    readout.details_requested.connect(details.toggle)
+    presenter.connect_badge(readout.badge)
+    presenter.connect_badge(details.panel.badge)
+    presenter.attach(window.chat.controller)
+    window.shutdown_steps.add("the live figures (metrics sampler)", lambda _ms: presenter.shutdown())
+    presenter.start()
+
+    themes = window.theme_manager
+    if themes is not None:  # the pages' own colours follow a theme change (Settings applies it at once)
+        themes.changed.connect(lambda _t: library.apply_theme())
+        themes.changed.connect(lambda _t: compare.banner.apply_theme())
+        themes.changed.connect(lambda _t: details.apply_theme())
+
+    library.scan()  # partial downloads from an earlier session show (paused, resumable) at once
+    return Pages(library, compare, presenter, details)
+
+
+def build_window(ctx: AppContext | None = None, *, pages: bool = True, sampler: Any = None) -> Any:
+    """The main window exactly as `tern` assembles it, every page built before it returns (not shown).
+
+    `pages=False` gives the window as it first appears, before `add_pages` (the Chat and welcome pages).
+    """
+    ctx = ctx or AppContext()
+    window = build_shell(ctx)
+    if pages:
+        add_pages(window, ctx, load_page_backends(), sampler)
+    return window
+
+
+def add_pages_when_loaded(window: Any, ctx: AppContext, t0: float) -> Any:
+    """Load the pages' backends on a job (the window stays responsive), then add the pages."""
+    from ui.jobs import start_job
+
+    def loaded(catalog: Any) -> None:
+        if window.closing:
+            return
+        add_pages(window, ctx, catalog)
+        log.info("pages ready %.0f ms after the GUI started", (time.perf_counter() - t0) * 1000)
+        freeze_startup_objects()
+
+    job = start_job(lambda _report, _cancel: load_page_backends(), "page-backends", window)
+    job.succeeded.connect(loaded)
+    job.failed.connect(lambda e: window.bridge.exception(e, "loading the Library and Compare pages"))
+    window.shutdown_steps.add("loading the pages", job.shutdown)
+    return job
 
 
 def run_gui(screenshot: str | None = None) -> int:
@@ -112,20 +219,11 @@ def run_gui(screenshot: str | None = None) -> int:
     t0 = time.perf_counter()
     app = make_app()
     ctx = AppContext()
-    window = build_window(ctx, extensions=False)
+    window = build_shell(ctx)
     hooks = CrashHooks(window.bridge).install()
     window.show()
     log.info("window shown %.0f ms after the GUI started", (time.perf_counter() - t0) * 1000)
-
-    def extend() -> None:  # the other pages join once the window is on screen
-        page = (ctx.settings.ui_state or {}).get("page")
-        install_extensions(window, ctx)
-        if page in window.pages and window.current_page() != page:
-            window.show_page(page)
-        log.info("pages ready %.0f ms after the GUI started", (time.perf_counter() - t0) * 1000)
-        freeze_startup_objects()
-
-    QTimer.singleShot(0, extend)
+    QTimer.singleShot(0, lambda: add_pages_when_loaded(window, ctx, t0))
     if screenshot:
         QTimer.singleShot(300, lambda: (window.grab().save(screenshot), window.close()))
     app.aboutToQuit.connect(window.shutdown)

@@ -21,7 +21,7 @@ from typing import Any
 
 SIZE = (1280, 800)
 QUESTION_1 = "Hello! What are you?"
-QUESTION_2 = "Write a short note on why ternary weights use less memory than FP16."
+QUESTION_2 = "Write a short note on why ternary weights use less memory than 16-bit floats."
 
 
 def _spin(ms: int) -> None:
@@ -103,9 +103,7 @@ def capture(out: Path, demo_shape: str = "demo") -> list[Path]:
 
 def _compare(window: Any, path: Path) -> None:
     """The demo pair side by side after one fair comparison, ratios across the top."""
-    panel = window.pages.get("compare")
-    if panel is None:
-        raise RuntimeError("the Compare page did not install")
+    panel = window.pages["compare"]
     for banner in window.notices.banners():  # notices left by the library step
         banner.close_banner()
     window.show_page("compare")
@@ -135,9 +133,8 @@ def _library_downloading(window: Any, path: Path) -> None:
             os.environ.update(HF_ENDPOINT=hub.url, HF_HOME=str(Path(folder) / "hf"))
             os.environ.pop("HF_HUB_OFFLINE", None)
             constants.HF_HUB_OFFLINE = False  # only 127.0.0.1 is asked
-            _until(lambda: hasattr(window, "library"), 60, "the library page")  # it loads on a job
             window.show_page("library")
-            page, key = window.library, (hub_repos.TERNARY, "tiny-TQ2_0.gguf")
+            page, key = window.pages["library"], (hub_repos.TERNARY, "tiny-TQ2_0.gguf")
             page.set_tab(1)
             page.discover.search("")
             def checked() -> bool:

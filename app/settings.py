@@ -78,3 +78,10 @@ class Settings:
 
     def subscribe(self, fn: Callable[[Settings], None]) -> None:
         self._listeners.append(fn)
+
+    def unsubscribe(self, fn: Callable[[Settings], None]) -> None:
+        """Stop calling `fn` on changes (a window or page that closes); nothing happens if it was not subscribed."""
+        try:
+            self._listeners.remove(fn)
+        except ValueError:
+            pass

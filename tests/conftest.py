@@ -41,7 +41,7 @@ LONG_CTX = 65536
 
 @pytest.fixture(scope="session")
 def long_tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The tiny model with a 64k-token context, TQ2_0 and its F16 twin: a reply with ignore_eos streams
+    """The tiny model with a 64k-token context, TQ2_0 and its F16 variant: a reply with ignore_eos streams
     for seconds on any machine (the 2k context of `tiny` fills in well under a second on a fast one).
     Load with n_ctx=LONG_CTX."""
     from backend.models.synth import SHAPES, make_model

@@ -1,15 +1,16 @@
-"""The main window: navigation rail | pages (Chat, Library, and pages others add), a banner area
-for the message bridge, and the status line with the live-figures slot.
+"""The main window: navigation rail | pages, a banner area for the message bridge, and the status line.
 
-Other parts of the window plug in through `add_page(key, title, widget, icon)` (the library page
-and the comparison panel), `status.figures_slot` / `status.set_figures_widget` (the metrics
-readouts) and the signals of `chat.controller` (see ui/chat/controller.py).
+The window builds the Chat page and the welcome page itself; the composition root (app/gui.py)
+builds the others (Library, Compare, the live figures) and adds them with `add_page` and
+`status.set_figures_widget`, wiring their signals there. Everything that must stop when Tern quits
+is in one list, `shutdown_steps` (ui/shutdown.py), run once by `shutdown()` within one time budget.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -18,19 +19,18 @@ from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
-from app import APP_NAME
-from app.context import AppContext
-from app.settings import Settings
+from backend import units
 from backend.chat.choices import ModelChoice, choices, find_choice
 from backend.models.registry import Registry
 from ui import theme
 from ui.chat.page import ChatPage
+from ui.context import About, Context, SettingsLike, TokenStore
 from ui.jobs import Job, start_job
-from ui.local_models import LocalModelsPage
 from ui.messages import MessageBridge
 from ui.nav import NavRail
 from ui.notices import NoticeArea
 from ui.settings_dialog import SettingsDialog
+from ui.shutdown import ShutdownList
 from ui.status_line import StatusLine
 from ui.welcome import WelcomePage
 
@@ -39,19 +39,24 @@ log = logging.getLogger("tern.ui")
 
 class MainWindow(QMainWindow):
     models_changed = Signal()  # the registry changed (a download, the demo, a removal)
+    loaded_model_changed = Signal(str)  # the spec of the model the chat has loaded; "" when none is
 
-    def __init__(self, ctx: AppContext, bridge: MessageBridge | None = None,
-                 theme_manager: theme.ThemeManager | None = None) -> None:
+    def __init__(self, ctx: Context, about: About, secrets: TokenStore, *, bridge: MessageBridge | None = None,
+                 theme_manager: theme.ThemeManager | None = None, shutdown_budget_ms: int = 10_000) -> None:
         super().__init__()
         self.ctx = ctx
-        self.settings: Settings = ctx.settings
+        self.about = about
+        self.secrets = secrets
+        self.settings: SettingsLike = ctx.settings
         self.bridge = bridge or MessageBridge(self)
         self.theme_manager = theme_manager
         self.demo_shape = "demo"  # tests make the demo smaller
         self.jobs: list[Job] = []
         self.pages: dict[str, QWidget] = {}
-        self._closing = False
-        self.setWindowTitle(APP_NAME)
+        self._wanted_page = ""  # a page asked for before it was added (restored, or a click while pages load)
+        self._previous_cid = 0
+        self.shutdown_steps = ShutdownList(shutdown_budget_ms)
+        self.setWindowTitle(about.name)
         self.setWindowIcon(theme.app_icon())
         self.setMinimumSize(760, 480)
         self.resize(1200, 780)
@@ -79,18 +84,13 @@ class MainWindow(QMainWindow):
         self.chat = ChatPage(ctx.store, ctx.registry, self.bridge, self.settings.n_ctx, self.settings.threads,
                              self)
         self.welcome = WelcomePage(self)
-        self.library_fallback = LocalModelsPage(self)
         self.add_page("chat", "Chat", self.chat, "chat", "Conversations (Ctrl+N starts a new one)")
-        self.add_page("library", "Library", self.library_fallback, "library",
-                      "Models: on this computer and to download")
         self.stack.addWidget(self.welcome)
 
         self.nav.page_requested.connect(self.show_page)
         self.nav.settings_requested.connect(self.open_settings)
         self.welcome.library_requested.connect(lambda: self.show_page("library"))
         self.welcome.demo_requested.connect(self.make_demo)
-        self.library_fallback.demo_requested.connect(self.make_demo)
-        self.library_fallback.load_requested.connect(self.chat_with)
         self.chat.model_changed.connect(lambda c: self.settings.update(last_model=c.spec))
         self.chat.conversation_changed.connect(self._conversation_changed)
         self.chat.conversations.model.modelReset.connect(self._update_title)
@@ -102,37 +102,36 @@ class MainWindow(QMainWindow):
         c.model_load_failed.connect(lambda _e: self.status.set_state("No model loaded"))
         c.turn_finished.connect(self.status.turn_figures.show_stats)
         self.settings.subscribe(self._settings_changed)
+        self.shutdown_steps.add("the window's settings listener",
+                                lambda _ms: self.settings.unsubscribe(self._settings_changed))
+        self.shutdown_steps.add("the chat engine", lambda _ms: self.chat.shutdown())
+        self.shutdown_steps.add("the window's jobs (demo, catalog)", self._stop_jobs)
         self._actions()
         self.suggestion = None
         if self.first_run():
             self._suggest_first_model()
 
     # -- pages ------------------------------------------------------------------------------
-    def add_page(self, key: str, title: str, widget: QWidget, icon: str = "compare",
-                 tooltip: str = "") -> None:
-        """Add a page to the rail, or replace the page under `key` (e.g. the library page)."""
-        old = self.pages.get(key)
-        if old is not None and old is not widget:
-            current = self.stack.currentWidget() is old
-            self.stack.removeWidget(old)
-            old.hide()
-            if old is not self.library_fallback:
-                old.deleteLater()
+    def add_page(self, key: str, title: str, widget: QWidget, icon: str, tooltip: str = "") -> None:
+        """Add a page and its button on the rail; a page asked for before it was added is shown now."""
+        if key in self.pages:
+            raise ValueError(f"the {key} page is already in the window")
         self.pages[key] = widget
         self.stack.addWidget(widget)
         self.nav.add(key, title, icon, tooltip)
-        if old is not None and current:
+        if key == self._wanted_page:
             self.show_page(key)
 
     def show_page(self, key: str) -> None:
+        """Show page `key`; one not added yet (the window shows before its pages) is shown when it is."""
         if key == "chat" and self.first_run():
             self.stack.setCurrentWidget(self.welcome)
         elif key in self.pages:
-            if key == "library" and self.pages[key] is self.library_fallback:
-                self._refresh_library()
             self.stack.setCurrentWidget(self.pages[key])
         else:
+            self._wanted_page = key
             return
+        self._wanted_page = ""
         self.nav.set_current(key)
         if key == "chat" and not self.first_run():
             self.chat.composer.input.setFocus()
@@ -151,15 +150,14 @@ class MainWindow(QMainWindow):
     def refresh_models(self) -> None:
         """Re-read the registry (call after a download, an import or a removal)."""
         self.chat.refresh_models()
-        self._refresh_library()
         if self.current_page() == "welcome" and not self.first_run():
             self.show_page("chat")
         self.models_changed.emit()
 
-    def _refresh_library(self) -> None:
+    def loaded_spec(self) -> str:
+        """The model the chat has loaded and ready ("demo:TQ2_0"), or ""."""
         c = self.chat.controller
-        loaded = c.choice.spec if c.choice and c.ready else ""
-        self.library_fallback.set_models(choices(self.ctx.registry), loaded)
+        return c.choice.spec if c.choice is not None and c.ready else ""
 
     def chat_with(self, choice: ModelChoice) -> None:
         self.chat.choose_model(choice)
@@ -167,6 +165,9 @@ class MainWindow(QMainWindow):
 
     def make_demo(self) -> Job:
         """Make the offline demo (synthetic, random weights) off the GUI thread, then load it."""
+        running = next((j for j in self.jobs if j.name == "demo" and j.running), None)
+        if running is not None:  # a second click (welcome page, Library) while it is being made
+            return running
         store, shape = self.ctx.store, self.demo_shape
 
         def work(report: Callable[[str, float], None], _cancel: threading.Event) -> list[Any]:
@@ -178,7 +179,6 @@ class MainWindow(QMainWindow):
                 store.close()  # this thread's connection
 
         self.welcome.set_demo_progress("Preparing…", 0.0)
-        self.library_fallback.demo_button.setEnabled(False)
         job = start_job(work, "demo", self)
         job.progress.connect(self._demo_progress)
         job.succeeded.connect(self._demo_made)
@@ -214,7 +214,6 @@ class MainWindow(QMainWindow):
 
     def _demo_made(self, variants: list[Any]) -> None:
         self.welcome.set_demo_progress("", None)
-        self.library_fallback.demo_button.setEnabled(True)
         self.refresh_models()
         options = choices(self.ctx.registry)
         tq = next((v for v in variants if v.ternary), variants[0] if variants else None)
@@ -225,31 +224,30 @@ class MainWindow(QMainWindow):
 
     def _demo_failed(self, exc: BaseException) -> None:
         self.welcome.set_demo_progress("", None)
-        self.library_fallback.demo_button.setEnabled(True)
         self.bridge.exception(exc, "making the demo model", actions=[("Try again", self.make_demo)],
                               key="demo")
 
     def _engine_started(self, pid: int, info: dict[str, Any]) -> None:
         c = self.chat.controller
         label = c.choice.label if c.choice else info.get("name", "model")
-        self.status.set_state(f"{label} loaded  ·  {info.get('n_threads')} threads  ·  "
-                              f"{int(info.get('n_ctx') or 0):,}-token context",
-                              f"Engine process {pid}; loaded in {float(info.get('load_ms') or 0):,.0f} ms")
-        if self.current_page() == "library":
-            self._refresh_library()
+        threads = units.count(int(info.get("n_threads") or 0), "thread")
+        self.status.set_state(f"{label} loaded  ·  {threads}  ·  {int(info.get('n_ctx') or 0):,}-token context",
+                              f"Engine process {pid}; loaded in {units.ms(info.get('load_ms'))}")
+        self.loaded_model_changed.emit(self.loaded_spec())
 
     def _engine_stopped(self) -> None:
         if not self.chat.controller.loading:
             self.status.set_state("No model loaded — the engine stopped")
+        self.loaded_model_changed.emit("")
 
     # -- settings ---------------------------------------------------------------------------
     def open_settings(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.settings, self.ctx.paths, self)
+        dialog = SettingsDialog(self.settings, self.ctx.paths, self.secrets, self.theme_manager, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
 
-    def _settings_changed(self, s: Settings) -> None:
+    def _settings_changed(self, s: SettingsLike) -> None:
         if self.theme_manager is not None and s.theme != self.theme_manager.choice:
             self.theme_manager.apply(s.theme)
         c = self.chat.controller
@@ -260,15 +258,30 @@ class MainWindow(QMainWindow):
                                  actions=[("Reload now", c.reload_model)], key="reload-settings")
 
     def _conversation_changed(self, cid: int) -> None:
+        previous, self._previous_cid = self._previous_cid, cid
+        if previous and previous != cid:
+            self._drop_if_empty(previous)
         if cid != self.settings.last_conversation and cid > 0:
             self.settings.update(last_conversation=cid)
         self._update_title()
+
+    def _drop_if_empty(self, cid: int) -> None:
+        """A "New chat" left without a message or a system prompt is not kept: they would pile up."""
+        store = self.ctx.store
+        try:
+            if store.messages(cid) or store.conversation(cid).system_prompt.strip():
+                return
+            store.delete_conversation(cid)  # purged at the next start, like any deleted conversation
+        except (KeyError, OSError, sqlite3.Error) as e:
+            log.info("could not drop the empty conversation %d: %s", cid, e)
+            return
+        self.chat.conversations.refresh(select=self.chat.cid)
 
     def _update_title(self, *_: object) -> None:
         """"<conversation> — Tern", as a window list or task switcher shows it."""
         panel = self.chat.conversations
         title = next((c.title for c in panel.model.rows if c.id == self.chat.cid), "")
-        self.setWindowTitle(f"{title} — {APP_NAME}" if title else APP_NAME)
+        self.setWindowTitle(f"{title} — {self.about.name}" if title else self.about.name)
 
     # -- keyboard ---------------------------------------------------------------------------
     def _actions(self) -> None:
@@ -284,6 +297,7 @@ class MainWindow(QMainWindow):
         self.focus_action = add("Focus the message box", [QKeySequence("Ctrl+L")], self.focus_input)
         self.settings_action = add("Settings", [QKeySequence("Ctrl+,"), QKeySequence.StandardKey.Preferences],
                                    self.open_settings)
+        self.quit_action = add("Quit", [QKeySequence("Ctrl+Q")], self.close)
 
     def new_chat(self) -> None:
         if not self.first_run():
@@ -324,7 +338,10 @@ class MainWindow(QMainWindow):
         self.chat.open_conversation(last)
         if self.settings.last_model:  # loaded once the window is up, so it shows without waiting
             QTimer.singleShot(0, self._load_last_model)
-        self.show_page(state.get("page") if state.get("page") in self.pages else "chat")
+        page = state.get("page")
+        self.show_page("chat")
+        if isinstance(page, str) and page not in ("chat", "welcome", ""):
+            self.show_page(page)  # now, or when the composition root adds it
 
     def _load_last_model(self) -> None:
         if self.chat.controller.choice is None and not self.chat.load_spec(self.settings.last_model):
@@ -336,19 +353,19 @@ class MainWindow(QMainWindow):
         self.settings.update(ui_state={"geometry": geometry, "chat": self.chat.save_state(),
                                        "page": page if page in self.pages else "chat"})
 
-    def shutdown(self) -> bool:
-        """Stop the reply, close the engine, end every job thread. True if everything stopped in time."""
-        if self._closing:
-            return True
-        self._closing = True
-        ok = self.chat.shutdown()
+    def _stop_jobs(self, ms_left: int) -> bool:
+        ok = True
         for job in list(self.jobs):
-            ok = job.shutdown() and ok
-        try:
-            self.settings._listeners.remove(self._settings_changed)
-        except ValueError:
-            pass
+            ok = job.shutdown(ms_left) and ok
         return ok
+
+    @property
+    def closing(self) -> bool:
+        return self.shutdown_steps.done
+
+    def shutdown(self) -> bool:
+        """Run the shutdown list once (pages, the chat's engine, jobs, listeners). True if all stopped in time."""
+        return self.shutdown_steps.run()
 
     def closeEvent(self, e: QCloseEvent) -> None:
         try:

@@ -25,12 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import secrets
-from app.settings import Settings
-from backend.chat.choices import human_size
+from backend import units
 from backend.paths import Paths
+from ui.context import SettingsLike, TokenStore
 from ui.jobs import Job, start_job
 from ui.settings_token import TokenRow
+from ui.theme import ThemeManager
 
 THEME_NAMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 CONTEXT_CHOICES = (512, 1024, 2048, 4096, 8192, 16384, 32768)
@@ -84,17 +84,23 @@ class _FolderRow(QWidget):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.path)))
 
     def set_size(self, n: int | None) -> None:
-        self.size_label.setText("size unknown" if n is None else f"{human_size(n)} used")
+        self.size_label.setText("size unknown" if n is None else f"{units.size(n)} used")
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, paths: Paths, parent: QWidget | None = None) -> None:
+    """`secrets`: where the Hugging Face token is kept. `themes`: given, a theme picked here shows at once
+    (and Cancel puts the previous one back)."""
+
+    def __init__(self, settings: SettingsLike, paths: Paths, secrets: TokenStore,
+                 themes: ThemeManager | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("SettingsDialog")
         self.setWindowTitle("Settings")
         self.setAccessibleName("Settings")
         self.settings = settings
         self.paths = paths
+        self.secrets = secrets
+        self.themes = themes
         self.setMinimumWidth(600)
         col = QVBoxLayout(self)
         col.setContentsMargins(24, 20, 24, 18)
@@ -134,10 +140,11 @@ class SettingsDialog(QDialog):
         for key, name in THEME_NAMES.items():
             self.theme.addItem(name, key)
         self.theme.setCurrentIndex(list(THEME_NAMES).index(settings.theme))
+        self.theme.currentIndexChanged.connect(self._preview_theme)
         form.addRow(self._label("Theme", self.theme), self.theme)
 
         self._section("Hugging Face")
-        self.token_row = TokenRow(secrets, self)
+        self.token_row = TokenRow(self.secrets, self)
         self.token = self.token_row.field
         form.addRow(self._label("Access token", self.token), self.token_row)
         self.offline = QCheckBox("Never contact the Hugging Face Hub", self)
@@ -149,8 +156,14 @@ class SettingsDialog(QDialog):
         self._section("Storage")
         self.data_row = _FolderRow("Data folder", paths.data, self)
         self.models_row = _FolderRow("Models folder", paths.models, self)
+        self.cache_row = _FolderRow("Cache folder", paths.cache, self)
+        self.cache_row.setToolTip("Files Tern can make again: the synthetic models of the paper's shapes while "
+                                  "they are benchmarked, and other temporary work")
         form.addRow(self._label("Data", self.data_row.open_button), self.data_row)
         form.addRow(self._label("Models", self.models_row.open_button), self.models_row)
+        form.addRow(self._label("Cache", self.cache_row.open_button), self.cache_row)
+        form.addRow("", self._note("Data includes Models. Downloads from the Hub live in the Hugging Face cache, "
+                                   "shared with other tools."))
         col.addLayout(form)
         col.addStretch(1)
 
@@ -194,14 +207,19 @@ class SettingsDialog(QDialog):
         return note
 
     def _measure(self) -> Job:
-        data, models = self.paths.data, self.paths.models
+        rows = (self.data_row, self.models_row, self.cache_row)
+        folders = [row.path for row in rows]
 
-        def work(_report: Callable[[str, float], None], cancel: threading.Event) -> tuple[int, int]:
-            return folder_size(data, cancel), folder_size(models, cancel)
+        def work(_report: Callable[[str, float], None], cancel: threading.Event) -> list[int]:
+            return [folder_size(f, cancel) for f in folders]
+
+        def show(sizes: list[int]) -> None:
+            for row, n in zip(rows, sizes, strict=True):
+                row.set_size(n)
 
         job = start_job(work, "folder-sizes", self)
-        job.succeeded.connect(lambda r: (self.data_row.set_size(r[0]), self.models_row.set_size(r[1])))
-        job.failed.connect(lambda _e: (self.data_row.set_size(None), self.models_row.set_size(None)))
+        job.succeeded.connect(show)
+        job.failed.connect(lambda _e: [row.set_size(None) for row in rows])
         return job
 
     def values(self) -> dict[str, object]:
@@ -235,5 +253,11 @@ class SettingsDialog(QDialog):
             self._close(accepted=False)
 
     def _close(self, accepted: bool) -> None:
+        if not accepted and self.themes is not None and self.themes.choice != self.settings.theme:
+            self.themes.apply(self.settings.theme)  # the preview goes; the saved theme comes back
         self.sizes_job.shutdown(2000)
         super().accept() if accepted else super().reject()
+
+    def _preview_theme(self, _index: int) -> None:
+        if self.themes is not None:
+            self.themes.apply(str(self.theme.currentData()))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QStatusBar, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStatusBar, QWidget
 
-NONE = "—"
+from backend import units
 
-
-def _mib(n: Any) -> str:
-    return f"{n / 1024**2:,.0f} MiB" if isinstance(n, int | float) and n > 0 else NONE
+NONE = units.DASH
 
 
 class TurnFigures(QWidget):
@@ -53,10 +53,9 @@ class TurnFigures(QWidget):
         tps = s.get("decode_tps")
         ttft = s.get("ttft_ms")
         values = {
-            "decode": f"{tps:,.1f} tok/s" if tps and not failed else NONE,
-            "ttft": (f"{ttft:,.0f} ms" if ttft < 1000 else f"{ttft / 1000:,.2f} s") if ttft is not None
-            and not failed else NONE,
-            "peak": _mib(s.get("peak_rss")) if not failed else NONE,
+            "decode": units.tps(tps) if not failed else NONE,
+            "ttft": units.ms(ttft) if not failed else NONE,
+            "peak": units.memory(s.get("peak_rss")) if not failed else NONE,
         }
         names = {"decode": "decode", "ttft": "TTFT", "peak": "engine peak RAM"}
         why = ("No reply yet in this session." if not s else
@@ -68,12 +67,37 @@ class TurnFigures(QWidget):
             label.setToolTip(tip if values[key] != NONE else f"{tip}\n— {why}")
 
 
+class ElidedLabel(QLabel):
+    """One line that gives way to the live figures in a narrow window, ending in "…"; its tooltip has it all."""
+
+    MIN_WIDTH = 80
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(self.MIN_WIDTH, super().minimumSizeHint().height())
+
+    def displayed(self) -> str:
+        """The text as it is drawn at the label's width."""
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
+
+    def paintEvent(self, _e: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        self.style().drawItemText(painter, self.contentsRect(), int(align), self.palette(), self.isEnabled(),
+                                  self.displayed(), self.foregroundRole())
+
+
 class StatusLine(QStatusBar):
+    figures_width = Signal(int)  # how wide the live figures may be now (the window was resized)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("StatusLine")
         self.setSizeGripEnabled(False)
-        self.state = QLabel("No model loaded", self)
+        self.state = ElidedLabel("No model loaded", self)
         self.state.setObjectName("StatusText")
         self.state.setAccessibleName("Engine status")
         self.addWidget(self.state, 1)
@@ -89,7 +113,16 @@ class StatusLine(QStatusBar):
 
     def set_state(self, text: str, tip: str = "") -> None:
         self.state.setText(text)
-        self.state.setToolTip(tip)
+        self.state.setToolTip(f"{text}\n{tip}" if tip else text)
+
+    def figures_room(self) -> int:
+        """The width the live figures may take and leave the engine status a few words."""
+        margins = 40  # the status bar's own margins and spacing
+        return max(0, self.width() - ElidedLabel.MIN_WIDTH - margins)
+
+    def resizeEvent(self, e: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(e)
+        self.figures_width.emit(self.figures_room())
 
     def set_figures_widget(self, widget: QWidget) -> None:
         """Replace the last-reply figures with a live readout (the metrics widget)."""

@@ -1,4 +1,8 @@
-"""First run, no model yet: what Tern is, in two sentences, and the two ways to start."""
+"""First run, no model yet: what Tern is, in two sentences, and the two ways to start.
+
+The content scrolls when the window is too short for it (800×500): squeezed, Qt would draw the cards'
+words over each other and cut off the demo card's "random weights" label.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -19,7 +24,7 @@ from ui import theme
 
 ABOUT = ("Tern runs 1.58-bit (ternary) language models on this computer — no account, no cloud, and no "
          "internet once a model is downloaded. It measures what ternary weights buy you in memory, speed "
-         "and power, side by side with the same model in FP16.")
+         "and power, side by side with the same model in F16 (16-bit floats).")
 
 
 class _Card(QFrame):
@@ -54,10 +59,23 @@ class WelcomePage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("WelcomePage")
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(40, 40, 40, 40)
+        page = QVBoxLayout(self)
+        page.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea(self)
+        self.scroll.setObjectName("WelcomeScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget(self.scroll)
+        body.setObjectName("WelcomeBody")
+        self.scroll.setWidget(body)
+        self.scroll.viewport().setAutoFillBackground(False)
+        body.setAutoFillBackground(False)
+        page.addWidget(self.scroll)
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(32, 24, 32, 24)
         outer.addStretch(2)
-        inner = QWidget(self)
+        inner = QWidget(body)
         inner.setMaximumWidth(720)
         col = QVBoxLayout(inner)
         col.setSpacing(14)

@@ -1,6 +1,6 @@
-"""`tern bench`: benchmark a ternary model against its F16 twin; the BitNet paper's table on this machine.
+"""`tern bench`: benchmark a ternary model against its F16 variant; the BitNet paper's table on this machine.
 
-    tern bench TERNARY [FP16] --runs N --tokens T --prompts FILE --json out.json --csv out.csv
+    tern bench TERNARY [F16] --runs N --tokens T --prompts FILE --json out.json --csv out.csv
     tern bench --paper-shapes [--shapes 700M,1.3B,3B]   synthetic models of the paper's sizes that fit here
     tern bench --table | --history | --show RUN_ID [--json out.json --csv out.csv]
 
@@ -35,9 +35,9 @@ ORDER = 35
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("bench", help="benchmark a ternary model against its F16 twin (medians, IQR, history)")
+    p = sub.add_parser("bench", help="benchmark a ternary model against its F16 variant (medians, IQR, history)")
     p.add_argument("ternary", nargs="?", help="the ternary variant: a GGUF file or a local model name")
-    p.add_argument("f16", nargs="?", help="its F16 twin (default: the same model's F16 variant)")
+    p.add_argument("f16", nargs="?", help="its F16 variant (default: the same model's, from the library)")
     p.add_argument("--runs", "-r", type=int, default=5, help="measured runs per side (default 5)")
     p.add_argument("--tokens", "-n", type=int, default=128, help="output tokens per run, EOS ignored (default 128)")
     p.add_argument("--prompts", type=Path, help="a text file with one prompt per line (default: one built-in prompt)")

@@ -1,4 +1,4 @@
-"""`tern compare TERNARY [FP16] --prompt ...`: one fair side-by-side of a ternary model and its F16 twin.
+"""`tern compare TERNARY [F16] --prompt ...`: one fair side-by-side of a ternary model and its F16 variant.
 
 The two sides run one after the other with the same prompt, seed, sampling, threads and context,
 each warmed up first; both replies stream to stdout, then the figures and the ratios. `--race`
@@ -14,8 +14,9 @@ import threading
 from typing import Any
 
 from app import __version__
-from app.cli.output import emit_json, mib, num
+from app.cli.output import emit_json
 from app.context import AppContext
+from backend import units
 from backend.bench.energy import EnergyFigure, PowerLabel
 from backend.bench.export import to_json_dict
 from backend.bench.history import BenchHistory
@@ -25,6 +26,7 @@ from backend.bench.race import RaceRunner
 from backend.bench.report import run_with_ctrl_c
 from backend.bench.results import COMPARE, OK, RACE_NOTE, BenchConfig, RunResult, Sample
 from backend.bench.runner import RunEvent, Runner
+from backend.bench.summary import source_line
 from backend.engine.protocol import DEFAULT_PARAMS
 from backend.models import SYNTHETIC_LABEL
 
@@ -32,9 +34,9 @@ ORDER = 30
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("compare", help="one fair side-by-side: a ternary model and its F16 twin")
+    p = sub.add_parser("compare", help="one fair side-by-side: a ternary model and its F16 variant")
     p.add_argument("ternary", help="the ternary variant: a GGUF file or a local model (`name`, `name:tq2_0`)")
-    p.add_argument("f16", nargs="?", help="its F16 twin (default: the same model's F16 variant)")
+    p.add_argument("f16", nargs="?", help="its F16 variant (default: the same model's, from the library)")
     p.add_argument("--prompt", "-p", required=True, help="the user message, sent to both sides")
     p.add_argument("--max-tokens", "-n", type=int, default=128)
     p.add_argument("--seed", type=int, default=42, help="the same seed for both sides")
@@ -73,10 +75,10 @@ def side_figures(s: Sample) -> str:
     if st is None:
         return f"failed: {s.error}"
     e: EnergyFigure = s.energy
-    energy = num(e.j_per_token, "{:.3f}", " J/token") if e.j_per_token is not None else f"— ({e.reason})"
-    return (f"{st.output_tokens} tokens · TTFT {num(st.ttft_ms, '{:.0f}', ' ms')} · prefill "
-            f"{num(st.prefill_tps, '{:.1f}', ' tok/s')} · decode {num(st.decode_tps, '{:.1f}', ' tok/s')} · "
-            f"engine peak RAM {mib(st.peak_rss)} · power {num(e.avg_watts, '{:.1f}', ' W')} · energy {energy}")
+    energy = units.per_token(e.j_per_token) if e.j_per_token is not None else f"— ({e.reason})"
+    return (f"{st.output_tokens} tokens · TTFT {units.ms(st.ttft_ms)} · prefill "
+            f"{units.tps(st.prefill_tps)} · decode {units.tps(st.decode_tps)} · "
+            f"engine peak RAM {units.memory(st.peak_rss)} · power {units.watts(e.avg_watts)} · energy {energy}")
 
 
 class TextPrinter:
@@ -114,6 +116,7 @@ class TextPrinter:
     def finish(self, result: RunResult) -> None:
         s = result.summary
         print("\n" + " · ".join(s.get("headline", [])))
+        print(f"  {source_line(result)}", file=sys.stderr)
         for note in s.get("notes", []):
             print(f"  {note}", file=sys.stderr)
         print(f"  {result.fingerprint.get('weights_note', '')}", file=sys.stderr)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.cli.output import emit_json, size
+from app.cli.output import emit_json
 from app.context import AppContext
 from backend.models import SYNTHETIC_LABEL
 from backend.models.demo import make_demo
+from backend.units import size
 
 ORDER = 15
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.cli.output import emit_json, mib, num
+from app.cli.output import emit_json
 from app.context import AppContext
+from backend import units
 from backend.engine import Done, EngineClient, EngineError, Token
 from backend.engine.protocol import DEFAULT_PARAMS
 from backend.errors import TernError
@@ -83,9 +84,9 @@ def report(done: Done, out_json: bool) -> None:
         return
     sys.stdout.write(done.tail + "\n")
     print(
-        f"— {s.output_tokens} tokens · stop: {s.stop_reason} · time to first token {num(s.ttft_ms, '{:.0f}', ' ms')}"
-        f" · prefill {num(s.prefill_tps, '{:.1f}', ' tok/s')} · decode {num(s.decode_tps, '{:.1f}', ' tok/s')}"
-        f" · engine peak RAM {mib(s.peak_rss)} · CPU {s.cpu_s:.2f} s",
+        f"— {s.output_tokens} tokens · stop: {s.stop_reason} · time to first token {units.ms(s.ttft_ms)}"
+        f" · prefill {units.tps(s.prefill_tps)} · decode {units.tps(s.decode_tps)}"
+        f" · engine peak RAM {units.memory(s.peak_rss)} · CPU {s.cpu_s:.2f} s",
         file=sys.stderr,
     )
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.cli.output import emit_json, size
+from app.cli.output import emit_json
 from app.context import AppContext
 from backend.errors import TernError
 from backend.hub import (
@@ -31,6 +31,7 @@ from backend.hub import (
 from backend.hub.names import printable
 from backend.models.derive import DeriveProgress, derive_variant
 from backend.models.importer import import_model
+from backend.units import rate, size
 
 ORDER = 30
 
@@ -128,7 +129,7 @@ def run_catalog(args: argparse.Namespace) -> int:
         for f in e.files:
             print(f"    {f.name}  {f.encoding}  {f.size_text}  [{status[e.id][f.name]}]"
                   f"{'  (default)' if f.default and len(e.files) > 1 else ''}")
-        print(f"  RAM at {n_ctx} tokens: {e.ram_text(None, n_ctx)}\n  FP16 variant: {e.fp16}\n")
+        print(f"  RAM at {n_ctx} tokens: {e.ram_text(None, n_ctx)}\n  F16 variant: {e.fp16}\n")
     print("Known not to run on llama.cpp:")
     for b in cat.incompatible:
         print(f"  {b.repo}: {b.reason}")
@@ -193,7 +194,7 @@ class _Printer:
                        "total_bytes": p.total_bytes, "speed_bps": p.speed_bps, "eta_s": p.eta_s,
                        "file_index": p.file_index, "file_count": p.file_count, "resumed_bytes": p.resumed_bytes})
             return
-        speed = f"{size(p.speed_bps)}/s" if p.speed_bps else "— /s"
+        speed = rate(p.speed_bps)
         eta = f"ETA {_duration(p.eta_s)}" if p.eta_s is not None else "ETA —"
         part = f" ({p.file_index}/{p.file_count})" if p.file_count > 1 else ""
         print(f"\r{p.phase} {p.filename}{part}: {p.fraction:6.1%}  {size(p.done_bytes)} of {size(p.total_bytes)}"
@@ -245,7 +246,7 @@ def run_download(args: argparse.Namespace) -> int:
     print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  {check}{note}\n  {v.path}")
     if result.inspection and result.inspection.ram:
         print(f"  RAM at {result.inspection.n_ctx} tokens: {result.inspection.ram.describe()}")
-    print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   FP16 twin: "
+    print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   F16 variant: "
           f"tern models derive {v.model_name} --to f16")
     return 0
 

@@ -1,6 +1,6 @@
-"""Ternary vs FP16 of the same weights, measured: pairing, fair runs, benchmarks, history, the paper's table.
+"""Ternary vs F16 of the same weights, measured: pairing, fair runs, benchmarks, history, the paper's table.
 
-- `pairing`: find a ternary variant's F16 twin and refuse a mismatched pair, with the reason.
+- `pairing`: find a ternary variant's F16 variant and refuse a mismatched pair, with the reason.
 - `engines`: the two engine workers of a pair, kept loaded together only if RAM allows.
 - `runner`: fair comparison and benchmark runs (warm-up, interleaving, fresh KV cache per run).
 - `race`: both sides at once, for watching (not a fair measurement).

@@ -1,6 +1,6 @@
-"""A variant pair for the comparison: a ternary variant and its F16 twin, checked to match.
+"""A variant pair for the comparison: a ternary variant and its F16 variant, checked to match.
 
-The twin is found through the registry (the same model's F16 variant), else next to the
+The F16 variant is found through the registry (the same model's F16 variant), else next to the
 ternary file (the same name with the encoding swapped). The two headers must describe the same
 network — architecture, hyper-parameters, every tensor's name and shape — or the pair is
 refused with the first differences named. Whether the two hold the *same weights* is claimed
@@ -139,33 +139,33 @@ def twin_candidates(path: Path) -> list[Path]:
     return out
 
 
-def find_twin(registry: Registry | None, ternary: Path) -> tuple[Path, Variant | None] | None:
+def find_f16(registry: Registry | None, ternary: Path) -> tuple[Path, Variant | None] | None:
     if registry is not None:
         v = registry.variant_by_path(ternary)
         if v is not None:
             model = registry.find(v.model_name)
-            twin = model.variant("F16") if model else None
-            if twin is not None:
-                return twin.path, twin
+            f16 = model.variant("F16") if model else None
+            if f16 is not None:
+                return f16.path, f16
     for cand in twin_candidates(ternary):
         return cand, registry.variant_by_path(cand) if registry else None
     return None
 
 
 def resolve_pair(registry: Registry | None, ternary: str | Path, f16: str | Path | None = None) -> Pair:
-    """The pair to compare; raises PairError (or MissingTwin, see `backend.bench.twin`)."""
+    """The pair to compare; raises PairError (or MissingVariant, see `backend.bench.missing_variant`)."""
     t_path = Path(registry.resolve(ternary) if registry else ternary).expanduser().resolve()
     t_header = header_of(t_path)
     t_variant = registry.variant_by_path(t_path) if registry else None
     if t_header.encoding not in TERNARY_TYPES:
         raise PairError(f"{t_path.name} is {t_header.encoding}, not a ternary encoding (TQ1_0 or TQ2_0).",
-                        "Name the ternary variant first, then (optionally) its F16 twin.", code="not_ternary")
+                        "Name the ternary variant first, then (optionally) its F16 variant.", code="not_ternary")
     if f16 is None:
-        found = find_twin(registry, t_path)
+        found = find_f16(registry, t_path)
         if found is None:
-            from backend.bench.twin import MissingTwin, derive_offer
+            from backend.bench.missing_variant import MissingVariant, derive_offer
 
-            raise MissingTwin(t_path, derive_offer(t_path, t_header), t_variant.model_name if t_variant else None)
+            raise MissingVariant(t_path, derive_offer(t_path, t_header), t_variant.model_name if t_variant else None)
         f_path, f_variant = found
     else:
         f_path = Path(registry.resolve(f16) if registry else f16).expanduser().resolve()

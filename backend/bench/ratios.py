@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from backend.bench.stats import Summary, ratio
+from backend.units import times
 
 
 @dataclass(frozen=True)
@@ -63,15 +64,6 @@ def compute(tq: dict[str, Summary], f16: dict[str, Summary], tq_file: int | None
         energy=ratio(_median(f16, "j_per_token"), _median(tq, "j_per_token")),
         file=ratio(float(f16_file) if f16_file else None, float(tq_file) if tq_file else None),
     )
-
-
-def times(x: float) -> str:
-    """2.93×, 3.2×, 12×: two decimals near 1 where they matter, fewer as the ratio grows."""
-    if x < 2:
-        return f"{x:.2f}×"
-    if x < 10:
-        return f"{x:.1f}×"
-    return f"{x:.0f}×"
 
 
 def phrase(value: float | None, better: str, worse: str, what: str) -> str | None:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from backend import units
 from backend.bench.energy import PowerLabel
 from backend.bench.pairing import F16, TERNARY, Pair
 from backend.bench.ratios import METRICS, Metric
@@ -17,33 +18,28 @@ from backend.bench.stats import Summary
 from backend.bench.summary import figures
 
 
-def fmt(metric: Metric, v: float | None, unit: bool = True) -> str:
-    if v is None:
-        return "—"
-    if metric.unit == "bytes":
-        text, u = f"{v / 1024**2:,.0f}", "MiB"
-    elif metric.unit == "J/token":
-        text, u = f"{v:.4f}", "J/token"
-    elif metric.unit == "ms":
-        text, u = f"{v:,.0f}", "ms"
-    else:
-        text, u = f"{v:,.1f}", metric.unit
-    return f"{text} {u}" if unit else text
+def fmt(metric: Metric, v: float | None) -> str:
+    return units.by_unit(metric.unit, v)
 
 
 def median_iqr(metric: Metric, s: Summary | None) -> str:
+    """ "57.7 tok/s (IQR 56.1–58.0)": the quartiles drop the unit when it is the median's."""
     if s is None or s.median is None:
         return "—"
-    return f"{fmt(metric, s.median)} (IQR {fmt(metric, s.q1, False)}–{fmt(metric, s.q3, False)})"
+    median, q1, q3 = fmt(metric, s.median), fmt(metric, s.q1), fmt(metric, s.q3)
+    unit = median.rsplit(" ", 1)[-1]
+    if q1.endswith(" " + unit) and q3.endswith(" " + unit):
+        q1, q3 = q1[: -len(unit) - 1], q3[: -len(unit) - 1]
+    return f"{median} (IQR {q1}–{q3})"
 
 
 def sample_line(s: Sample) -> str:
     if s.status != OK or s.stats is None:
         return f"{s.status}: {s.error}" if s.error else s.status
     st = s.stats
-    j = f"{s.energy.j_per_token:.4f} J/token" if s.energy.j_per_token is not None else "J/token —"
-    return (f"decode {st.decode_tps or 0:.1f} tok/s · prefill {st.prefill_tps or 0:.1f} tok/s · "
-            f"TTFT {st.ttft_ms or 0:.0f} ms · peak RSS {st.peak_rss / 1024**2:,.0f} MiB · {j}")
+    return (f"decode {units.tps(st.decode_tps)} · prefill {units.tps(st.prefill_tps)} · "
+            f"TTFT {units.ms(st.ttft_ms)} · peak RSS {units.memory(st.peak_rss)} · "
+            f"energy {units.per_token(s.energy.j_per_token)}")
 
 
 def progress_printer(pair: Pair, config: BenchConfig, out: Any = None) -> Callable[[RunEvent], None]:

@@ -24,6 +24,7 @@ from backend.bench.energy import EnergyFigure, EnergyMeter, NoEnergy
 from backend.bench.engines import EnginePair, memory_plan
 from backend.bench.fingerprint import fingerprint, model_hashes
 from backend.bench.history import BenchHistory
+from backend.bench.noise import LoadMeter
 from backend.bench.pairing import F16, TERNARY, Pair
 from backend.bench.results import (
     CANCELLED,
@@ -83,6 +84,7 @@ class Runner:
                                  on_swap=lambda text: self._emit("swap", None, text))
         self.engines = engines
         self._load_failures = {side: 0 for side in SIDES}
+        self.load = LoadMeter()  # how busy other programs kept the machine during the measured replies
 
     # -- control ------------------------------------------------------------------------------
     def cancel(self) -> None:
@@ -126,6 +128,8 @@ class Runner:
         run.status = self._status(run)
         run.summary = summarize_run(run)
         run.summary["notes"] = self._notes()
+        load = self.load.load()
+        run.summary["load"] = load.to_dict() if load else None
         if self.history and run.id is not None:
             self.history.finish(run)
         self._emit("finished", None, run)
@@ -187,6 +191,7 @@ class Runner:
             self.meter.idle_baseline(engine.pid or 0)
         self.executed.append(step)
         self.meter.begin(engine.pid or 0)
+        self.load.begin()
         try:
             stats, text = self._generate(engine, side, prompt, self.config.params(), self.config.stream)
         except EngineCrashed as e:
@@ -196,6 +201,7 @@ class Runner:
         except TernError as e:
             return Sample(side, step.iteration, step.prompt_index, FAILED, error=str(e),
                           energy=EnergyFigure(reason="the reply failed"))
+        self.load.end(stats)
         energy = self.meter.end(stats)
         status = CANCELLED if stats.stop_reason == "cancelled" else OK
         return Sample(side, step.iteration, step.prompt_index, status, stats, energy, text=text)

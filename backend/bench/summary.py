@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend import units
+from backend.bench.noise import Load
 from backend.bench.pairing import F16, TERNARY
 from backend.bench.ratios import METRICS, compute, headline
 from backend.bench.results import CANCELLED, FAILED, OK, RunResult
@@ -50,3 +52,44 @@ def summarize_run(run: RunResult) -> dict[str, Any]:
 def figures(summary: dict[str, Any], side: str) -> dict[str, Summary]:
     raw = summary.get("sides", {}).get(side, {}).get("figures", {})
     return {k: Summary.from_dict(v) for k, v in raw.items()}
+
+
+KIND_NAMES = {"compare": "Comparison", "bench": "Benchmark", "race": "Race"}
+
+
+def samples_per_side(run: RunResult) -> int:
+    """Measured replies on the side with fewer of them (what a median stands on)."""
+    sides = run.summary.get("sides", {})
+    counts = [int(v.get("ok", 0)) for v in sides.values()] if sides else [
+        len(run.side_samples(side)) for side in (TERNARY, F16)]
+    return min(counts) if counts else 0
+
+
+def source_line(run: RunResult) -> str:
+    """Where a headline's figures come from: which run, how many samples, at what context and threads,
+    and — for a single sample — how busy other programs kept the machine, so it is read for what it is.
+
+    "Comparison #12 · one sample per side · 2,048-token context · 2 threads — a single sample: other
+    programs kept 0.8 of 2 cores busy meanwhile; a benchmark gives medians with their spread"
+    """
+    name = KIND_NAMES.get(run.kind, run.kind.capitalize())
+    parts = [f"{name} #{run.id}" if run.id is not None else name]
+    n = samples_per_side(run)
+    parts.append("one sample per side" if n == 1 else f"medians of {n} samples per side" if n else "no samples")
+    models = run.fingerprint.get("models", {})
+    n_ctx = next((m.get("n_ctx") for m in models.values() if m.get("n_ctx")), None) or run.config.n_ctx
+    if n_ctx:
+        parts.append(f"{int(n_ctx):,}-token context")
+    threads = run.fingerprint.get("machine", {}).get("threads_used") or run.config.threads
+    if threads:
+        parts.append(units.count(int(threads), "thread"))
+    text = " · ".join(parts)
+    load = Load.from_dict(run.summary.get("load"))
+    busy = load.describe() if load else "how busy the machine was is not known"
+    if run.kind == "race":
+        return f"{text} — both sides at once: not a fair measurement"
+    if n == 1:
+        return f"{text} — a single sample: {busy}; a benchmark gives medians with their spread"
+    if load is not None and not load.quiet:
+        return f"{text} — {busy}"
+    return text

@@ -9,12 +9,14 @@ recorded. Blocks (hashing reads the whole file); run it off the GUI thread.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from backend.errors import ModelFileError
+from backend import units
+from backend.errors import ModelFileError, TernError
 from backend.hub.catalog import guess_model_name
 from backend.hub.download import free_space
 from backend.hub.remote import inspect_local
@@ -26,6 +28,32 @@ from backend.paths import paths
 
 ProgressFn = Callable[[DeriveProgress], None]
 NO_RAM_LIMIT = 1 << 62  # import does not refuse a model for today's free RAM; loading will say so
+
+
+GENERIC_STEMS = ("model", "ggml-model")  # names that say nothing about which model it is
+
+
+def model_name(src: Path, given: str | None = None) -> str:
+    """The local model name for an imported file — never empty, never a path.
+
+    `given` (the user's --name) wins. Otherwise the file's own name without its encoding
+    ("Llama3-8B-1.58-TQ2_0.gguf" → "llama3-8b-1.58"); for a name that says nothing ("model.gguf",
+    "ggml-model-i2_s.gguf") the folder it is in; for one too short to lose its encoding ("x-TQ1_0.gguf")
+    the whole stem ("x-tq1-0").
+    """
+    if given is not None and given.strip():
+        name = given.strip()
+        if any(c in name for c in "/\\") or name in (".", "..") or any(ord(c) < 32 for c in name):
+            raise TernError(f"{name!r} cannot be a model name: it must not contain / or \\ or control "
+                            "characters.", "Choose a plain name, e.g. --name my-model.")
+        return name
+    guessed = guess_model_name("", src.name)
+    if guessed:
+        return guessed
+    stem = re.sub(r"[^a-z0-9.]+", "-", src.stem.lower()).strip("-.")
+    if any(stem == g or stem.startswith(g + "-") for g in GENERIC_STEMS) and src.parent.name:
+        guessed = guess_model_name(src.parent.name, src.name)
+    return guessed or stem or "imported-model"
 
 
 def import_model(registry: Registry, path: str | Path, name: str | None = None, copy: bool = False,
@@ -43,14 +71,14 @@ def import_model(registry: Registry, path: str | Path, name: str | None = None, 
         raise ModelFileError(src, ins.verdict.text, "Tern can only use files llama.cpp runs.", code=ins.verdict.code)
     parts = split_parts(src, header)
     sha = sha256_file(src, progress, cancel)
-    name = name or guess_model_name("", src.name)
+    name = model_name(src, name)
     dest = src
     if copy:
         folder = paths().models / "imported" / name
         need = sum(p.stat().st_size for p in parts)
         free, where = free_space(folder)
         if need > free:
-            raise ModelFileError(src, f"copying it needs {need / 1e9:.2f} GB but {where} has {free / 1e9:.2f} GB free",
+            raise ModelFileError(src, f"copying it needs {units.size(need)} but {where} has {units.size(free)} free",
                                  "Free some space, or import it in place (without --copy).", code="disk_full")
         folder.mkdir(parents=True, exist_ok=True)
         for part in parts:

@@ -130,7 +130,7 @@ import ui.main_window as mw
 
 seen = {}
 original_show = mw.MainWindow.showEvent
-original_install = gui.install_extensions
+original_add_pages = gui.add_pages
 
 def show_event(self, e):
     original_show(self, e)
@@ -139,18 +139,18 @@ def show_event(self, e):
         seen["rss_shown"] = psutil.Process().memory_info().rss
         seen["page"] = self.current_page()
 
-def install(window, ctx):
-    done = original_install(window, ctx)
+def add_pages(window, ctx, catalog, sampler=None):
+    done = original_add_pages(window, ctx, catalog, sampler)
     seen["ready"] = time.time()
     seen["rss_ready"] = psutil.Process().memory_info().rss
     seen["children"] = len(psutil.Process().children(recursive=True))
-    seen["extensions"] = done
+    seen["pages"] = [k for k in window.pages if k != "chat"]
     print(json.dumps(seen), flush=True)
     QTimer.singleShot(0, window.close)
     return done
 
 mw.MainWindow.showEvent = show_event
-gui.install_extensions = install
+gui.add_pages = add_pages
 from app.main import main
 sys.exit(main(["gui"]))
 """
@@ -178,11 +178,11 @@ def test_start_up_time_and_memory_without_a_model(tmp_path: Path) -> None:
         ("warm: window shown, median of 5", f"{statistics.median(r[0] for r in warm) * 1000:.0f} ms",
          "≤ 1500 ms"),
         ("warm: window shown, best of 5", f"{min(r[0] for r in warm) * 1000:.0f} ms", ""),
-        ("warm: every page installed, median", f"{statistics.median(r[1] for r in warm) * 1000:.0f} ms", ""),
+        ("warm: every page added, median", f"{statistics.median(r[1] for r in warm) * 1000:.0f} ms", ""),
         ("GUI RSS when shown", f"{last['rss_shown'] / 1024**2:.0f} MiB", "≤ 200 MiB"),
-        ("GUI RSS with every page installed", f"{last['rss_ready'] / 1024**2:.0f} MiB", "≤ 200 MiB"),
+        ("GUI RSS with every page added", f"{last['rss_ready'] / 1024**2:.0f} MiB", "≤ 200 MiB"),
         ("engine processes running", f"{last['children']}", "0 until a model loads"),
-        ("pages installed after showing", ", ".join(last["extensions"]) or "none", ""),
+        ("pages added after showing", ", ".join(last["pages"]) or "none", ""),
         ("machine load average (2 cores, shared)", f"{load:.1f}", ""),
     ])
     assert last["page"] == "welcome"

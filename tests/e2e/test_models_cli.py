@@ -29,7 +29,7 @@ def test_catalog_works_offline_and_lists_what_a_person_needs(monkeypatch: pytest
     r = tern("models", "catalog")
     assert r.returncode == 0, r.stderr
     assert "brunopio/Llama3-8B-1.58-100B-tokens-GGUF" in r.stdout and "2.53 GB" in r.stdout
-    assert "licence: unknown — see the repo page" in r.stdout and "FP16 variant:" in r.stdout
+    assert "licence: unknown — see the repo page" in r.stdout and "F16 variant:" in r.stdout
     assert "needs bitnet.cpp (I2_S)" in r.stdout
     entries = [e for e in events(tern("models", "catalog", "--json", "--ctx", "4096")) if e["event"] == "entry"]
     llama = next(e for e in entries if e["id"] == "llama3-8b-1.58")
@@ -145,6 +145,22 @@ def test_import_and_refusals(tiny: Path, tmp_path: Path) -> None:
     assert r.returncode == 1 and "not a GGUF file" in r.stderr
     r = tern("models", "remove", "nosuch")
     assert r.returncode == 1 and "No local model is called 'nosuch'" in r.stderr
+
+
+def test_importing_files_with_names_that_say_little_never_gives_an_empty_model_name(tiny: Path, tmp_path: Path) -> None:
+    import shutil
+
+    short = tmp_path / "a-TQ2_0.gguf"
+    generic = tmp_path / "bitnet-mini" / "model.gguf"
+    generic.parent.mkdir()
+    for dst in (short, generic):
+        shutil.copyfile(tiny, dst)
+        r = tern("models", "import", str(dst), "--json")
+        assert r.returncode == 0, r.stderr
+    listed = [e for e in events(tern("models", "list", "--json")) if e.get("event") == "model"]
+    assert sorted(m["name"] for m in listed) == ["a-tq2-0", "bitnet-mini"]
+    r = tern("models", "import", str(short), "--name", "../outside")
+    assert r.returncode == 1 and "cannot be a model name" in r.stderr
 
 
 def test_the_derivation_child_also_runs_as_tern_itself(tiny: Path, tmp_path: Path) -> None:

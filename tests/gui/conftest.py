@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.context import AppContext
-from app.gui import build_window
+from app.gui import Pages, add_pages, build_window, load_page_backends
 from ui.main_window import MainWindow
 
 TINY = "tiny:TQ2_0"
@@ -35,11 +36,13 @@ def register_tiny(ctx: AppContext, tiny_models: dict[str, Path],
 
 @pytest.fixture()
 def open_window(qtbot) -> Iterator[Callable[..., MainWindow]]:
-    """Opens windows the way `tern` does (build_window) and always shuts them down afterwards."""
+    """Opens windows assembled as `tern` assembles them (build_window: every page) and always shuts them
+    down afterwards. `pages=False`: the window as it first shows, Chat and welcome only."""
     windows: list[MainWindow] = []
 
-    def opener(ctx: AppContext | None = None, wait_ready: bool = True) -> MainWindow:
-        window = build_window(ctx or AppContext(), extensions=False)
+    def opener(ctx: AppContext | None = None, wait_ready: bool = True, pages: bool = True,
+               sampler: Any = None) -> MainWindow:
+        window = build_window(ctx or AppContext(), pages=pages, sampler=sampler)
         windows.append(window)
         qtbot.addWidget(window)
         window.show()
@@ -55,6 +58,11 @@ def open_window(qtbot) -> Iterator[Callable[..., MainWindow]]:
             assert w.chat.controller.thread.isFinished()
         except RuntimeError:  # already deleted by the test
             pass
+
+
+def join_pages(window: MainWindow, sampler: Any = None, catalog: Any = None) -> Pages:
+    """Add the other pages to a window opened with pages=False, as `tern` does once the window shows."""
+    return add_pages(window, window.ctx, catalog if catalog is not None else load_page_backends(), sampler)
 
 
 @pytest.fixture()

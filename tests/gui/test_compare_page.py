@@ -1,4 +1,4 @@
-"""The Compare page in the main window: added through the extension hook, stopped with the window."""
+"""The Compare page in the main window as `tern` assembles it: in step with the window's models, stopped with it."""
 
 from __future__ import annotations
 
@@ -7,20 +7,19 @@ from pathlib import Path
 
 from app.context import AppContext
 from app.gui import build_window
-from ui.compare import install
 
 
 def test_compare_page_joins_the_window_and_stops_with_it(qtbot, tiny_models: dict[str, Path], tmp_path: Path) -> None:
     ctx = AppContext()
     for enc in ("tq2_0", "f16"):
         ctx.registry.add_variant("tiny", tiny_models[enc], enc, "synthetic", model_fields={"synthetic": 1})
-    window = build_window(ctx, extensions=False)
+    window = build_window(ctx)
     qtbot.addWidget(window)
-    panel = install(window, ctx)
+    panel = window.pages["compare"]
     window.show()
     qtbot.waitExposed(window)
     window.show_page("compare")
-    assert window.current_page() == "compare" and window.pages["compare"] is panel
+    assert window.current_page() == "compare"
     qtbot.waitUntil(lambda: panel.prepared is not None and panel.prepared.pair is not None, timeout=10_000)
     assert panel.model.currentText().startswith("tiny · TQ2_0")
     # a model added elsewhere in the window shows up in the picker

@@ -49,7 +49,7 @@ def test_fair_mode_streams_both_columns_and_shows_the_ratios(qtbot, make_panel, 
     ctx = AppContext()
     register(ctx, {"tq2_0": tiny_models["tq2_0"], "f16": tiny_models["f16"]})
     panel = make_panel(ctx)
-    assert "paired with F16" in panel.twin.text() and "same weights" in panel.twin.text()
+    assert "paired with F16" in panel.pair_note.text() and "same weights" in panel.pair_note.text()
     tokens = {TERNARY: 0, F16: 0}
     order: list[str] = []
     results: list[RunResult] = []
@@ -135,12 +135,12 @@ def test_missing_twin_offers_to_derive_it(qtbot, make_panel, tiny_models, tmp_pa
     register(ctx, {"tq2_0": alone}, name="solo")
     panel = make_panel(ctx)
     assert panel.derive.isVisible() and panel.derive.isEnabled()
-    assert "no F16 variant" in panel.twin.text() and "GB of disk" in panel.twin.text()
+    assert "no F16 variant" in panel.pair_note.text() and "GB of disk" in panel.pair_note.text()
     assert not panel.send.isEnabled()
     with qtbot.waitSignal(panel.models_changed, timeout=RUN_MS):
         qtbot.mouseClick(panel.derive, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.prepared is not None and panel.prepared.pair is not None, timeout=10_000)
-    assert "paired with F16" in panel.twin.text() and "same weights" in panel.twin.text()
+    assert "paired with F16" in panel.pair_note.text() and "same weights" in panel.pair_note.text()
     assert ctx.registry.find("solo").variant("F16").source == "derived"
 
 
@@ -153,5 +153,5 @@ def test_mismatched_pair_is_refused_with_the_reason(qtbot, make_panel, tiny_mode
     other = make_model(ctx.paths.models / "three-layers-F16.gguf", replace(SHAPES["tiny"], n_layer=3), "f16", seed=7)
     register(ctx, {"tq2_0": tiny_models["tq2_0"], "f16": other}, name="odd")
     panel = make_panel(ctx)
-    assert "not the same model" in panel.twin.text() and "block count 2 vs 3" in panel.twin.text()
+    assert "not the same model" in panel.pair_note.text() and "block count 2 vs 3" in panel.pair_note.text()
     assert not panel.send.isEnabled() and not panel.derive.isVisible()

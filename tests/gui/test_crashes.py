@@ -64,7 +64,7 @@ import json, sys, time
 from app.gui import make_app, build_window
 from PySide6.QtCore import QTimer
 app = make_app([])
-w = build_window(extensions=False)
+w = build_window()
 w.show()
 w.chat.extra_params = {"max_tokens": 100000, "ignore_eos": True}
 def report():

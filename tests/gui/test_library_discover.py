@@ -178,3 +178,25 @@ def test_offline_mode_turns_the_hub_off_and_points_to_settings(qtbot, open_libra
     w.settings.update(offline=False)
     assert d.strip.isHidden() and d.search_button.isEnabled()
     wait_verdict(qtbot, r, "runs here (TQ2_0)")
+
+
+def test_a_catalog_file_the_hub_does_not_have_cannot_be_downloaded(qtbot, open_library, local_hub):
+    """The header check got a 404: the row says so and its Download button is off (no 404 banner later)."""
+    import dataclasses
+
+    from tests.gui.test_library_fixtures import TQ2, local_catalog, row, wait_verdict
+
+    catalog = local_catalog(local_hub)
+    tiny = catalog.entries[0]
+    gone = dataclasses.replace(tiny.files[0], name="tiny-TQ2_0-renamed.gguf", default=False)
+    catalog = dataclasses.replace(catalog, entries=(dataclasses.replace(tiny, files=(*tiny.files, gone)),
+                                                    *catalog.entries[1:]))
+    w, page = open_library(catalog=catalog)
+    page.set_tab(DISCOVER)
+    r = row(page, tiny.repo, "tiny-TQ2_0-renamed.gguf")
+    wait_verdict(qtbot, r, "not found on the Hub")
+    assert not r.action.isEnabled() and "Nothing to download" in r.action.toolTip()
+    assert row(page, tiny.repo, TQ2).action.isEnabled()  # its neighbour is there and downloadable
+    r.retry.click()  # "Check again": asked once more, still missing, still off
+    wait_verdict(qtbot, r, "not found on the Hub")
+    assert not r.action.isEnabled()

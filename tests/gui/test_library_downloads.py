@@ -38,8 +38,8 @@ def test_a_download_shows_progress_then_lands_in_the_local_list_and_the_model_pi
         click(qtbot, r.action)
         qtbot.waitUntil(lambda: KEY in page.downloads_panel.rows, timeout=NET_MS)
         d = page.downloads_panel.rows[KEY]
-        qtbot.waitUntil(lambda: "/s" in d.status.text() and "left" in d.status.text(), timeout=NET_MS)
-        assert f"of {size / 1e3:.0f} kB" in d.status.text() and d.bar.value() > 0
+        qtbot.waitUntil(lambda: "/s" in d.status.full and "left" in d.status.full, timeout=NET_MS)
+        assert f"of {size / 1e3:.0f} kB" in d.status.full and d.bar.value() > 0
         assert r.action.text().startswith("Downloading") and not r.action.isEnabled()
         assert d.pause.isVisible() and d.cancel.text() == "Cancel"
     assert done.args[1].variant.verified
@@ -49,7 +49,7 @@ def test_a_download_shows_progress_then_lands_in_the_local_list_and_the_model_pi
     assert variant.variant.encoding == "TQ2_0" and "sha256 verified" in variant.provenance.full
     assert any(t.startswith("tiny · TQ2_0") for t in picker_items(w))  # the chat can use it now
     b = banner(w, "Downloaded tiny:TQ2_0")
-    assert [x.text() for x in b.buttons] == ["Chat with it", "Make FP16 variant"]
+    assert [x.text() for x in b.buttons] == ["Chat with it", "Make F16 variant"]
     assert r.action.text() == "On this computer" and not r.action.isEnabled()
     assert page.tab_local.text() == "On this computer (1)"
 
@@ -108,9 +108,45 @@ def test_a_dropped_connection_says_so_and_resumes_from_its_button(qtbot, open_li
         click(qtbot, row(page, *KEY).action)
     assert type(failed.args[1]).__name__ == "DownloadInterrupted"
     d = page.downloads_panel.rows[KEY]
-    assert d.status.text().startswith("Stopped:") and "kept" in d.status.text() and d.resume.isVisible()
+    assert d.status.full.startswith("Stopped:") and "kept" in d.status.full and d.resume.isVisible()
     b = banner(w, TQ2)
     assert b.notice.level == "error" and [x.text() for x in b.buttons] == ["Resume"]
     with qtbot.waitSignal(page.downloads.finished, timeout=NET_MS) as done:
         qtbot.mouseClick(b.buttons[0], Qt.MouseButton.LeftButton)
     assert done.args[1].files[0].resumed_from >= 100_000 and done.args[1].variant.verified
+
+
+def test_a_file_that_fails_its_sha256_check_offers_to_download_again_not_to_resume(qtbot, open_library, local_hub):
+    local_hub.wrong_sha(*KEY)  # the Hub's listing says one hash, its bytes hash to another
+    w, page = open_library()
+    w.resize(800, 500)
+    r = row(page, *KEY)
+    wait_verdict(qtbot, r, "runs here (TQ2_0)")
+    with qtbot.waitSignal(page.downloads.failed, timeout=NET_MS) as failed:
+        click(qtbot, r.action)
+    assert type(failed.args[1]).__name__ == "ChecksumMismatch"
+    d = page.downloads_panel.rows[KEY]
+    qtbot.wait(50)
+    assert d.title.text() == d.title.full and TQ2 in d.title.text()  # the file's name is not cut to "ba…UF"
+    assert d.status.full.startswith("Failed: failed its sha256 check") and "quarantined" in d.status.toolTip()
+    assert page.downloads_panel.heading.text() == "DOWNLOADS  ·  1 FAILED"  # not counted as paused
+    assert d.resume.text() == "Download again" and "damaged" in d.resume.toolTip() and not d.bar.isVisible()
+    assert d.cancel.text() == "Dismiss" and r.action.text() == "Download again"
+    # the Hub still serves the bad copy: it fails the same way, and says so again
+    with qtbot.waitSignal(page.downloads.failed, timeout=NET_MS):
+        click(qtbot, d.resume)
+    assert page.downloads.states[KEY].status == "failed" and not page.downloads.states[KEY].resumable
+    local_hub.reset()  # a repaired upload: this time the download is whole and verified
+    with qtbot.waitSignal(page.downloads.finished, timeout=NET_MS) as done:
+        click(qtbot, page.downloads_panel.rows[KEY].resume)
+    assert done.args[1].variant.verified and done.args[1].files[0].resumed_from == 0
+    assert KEY not in page.downloads_panel.rows
+
+
+def test_dismiss_takes_a_failed_check_off_the_list(qtbot, open_library, local_hub):
+    local_hub.wrong_sha(*KEY)
+    w, page = open_library()
+    with qtbot.waitSignal(page.downloads.failed, timeout=NET_MS):
+        click(qtbot, row(page, *KEY).action)
+    click(qtbot, page.downloads_panel.rows[KEY].cancel)
+    assert KEY not in page.downloads.states and page.downloads_panel.isHidden()

@@ -15,9 +15,9 @@ from PySide6.QtCore import Qt
 
 from app.context import AppContext
 from backend.hub.catalog import Catalog, CatalogEntry, CatalogFile, Incompatible
+from tests.gui.conftest import join_pages
 from tests.support import hub_repos
 from tests.support.hub_server import HubServer
-from ui.library import install
 from ui.library.file_row import FileRow
 from ui.library.page import LibraryPage
 from ui.main_window import MainWindow
@@ -71,14 +71,15 @@ def local_catalog(hub: HubServer) -> Catalog:
 def open_library(
     qtbot, open_window, local_hub: HubServer
 ) -> Iterator[Callable[..., tuple[MainWindow, LibraryPage]]]:
-    """Opens the window with the library page installed (local catalog), shown; shuts its jobs down after."""
+    """Opens the window with its pages added as `tern` adds them, the library on a local catalog, shown;
+    shuts its jobs down after."""
     pages: list[LibraryPage] = []
 
     def opener(
         ctx: AppContext | None = None, catalog: Catalog | None = None
     ) -> tuple[MainWindow, LibraryPage]:
-        w = open_window(ctx or AppContext(), wait_ready=False)
-        page = install(w, w.ctx, catalog or local_catalog(local_hub))
+        w = open_window(ctx or AppContext(), wait_ready=False, pages=False)
+        page = join_pages(w, catalog=catalog or local_catalog(local_hub)).library
         pages.append(page)
         w.show_page("library")
         qtbot.waitUntil(lambda: page.isVisible(), timeout=5000)

@@ -10,7 +10,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QToolButton
 
 from app.context import AppContext
-from backend.chat.choices import human_size
+from backend import units
 from backend.hub.env import cache_dir
 from tests.gui.test_library_fixtures import (
     DERIVE_MS,
@@ -132,7 +132,7 @@ def test_remove_asks_first_showing_the_space_freed(qtbot, open_library, local_hu
     )
     click(qtbot, trash)
     box: QMessageBox = page.remove_box
-    assert box.isVisible() and f"frees {human_size(size)}" in box.informativeText()
+    assert box.isVisible() and f"frees {units.size(size)}" in box.informativeText()
     click(qtbot, box.button(QMessageBox.StandardButton.Cancel))  # changed my mind: nothing happens
     assert "tiny" in page.local.cards and w.ctx.registry.find("tiny") is not None
 
@@ -140,7 +140,7 @@ def test_remove_asks_first_showing_the_space_freed(qtbot, open_library, local_hu
     with qtbot.waitSignal(page.actions.removed, timeout=NET_MS) as removed:
         click(qtbot, page.remove_box.remove_button)
     assert removed.args[1].freed_bytes == size
-    assert f"Removed tiny:TQ2_0: {human_size(size)} freed" in banner(w, "Removed").notice.text
+    assert f"Removed tiny:TQ2_0: {units.size(size)} freed" in banner(w, "Removed").notice.text
     assert not page.local.cards and page.local.empty.isVisible()
     assert not any("tiny" in t for t in picker_items(w))
     assert not [p for p in cache_dir().rglob("*") if p.is_file() and p.stat().st_size == size]
@@ -166,18 +166,22 @@ def test_a_quarantined_download_is_shown_and_offered_again(qtbot, open_library, 
     assert v.variant.verified and not v.variant.quarantined
 
 
-def test_the_library_page_replaces_the_simple_one_once_its_backend_is_loaded(qtbot, open_window):
-    from ui.library import install_now
-    from ui.library.loader import load_then
+def test_the_pages_join_the_window_after_it_shows_and_a_page_asked_for_meanwhile_opens(qtbot, open_window):
+    """`tern` shows the window first and adds the other pages when their imports are done (app/gui.py)."""
+    from app.gui import add_pages_when_loaded
 
-    w = open_window(wait_ready=False)
-    assert w.pages["library"] is w.library_fallback and w.current_page() == "welcome"
-    load_then(w, lambda catalog: install_now(w, w.ctx, catalog))  # what `install` does when imports are due
-    qtbot.waitUntil(lambda: hasattr(w, "library"), timeout=NET_MS)
-    page = w.library
+    w = open_window(wait_ready=False, pages=False)
+    assert "library" not in w.pages and w.current_page() == "welcome"
+    click(qtbot, w.welcome.library_button)  # "Open the Library" before the page exists: nothing breaks
+    assert w.current_page() == "welcome"
+    add_pages_when_loaded(w, w.ctx, 0.0)
+    qtbot.waitUntil(lambda: "library" in w.pages, timeout=NET_MS)
+    page = w.pages["library"]
     try:
-        assert w.pages["library"] is page and list(w.nav.buttons).count("library") == 1
-        click(qtbot, w.welcome.library_button)  # the welcome page's "Open the Library"
+        assert list(w.nav.buttons) == ["chat", "library", "compare"]
+        assert w.current_page() == "library"  # the click was remembered
+        click(qtbot, w.nav.buttons["chat"])
+        click(qtbot, w.welcome.library_button)
         assert w.current_page() == "library" and page.stack.currentIndex() == page.stack.indexOf(
             page.discover
         )

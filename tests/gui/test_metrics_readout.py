@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
+from backend import units
 from backend.metrics.snapshot import PowerState, Sample, Snapshot
 from ui import theme
-from ui.metrics import format as fmt
 from ui.metrics.explain import PowerExplanation
 from ui.metrics.panel import MetricsPanel
 from ui.metrics.readout import TurnView, build
@@ -111,7 +111,7 @@ def test_figures_from_a_snapshot_and_the_last_reply(qtbot) -> None:
     assert (r.ram_now.text, r.ram_peak.text, r.model_file.text, r.kv_cache.text) == (
         "343 MiB",
         "343 MiB",
-        "217 MiB",
+        "228 MB",  # a file: in the units the Library and the file manager use
         "48 MiB",
     )
     assert (r.ttft.text, r.prefill_tps.text, r.decode_tps.text, r.ms_per_token.text) == (
@@ -174,7 +174,7 @@ def has_color(widget, color: str) -> bool:
 
 
 def test_sparkline_draws_the_series_and_says_why_when_there_is_none(qtbot) -> None:
-    spark = Sparkline("Power", fmt.watts)
+    spark = Sparkline("Power", units.watts)
     qtbot.addWidget(spark)
     spark.resize(240, 72)
     spark.set_series([], NOW, "no power reading")

@@ -1,4 +1,4 @@
-"""The readouts installed in the real window, following a real engine through a real chat reply."""
+"""The readouts in the real window, following a real engine through a real chat reply."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
 from app.context import AppContext
+from backend import units
 from backend.metrics import Sampler
 from backend.metrics.power.estimate import CpuTimeEstimate
-from tests.gui.conftest import REPLY_MS, TINY, register_tiny, type_and_send
-from ui import metrics
-from ui.metrics import format as fmt
+from tests.gui.conftest import REPLY_MS, TINY, join_pages, register_tiny, type_and_send
 from ui.metrics.panel import MetricsWindow
+from ui.metrics.presenter import MetricsPresenter
 from ui.metrics.status_readout import StatusReadout
 
 WATTS = 5.0
@@ -28,16 +28,16 @@ def test_a_reply_shows_the_engines_own_figures_and_its_energy(qtbot, open_window
     ctx = AppContext()
     register_tiny(ctx, tiny_models)
     ctx.settings.update(last_model=TINY)
-    window = open_window(ctx)  # the model is already loaded when the readouts attach
+    window = open_window(ctx, pages=False)  # the model is loaded before the pages join, as often in `tern`
     sampler = estimate_sampler()
-    presenter = metrics.install(window, ctx, sampler)
+    presenter = join_pages(window, sampler).metrics
     try:
         readout = window.status.findChild(StatusReadout)
         assert readout is not None and readout.isVisible() and not window.status.turn_figures.isVisible()
         qtbot.waitUntil(
             lambda: presenter.readout is not None and presenter.readout.ram_now.available, timeout=5000
         )
-        assert presenter.readout.model_file.text == fmt.mib(tiny_models["tq2_0"].stat().st_size)
+        assert presenter.readout.model_file.text == units.size(tiny_models["tq2_0"].stat().st_size)
 
         c = window.chat.controller
         window.chat.extra_params = {"max_tokens": 200, "seed": 5, "ignore_eos": True}
@@ -49,15 +49,15 @@ def test_a_reply_shows_the_engines_own_figures_and_its_energy(qtbot, open_window
         presenter.refresh()
         r = presenter.readout
         # latency: the view shows exactly the engine's own figures for this reply
-        assert r.decode_tps.text == fmt.tps(stats["decode_tps"]) and not r.running
-        assert r.ttft.text == fmt.ms(stats["ttft_ms"]) and r.prefill_tps.text == fmt.tps(stats["prefill_tps"])
-        assert readout.tps.text() == f"decode {fmt.tps(stats['decode_tps'])}"
+        assert r.decode_tps.text == units.tps(stats["decode_tps"]) and not r.running
+        assert r.ttft.text == units.ms(stats["ttft_ms"]) and r.prefill_tps.text == units.tps(stats["prefill_tps"])
+        assert readout.tps.text() == f"decode {units.tps(stats['decode_tps'])}"
         # the live figure runs on the engine's token clock: at the last token it is the engine's own figure
         assert live[0] == pytest.approx(stats["decode_tps"], rel=1e-3)
         # RAM: the readout's peak is the engine's own peak
         snap = sampler.snapshot()
         assert abs(snap.peak_rss - stats["peak_rss"]) <= 0.05 * stats["peak_rss"]
-        assert r.ram_peak.text == fmt.mib(snap.peak_rss)
+        assert r.ram_peak.text == units.memory(snap.peak_rss)
         # energy: once the sample after the reply is in, J/token appears (or says why not)
         qtbot.waitUntil(
             lambda: presenter.refresh().energy_detail.text != "—" or presenter.energy is not None,
@@ -66,7 +66,7 @@ def test_a_reply_shows_the_engines_own_figures_and_its_energy(qtbot, open_window
         e = presenter.energy
         assert e is not None and e.source.startswith("Estimated · CPU time × 5 W/core")
         if e.status == "ok":
-            assert presenter.readout.j_per_token.text == f"{fmt.joules(e.j_per_token)}/token"
+            assert presenter.readout.j_per_token.text == units.per_token(e.j_per_token)
             assert abs(e.gross_joules - stats["cpu_s"] * WATTS) <= 0.2 * stats["cpu_s"] * WATTS + 0.3
         else:
             assert presenter.readout.j_per_token.text == "—" and e.reason in presenter.readout.j_per_token.tip
@@ -84,13 +84,13 @@ def test_clicking_opens_the_panel_and_the_explanation_and_a_users_figure_gives_a
     qtbot, open_window
 ) -> None:
     ctx = AppContext()
-    window = open_window(ctx, wait_ready=False)
     sampler = Sampler(
         hz=10,
         power=[("estimate", lambda c: CpuTimeEstimate(c.engine_cpu, "AMD EPYC", c.watts_per_core))],
         cpu_name="AMD EPYC",
     )
-    presenter = metrics.install(window, ctx, sampler)
+    window = open_window(ctx, wait_ready=False, sampler=sampler)
+    presenter = window.findChild(MetricsPresenter)
     try:
         readout = window.status.findChild(StatusReadout)
         qtbot.waitUntil(
@@ -125,12 +125,32 @@ def test_clicking_opens_the_panel_and_the_explanation_and_a_users_figure_gives_a
     sampler.stop()
 
 
-def test_installed_by_the_app_the_sampler_stops_with_the_window(qtbot, open_window) -> None:
+def test_built_by_the_app_the_sampler_stops_with_the_window(qtbot, open_window) -> None:
     ctx = AppContext()
     window = open_window(ctx, wait_ready=False)
-    presenter = metrics.install(window, ctx)
+    presenter = window.findChild(MetricsPresenter)
     assert presenter.sampler.wait_probed(5)
     thread = presenter.sampler._thread
     assert thread is not None and thread.is_alive()
     window.close()
     qtbot.waitUntil(lambda: not thread.is_alive(), timeout=3000)
+
+
+def test_the_live_figures_window_has_a_frame_a_close_button_and_esc_closes_it(qtbot, open_window) -> None:
+    from PySide6.QtWidgets import QToolButton
+
+    window = open_window(AppContext(), wait_ready=False)
+    readout = window.status.findChild(StatusReadout)
+    details = window.findChild(MetricsWindow)
+    qtbot.mouseClick(readout.ram, Qt.MouseButton.LeftButton)
+    assert details.isVisible()
+    assert "border: 1px solid" in details.frame.styleSheet()
+    close = next(b for b in details.findChildren(QToolButton) if b.accessibleName() == "Close live figures")
+    assert close.isVisible() and close.toolTip() == "Close (Esc)"
+    qtbot.waitUntil(details.isActiveWindow, timeout=5000)  # it took the keyboard: Esc is for it
+    qtbot.keyClick(details.panel, Qt.Key.Key_Escape)
+    assert not details.isVisible()
+    qtbot.mouseClick(readout.ram, Qt.MouseButton.LeftButton)
+    assert details.isVisible()
+    qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
+    assert not details.isVisible()

@@ -2,8 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+
 from app.context import AppContext
-from ui.main_window import MainWindow
+from app.gui import build_window
+from ui.compare.panel import ComparePanel
+from ui.library.page import LibraryPage
+from ui.metrics.presenter import MetricsPresenter
 
 
 def test_window_opens_and_lists_the_models_with_encoding_size_and_label(qtbot,
@@ -11,9 +16,8 @@ def test_window_opens_and_lists_the_models_with_encoding_size_and_label(qtbot,
     ctx = AppContext()
     for enc, path in tiny_models.items():
         ctx.registry.add_variant("tiny", path, enc, "synthetic", model_fields={"synthetic": 1})
-    window = MainWindow(ctx)
+    window = build_window(ctx, pages=False)
     qtbot.addWidget(window)
-    window.restore()
     window.show()
     qtbot.waitExposed(window)
     picker = window.chat.header.picker
@@ -29,7 +33,7 @@ def test_window_opens_and_lists_the_models_with_encoding_size_and_label(qtbot,
 def test_the_figures_slot_says_dash_until_a_reply_is_measured(qtbot) -> None:
     from ui.status_line import TurnFigures
 
-    window = MainWindow(AppContext())
+    window = build_window(AppContext(), pages=False)
     qtbot.addWidget(window)
     slot = window.status.figures_slot
     figures = slot.findChild(TurnFigures)
@@ -48,20 +52,38 @@ def test_the_figures_slot_says_dash_until_a_reply_is_measured(qtbot) -> None:
     window.shutdown()
 
 
-def test_pages_added_by_others_join_the_rail_and_replace_the_stand_in(qtbot) -> None:
-    from PySide6.QtWidgets import QLabel
-
-    window = MainWindow(AppContext())
+def test_the_window_as_tern_assembles_it_has_every_page_and_one_shutdown_list(qtbot) -> None:
+    window = build_window(AppContext())
     qtbot.addWidget(window)
-    assert "compare" not in window.nav.buttons  # no placeholder for a page that does not exist
-    compare = QLabel("compare page")
-    window.add_page("compare", "Compare", compare, "compare", "Ternary vs FP16")
-    library = QLabel("the real library")
-    window.add_page("library", "Library", library, "library")
-    window.show_page("library")
-    assert window.stack.currentWidget() is library and window.nav.buttons["library"].isChecked()
-    window.show_page("compare")
-    assert window.stack.currentWidget() is compare
-    assert window.nav.buttons["compare"].toolTip() == "Ternary vs FP16"
+    window.show()
+    qtbot.waitExposed(window)
     assert list(window.nav.buttons) == ["chat", "library", "compare"]
-    window.shutdown()
+    assert isinstance(window.pages["library"], LibraryPage) and isinstance(window.pages["compare"], ComparePanel)
+    assert window.findChild(MetricsPresenter) is not None and not window.status.turn_figures.isVisible()
+    for key in ("library", "compare"):
+        window.show_page(key)
+        assert window.stack.currentWidget() is window.pages[key] and window.nav.buttons[key].isChecked()
+    # nothing patched onto the window by the pages: only what MainWindow itself declares
+    assert not {"library", "metrics", "metrics_window", "_metrics_close_filter", "_library_loader"} & set(vars(window))
+    # one list, stopped in the reverse of the order things were built: pages before the chat's engine
+    names = window.shutdown_steps.names()
+    assert names.index("the live figures (metrics sampler)") < names.index("the chat engine")
+    assert names.index("Compare (its engines and runs)") < names.index("the chat engine")
+    assert names[-1] == "the window's settings listener"
+    compare = window.pages["compare"]
+    sampler = window.findChild(MetricsPresenter).sampler
+    assert window.shutdown() and window.closing
+    assert not compare.thread.isRunning() and sampler._thread is None
+    assert window.shutdown()  # a second call (closeEvent after aboutToQuit) does nothing more
+
+
+def test_ctrl_q_closes_the_window_and_stops_everything(qtbot) -> None:
+    window = build_window(AppContext())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    compare = window.pages["compare"]
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    assert window.closing and not compare.thread.isRunning()

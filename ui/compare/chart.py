@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from backend import units
 from backend.bench.pairing import F16, TERNARY
 from backend.bench.ratios import METRICS, Metric, phrase
 from backend.bench.results import RunResult
@@ -43,15 +44,7 @@ def scale_value(metric: Metric, v: float) -> float:
 
 
 def value_text(metric: Metric, v: float | None) -> str:
-    if v is None:
-        return "—"
-    if metric.unit == "bytes":
-        return f"{v / 1024**2:,.0f} MiB"
-    if metric.unit == "J/token":
-        return f"{v:.4f} J"
-    if metric.unit == "ms":
-        return f"{v:,.0f} ms"
-    return f"{v:,.1f} tok/s"
+    return units.by_unit(metric.unit, v)
 
 
 class BenchChart(QWidget):

@@ -1,36 +1,11 @@
-"""How the comparison panel writes figures: units, "—" for anything not measured, and why."""
+"""What the comparison panel says about a figure beyond its value (the value itself: backend.units)."""
 
 from __future__ import annotations
 
+from backend import units
 from backend.bench.energy import EnergyFigure, PowerLabel
 
-DASH = "—"
-
-
-def mib(n: float | None) -> str:
-    return DASH if n is None else f"{n / 1024**2:,.0f} MiB"
-
-
-def ms(v: float | None) -> str:
-    return DASH if v is None else (f"{v:,.0f} ms" if v >= 10 else f"{v:.1f} ms")
-
-
-def tps(v: float | None) -> str:
-    return DASH if v is None else f"{v:,.1f} tok/s"
-
-
-def watts(v: float | None) -> str:
-    return DASH if v is None else f"{v:.1f} W"
-
-
-def jpt(v: float | None) -> str:
-    return DASH if v is None else (f"{v:.3f} J/token" if v >= 0.01 else f"{v * 1000:.2f} mJ/token")
-
-
-def size(n: float | None) -> str:
-    if n is None:
-        return DASH
-    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:,.0f} MB"
+DASH = units.DASH
 
 
 def energy_tooltip(e: EnergyFigure) -> str:

@@ -1,12 +1,12 @@
-"""The top of the comparison panel: which ternary model, its F16 twin (or why there is none), derive it."""
+"""The top of the comparison panel: which ternary model, its F16 variant (or why there is none), derive it."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from backend.bench.twin import MissingTwin
+from backend import units
+from backend.bench.missing_variant import MissingVariant
 from backend.models.registry import Registry
-from ui.compare import format as f
 from ui.compare.worker import Prepared
 
 WARN = "color: #b26b00;"
@@ -22,10 +22,10 @@ class PairPicker(QWidget):
         self.model.setAccessibleName("Ternary model")
         self.model.setMinimumWidth(220)
         top.addWidget(self.model)
-        self.twin = QLabel("", self)
-        self.twin.setObjectName("CompareTwin")
-        self.twin.setWordWrap(True)
-        top.addWidget(self.twin, 1)
+        self.pair_note = QLabel("", self)
+        self.pair_note.setObjectName("ComparePairNote")
+        self.pair_note.setWordWrap(True)
+        top.addWidget(self.pair_note, 1)
         self.derive = QPushButton("Derive the F16 variant", self)
         self.derive.setVisible(False)
         top.addWidget(self.derive)
@@ -43,7 +43,7 @@ class PairPicker(QWidget):
         self.model.setCurrentIndex(max(self.model.findData(current), 0))
         self.model.blockSignals(False)
         if self.model.count() == 0:
-            self.twin.setText("No ternary model yet: make the demo or download one from the Library.")
+            self.pair_note.setText("No ternary model yet: make the demo or download one from the Library.")
             return False
         return True
 
@@ -52,27 +52,27 @@ class PairPicker(QWidget):
 
     def checking(self) -> None:
         self.derive.setVisible(False)
-        self.twin.setStyleSheet("")
-        self.twin.setText("Checking the pair…")
+        self.pair_note.setStyleSheet("")
+        self.pair_note.setText("Checking the pair…")
 
     def show_prepared(self, p: Prepared) -> None:
         self.derive.setVisible(False)
         if p.error is not None or p.pair is None:
-            self.twin.setText(str(p.error))
-            self.twin.setStyleSheet(WARN)
-            if isinstance(p.error, MissingTwin):
+            self.pair_note.setText(str(p.error))
+            self.pair_note.setStyleSheet(WARN)
+            if isinstance(p.error, MissingVariant):
                 self.derive.setVisible(True)
                 self.derive.setEnabled(p.error.offer.fits_disk)
                 self.derive.setToolTip(p.error.offer.describe())
             return
-        self.twin.setStyleSheet("")
+        self.pair_note.setStyleSheet("")
         pair, plan = p.pair, p.plan
         together = bool(plan and plan.together)
-        self.twin.setText(f"paired with {pair.f16.encoding} ({f.size(pair.f16.file_bytes)}) · "
+        self.pair_note.setText(f"paired with {pair.f16.encoding} ({units.size(pair.f16.file_bytes)}) · "
                           f"{'same weights' if pair.same_weights else 'weights not verified identical'} · "
                           f"{'both engines stay loaded' if together else 'engines swap (RAM)'}")
-        self.twin.setToolTip(f"{pair.weights_note}\nMemory: {plan.note if plan else ''}")
+        self.pair_note.setToolTip(f"{pair.weights_note}\nMemory: {plan.note if plan else ''}")
 
     def deriving(self, text: str) -> None:
         self.derive.setEnabled(False)
-        self.twin.setText(f"Deriving the F16 variant — {text}")
+        self.pair_note.setText(f"Deriving the F16 variant — {text}")

@@ -1,4 +1,4 @@
-"""The comparison panel: a ternary model and its F16 twin side by side, benchmarks, the paper's table, history.
+"""The comparison panel: a ternary model and its F16 variant side by side, benchmarks, the paper's table, history.
 
 Standalone: it takes the registry, the store, the settings (threads, context, sampler rate, watts
 per core) and Tern's version, and runs everything blocking on its `CompareWorker` thread. The
@@ -11,15 +11,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from backend.bench.history import BenchHistory
 from backend.bench.pairing import Pair
 from backend.bench.paper import paper_table
 from backend.bench.results import BENCH as BENCH_KIND
-from backend.bench.results import COMPARE, OK, RACE_NOTE, BenchConfig, RunResult, Sample
+from backend.bench.results import COMPARE, RACE_NOTE, BenchConfig, RunResult, Sample
 from backend.bench.runner import RunEvent
+from backend.bench.summary import samples_per_side, source_line
+from backend.errors import TernError
 from backend.models.registry import Registry
 from backend.store import Store
 from ui.compare.banner import RatioBanner
@@ -57,7 +59,8 @@ class ComparePanel(QWidget):
         self._rid = 0
         self._active = 0  # the request whose events we show
         self._prepare_rid = 0
-        self._bench_run: RunResult | None = None
+        self._bench_run: RunResult | None = None  # the benchmark the Benchmark tab shows
+        self._side_run: RunResult | None = None  # the comparison whose figures the side-by-side columns show
         self._mode = ""  # what the active request does: fair, race, bench, shapes, derive
         self._build()
         self._start_worker(tern_version)
@@ -67,15 +70,27 @@ class ComparePanel(QWidget):
 
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
-        lay = QVBoxLayout(self)
-        self.picker = PairPicker(self)
+        # In a short window (800×500) the page scrolls rather than squeeze the replies' figures out of sight.
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea(self)
+        self.scroll.setObjectName("CompareScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget(self.scroll)
+        body.setObjectName("CompareBody")
+        self.scroll.setWidget(body)
+        outer.addWidget(self.scroll)
+        lay = QVBoxLayout(body)
+        self.picker = PairPicker(body)
         lay.addWidget(self.picker)
-        self.banner = RatioBanner(self)
+        self.banner = RatioBanner(body)
         lay.addWidget(self.banner)
-        self.tabs = QTabWidget(self)
+        self.tabs = QTabWidget(body)
         self.side = SideBySide(self.tabs)
         # the parts other code (and tests) use directly
-        self.model, self.twin, self.derive = self.picker.model, self.picker.twin, self.picker.derive
+        self.model, self.pair_note, self.derive = self.picker.model, self.picker.pair_note, self.picker.derive
         self.prompt, self.send, self.stop, self.race = self.side.prompt, self.side.send, self.side.stop, self.side.race
         self.columns = self.side.columns
         self.bench = BenchTab(self.tabs)
@@ -91,7 +106,7 @@ class ComparePanel(QWidget):
         self.send.clicked.connect(self.compare)
         self.prompt.returnPressed.connect(self.compare)
         self.stop.clicked.connect(self.cancel)
-        self.derive.clicked.connect(self.derive_twin)
+        self.derive.clicked.connect(self.derive_f16)
         self.bench.run_requested.connect(self.run_benchmark)
         self.bench.stop_requested.connect(self.cancel)
         self.bench.compare_changed.connect(self._compare_with)
@@ -100,6 +115,7 @@ class ComparePanel(QWidget):
         self.history_view.open_requested.connect(self.open_run)
         self.history_view.compare_requested.connect(self._compare_with)
         self.history_view.delete_requested.connect(self.delete_run)
+        self.tabs.currentChanged.connect(lambda _i: self._show_banner())
 
     def _start_worker(self, tern_version: str) -> None:
         s = self.settings
@@ -121,15 +137,6 @@ class ComparePanel(QWidget):
         self.worker.closed.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)  # GUI thread may be waiting
         self.thread.finished.connect(self.worker.deleteLater)
         self.thread.start()
-
-    def stop_with(self, window: QWidget) -> None:
-        """Shut down when `window` closes (the main window's own shutdown does not know this page)."""
-        window.installEventFilter(self)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if event.type() == QEvent.Type.Close:
-            self.shutdown()
-        return False
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Cancel what runs, close the engines and the sampler, stop the thread (call before quitting)."""
@@ -225,6 +232,22 @@ class ComparePanel(QWidget):
         self.bench.status.setText("Starting: checking the files, loading and warming up both sides…")
 
     def run_paper_shapes(self, sizes: list[str]) -> None:
+        """Say what the run takes (time, disk, what is skipped) and start it only when the user agrees."""
+        from backend.bench.paper_shapes import estimate_shapes, plan_shapes, shapes_folder
+
+        if self.busy:
+            return
+        config = self.bench.config()
+        try:
+            plans = plan_shapes(sizes, shapes_folder(), config.n_ctx or config.auto_ctx())
+        except (OSError, TernError) as e:
+            self.paper.status.setText(f"Could not plan the run: {e}")
+            return
+        estimate = estimate_shapes(plans, config, self.history.runs(kind=BENCH_KIND), config.idle_baseline)
+        box = self.paper.confirm(plans, estimate)
+        box.accepted.connect(lambda: self._start_paper_shapes(sizes))
+
+    def _start_paper_shapes(self, sizes: list[str]) -> None:
         if self.busy:
             return
         config = self.bench.config()
@@ -235,7 +258,7 @@ class ComparePanel(QWidget):
         self.paper.status.setText("Planning the paper's shapes…")
         self.request_shapes.emit(self._rid, CompareJob(BENCH, "", config, extra={"shapes": sizes}))
 
-    def derive_twin(self) -> None:
+    def derive_f16(self) -> None:
         if self.prepared is None or self.busy:
             return
         self._rid += 1
@@ -305,6 +328,23 @@ class ComparePanel(QWidget):
             self.run_finished.emit(result)
 
     def _show_result(self, run: RunResult) -> None:
+        if run.kind == BENCH_KIND:
+            self._bench_run = run
+            self.bench.show_run(run)
+            self.bench.status.setText(f"Run #{run.id}: {run.status}.")
+        else:
+            self._side_run = run
+        if run.kind != BENCH_KIND:
+            for side, col in self.columns.items():
+                col.show_outcome([x for x in run.samples if x.side == side])
+        self._show_banner()
+
+    def _show_banner(self) -> None:
+        """The headline of the run the current tab shows, so it never contradicts the figures under it."""
+        tab = self.tabs.currentWidget()
+        run = self._bench_run if tab is self.bench else self._side_run if tab is self.side else None
+        if run is None or run.status == "running":
+            return
         s = run.summary
         race = run.kind == "race"
         notes = [RACE_NOTE] if race else [n for n in s.get("notes", []) if not n.startswith("context")][:2]
@@ -313,15 +353,8 @@ class ComparePanel(QWidget):
         if run.status != "complete":
             notes.insert(0, f"This run is {run.status}.")
         self.banner.show_result(s.get("headline", []), "\n".join(notes), warning=race,
-                                tooltip=run.fingerprint.get("weights_note", ""))
-        if run.kind == BENCH_KIND:
-            self._bench_run = run
-            self.bench.show_run(run)
-            self.bench.status.setText(f"Run #{run.id}: {run.status}.")
-        for side, col in self.columns.items():
-            if run.kind != BENCH_KIND and not any(x.side == side and x.status == OK for x in run.samples):
-                failed = next((x for x in run.samples if x.side == side), None)
-                col.set_state(failed.error if failed and failed.error else "not run")
+                                tooltip=run.fingerprint.get("weights_note", ""), source=source_line(run),
+                                solid=not race and samples_per_side(run) > 1)
 
     def _failed(self, rid: int, exc: Exception) -> None:
         if rid != self._active:
@@ -355,6 +388,7 @@ class ComparePanel(QWidget):
         self.bench.show_run(run)
         self.bench.set_previous_choices([r for r in self.history.runs() if r.kind == BENCH_KIND])
         self.tabs.setCurrentWidget(self.bench)
+        self._show_banner()
 
     def _compare_with(self, run_id: int) -> None:
         current = self._bench_run
@@ -368,4 +402,6 @@ class ComparePanel(QWidget):
         self.history.delete(run_id)
         if self._bench_run is not None and self._bench_run.id == run_id:
             self._bench_run = None
+        if self._side_run is not None and self._side_run.id == run_id:
+            self._side_run = None
         self.refresh_history()

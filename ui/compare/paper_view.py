@@ -7,6 +7,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -14,8 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backend import units
 from backend.bench.paper import SYNTHETIC_NOTE, WHAT_DIFFERS, PaperRow, reference, table_cells
-from backend.bench.paper_shapes import PAPER_SIZES
+from backend.bench.paper_shapes import PAPER_SIZES, ShapePlan, ShapesEstimate
 
 HEADERS = ["size", "measured here", "RAM ratio\nmeasured (peak RSS)", "weights file\nmeasured",
            "memory\npaper", "decode latency\nmeasured", "latency\npaper", "ideal\n(weights only)"]
@@ -58,7 +60,9 @@ class PaperView(QWidget):
         row = QHBoxLayout()
         self.run_shapes = QPushButton("Benchmark the paper's shapes (synthetic)…", self)
         self.run_shapes.setToolTip("Makes synthetic TQ2_0/F16 pairs of the paper's sizes that fit this computer's "
-                                   "RAM and disk, benchmarks each, then deletes the files.")
+                                   "RAM and disk, benchmarks each, then deletes the files. Says how long and "
+                                   "how much disk first.")
+        self.confirm_box: QMessageBox | None = None
         self.stop = QPushButton("Stop", self)
         self.stop.setEnabled(False)
         self.status = QLabel("", self)
@@ -85,6 +89,26 @@ class PaperView(QWidget):
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.note.setText(WHAT_DIFFERS + ("\n" + SYNTHETIC_NOTE if any(r.synthetic for r in rows) else ""))
+
+    def confirm(self, plans: list[ShapePlan], estimate: ShapesEstimate) -> QMessageBox:
+        """Ask before a run that takes minutes and gigabytes: what will run, how long, how much disk."""
+        fits = [p.name for p in plans if p.fits]
+        skipped = [f"{p.name}: {p.reason}" for p in plans if not p.fits]
+        box = QMessageBox(QMessageBox.Icon.Question, "Benchmark the paper's shapes?",
+                          f"Makes synthetic TQ2_0/F16 pairs of {', '.join(fits) or 'no size'} and benchmarks "
+                          "each.", QMessageBox.StandardButton.Cancel, self)
+        lines = [f"Time: about {units.clock(estimate.seconds)} ({estimate.basis}).",
+                 f"Disk: up to {units.size(estimate.disk_bytes)} in Tern's cache folder while a shape runs; "
+                 "each shape's files are deleted when it is done, and when you press Stop."]
+        lines += [f"Skipped — {s}." for s in skipped]
+        box.setInformativeText("\n\n".join(lines))
+        start = box.addButton("Start", QMessageBox.ButtonRole.AcceptRole)
+        start.setEnabled(bool(fits))
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAccessibleName("Benchmark the paper's shapes?")
+        self.confirm_box = box
+        box.open()
+        return box
 
     def set_running(self, running: bool) -> None:
         self.run_shapes.setEnabled(not running)

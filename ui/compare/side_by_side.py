@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLineEdit, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from backend import units
 from backend.bench.engines import MemoryPlan
 from backend.bench.pairing import F16, TERNARY, Pair
 from backend.bench.results import RACE_NOTE
 from backend.models import SYNTHETIC_LABEL
-from ui.compare import format as f
 from ui.compare.side_column import SideColumn
 
 
@@ -41,7 +41,7 @@ class SideBySide(QWidget):
             side = pair.sides[role]
             tag = " · synthetic (random weights)" if side.synthetic else ""
             col.set_title(f"{side.encoding} · {side.model_name}{tag}",
-                          f"{side.path}\n{f.size(side.file_bytes)}"
+                          f"{side.path}\n{units.size(side.file_bytes)}"
                           + (f"\n{SYNTHETIC_LABEL}" if side.synthetic else ""))
             col.set_state("")
         together = bool(plan and plan.together)

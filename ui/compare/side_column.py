@@ -11,11 +11,12 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from backend.bench.results import OK, Sample
+from backend import units
+from backend.bench.results import CANCELLED, OK, Sample
 from ui.compare import format as f
 
 FIGURES = [
-    ("ram", "RAM", "The engine process's resident memory (live while it streams; its peak when the reply ends)."),
+    ("ram", "peak RAM", "The engine process's peak resident memory (live: its memory now, while it streams)."),
     ("ttft", "TTFT", "Time to first token: from the request to the first generated token, by the engine's clock."),
     ("decode", "tok/s", "Decode speed: output tokens per second after the first one."),
     ("prefill", "prefill", "Prompt processing speed: prompt tokens per second."),
@@ -34,6 +35,8 @@ class SideColumn(QFrame):
         self.title = QLabel("—", self)
         self.title.setObjectName("CompareSideTitle")
         self.title.setStyleSheet("font-weight: 600; font-size: 14px;")
+        self.title.setWordWrap(True)  # a long model name wraps in a narrow window, never cut off
+        self.title.setMinimumWidth(1)
         self.state = QLabel("", self)
         self.state.setObjectName("CompareSideState")
         self.state.setWordWrap(True)
@@ -41,6 +44,7 @@ class SideColumn(QFrame):
         self.reply.setReadOnly(True)
         self.reply.setAccessibleName(f"{role} reply")
         self.reply.setPlaceholderText("The reply streams here.")
+        self.reply.setMinimumHeight(72)  # a few lines of it, even in a short window (the page scrolls)
         lay.addWidget(self.title)
         lay.addWidget(self.state)
         lay.addWidget(self.reply, 1)
@@ -50,7 +54,7 @@ class SideColumn(QFrame):
             label = QLabel(name, self)
             label.setToolTip(tip)
             label.setStyleSheet("color: palette(placeholder-text);")
-            value = QLabel(f.DASH, self)
+            value = QLabel(units.DASH, self)
             value.setObjectName(f"figure-{key}")
             value.setToolTip(tip)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -60,6 +64,7 @@ class SideColumn(QFrame):
             self.values[key] = value
         lay.addLayout(grid)
         self._pending: list[str] = []
+        self._final = False  # the reply's measured figures are shown: live readings no longer replace them
         self._flush = QTimer(self)
         self._flush.setInterval(40)
         self._flush.timeout.connect(self.flush)
@@ -73,10 +78,11 @@ class SideColumn(QFrame):
         self.state.setText(text)
 
     def start_reply(self) -> None:
+        self._final = False
         self._pending.clear()
         self.reply.clear()
         for key, value in self.values.items():
-            value.setText(f.DASH)
+            value.setText(units.DASH)
             value.setToolTip(dict((k, t) for k, _n, t in FIGURES)[key])
         self._flush.start()
 
@@ -102,10 +108,12 @@ class SideColumn(QFrame):
 
     # -- figures ------------------------------------------------------------------------------
     def show_live(self, live: dict) -> None:
-        self.values["ram"].setText(f.mib(live.get("rss")))
-        self.values["ttft"].setText(f.ms(live.get("ttft_ms")))
-        self.values["decode"].setText(f.tps(live.get("decode_tps")))
-        self.values["power"].setText(f.watts(live.get("watts")))
+        if self._final:  # a reading sent before the reply ended, arriving after its measured figures
+            return
+        self.values["ram"].setText(units.memory(live.get("rss")))
+        self.values["ttft"].setText(units.ms(live.get("ttft_ms")))
+        self.values["decode"].setText(units.tps(live.get("decode_tps")))
+        self.values["power"].setText(units.watts(live.get("watts")))
 
     def show_sample(self, s: Sample, power_badge: str = "") -> None:
         self.flush()
@@ -115,17 +123,33 @@ class SideColumn(QFrame):
             if s.stats is None:
                 return
         st = s.stats
-        self.values["ram"].setText(f.mib(st.peak_rss))
+        self._final = True
+        self.values["ram"].setText(units.memory(st.peak_rss))
         self.values["ram"].setToolTip("The engine process's peak resident memory (weights, KV cache, runtime), "
                                       "measured by the OS.")
-        self.values["ttft"].setText(f.ms(st.ttft_ms))
-        self.values["decode"].setText(f.tps(st.decode_tps))
-        self.values["prefill"].setText(f.tps(st.prefill_tps))
+        self.values["ttft"].setText(units.ms(st.ttft_ms))
+        self.values["decode"].setText(units.tps(st.decode_tps))
+        self.values["prefill"].setText(units.tps(st.prefill_tps))
         e = s.energy
-        self.values["power"].setText(f.watts(e.avg_watts))
+        self.values["power"].setText(units.watts(e.avg_watts))
         self.values["power"].setToolTip(f"Average power during the reply: {power_badge}" if e.avg_watts is not None
                                         else f"Power: not measured — {e.reason or 'no power reading'}.")
-        self.values["jpt"].setText(f.jpt(e.j_per_token))
+        self.values["jpt"].setText(units.per_token(e.j_per_token))
         self.values["jpt"].setToolTip(f.energy_tooltip(e))
         if s.status == OK:
             self.set_state(f"{st.output_tokens} tokens · stopped at {st.stop_reason} · measured by the engine")
+
+    def show_outcome(self, samples: list[Sample]) -> None:
+        """The side's line once the run is over, from its samples (a stopped side still wrote something)."""
+        if any(x.status == OK for x in samples):
+            return
+        last = samples[-1] if samples else None
+        if last is not None and last.status == CANCELLED and last.stats is not None:
+            self.set_state(f"stopped after {units.count(last.stats.output_tokens, 'token')} — its figures "
+                           "cover the part it wrote")
+        elif last is not None and last.error:
+            self.set_state(last.error)
+        elif self.text():
+            self.set_state("stopped before its figures were measured")
+        else:
+            self.set_state("not run")

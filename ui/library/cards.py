@@ -129,11 +129,11 @@ class CatalogCard(FileCard):
                 for f in ordered
             ]
         self.add_rows(infos)
-        twin = label(f"FP16 twin: {entry.fp16}", "LibNote", self, wrap=True)
-        twin.setToolTip(
-            "How the FP16 variant of the same weights is obtained, for the side-by-side comparison"
+        f16 = label(f"F16 variant: {entry.fp16}", "LibNote", self, wrap=True)
+        f16.setToolTip(
+            "How the F16 variant of the same weights is obtained, for the side-by-side comparison"
         )
-        self.body.addWidget(twin)
+        self.body.addWidget(f16)
 
     def unchecked_text(self) -> tuple[str, str]:
         """What a row says while its header cannot be read (offline): the catalog's own claim."""

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from backend import units
 from backend.hub.library import removal_plan
 from backend.models.registry import LocalModel
-from ui.library import format as fmt
 
 
 def confirm_remove(
@@ -29,7 +29,7 @@ def confirm_remove(
     lines = []
     if deleted:
         lines.append(
-            f"This deletes {deleted} file{'s' * (deleted != 1)} and frees {fmt.human_size(freed)} "
+            f"This deletes {deleted} file{'s' * (deleted != 1)} and frees {units.size(freed)} "
             "of disk space."
         )
     else:

@@ -17,10 +17,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from backend.hub import Cancelled, PendingDownload, Progress
+from backend.hub import Cancelled, ChecksumMismatch, PendingDownload, Progress
 from backend.store import Store
 from ui.jobs import Job
-from ui.library.tasks import Report, Tasks, hub_token, with_registry
+from ui.library.tasks import Report, Tasks, with_registry
 
 Key = tuple[str, str]
 STARTING, RUNNING, VERIFYING, PAUSED, FAILED = "starting", "running", "verifying", "paused", "failed"
@@ -41,6 +41,8 @@ class DownloadState:
     rid: int = 0
     job: Job | None = None
     discard: bool = False  # cancel: delete the partial once the job has stopped
+    resumable: bool = True  # False: nothing on disk to continue from (a file that failed its sha256 check)
+    detail: str = ""  # the whole story of a failure, for a tooltip
 
     @property
     def key(self) -> Key:
@@ -71,9 +73,18 @@ class DownloadManager(QObject):
     def active(self) -> list[DownloadState]:
         return [s for s in self.states.values() if s.active]
 
+    def dismiss(self, repo: str, filename: str) -> None:
+        """Take a failed download with nothing on disk off the list."""
+        s = self.state(repo, filename)
+        if s is not None and s.status == FAILED and not s.resumable:
+            del self.states[s.key]
+            self.removed.emit(s.key)
+
     # -- actions ------------------------------------------------------------------------------
     def start(self, repo: str, filename: str, model_name: str | None = None) -> DownloadState | None:
-        """Start or resume the download of `repo`/`filename` (a no-op if it is already running)."""
+        """Start or resume the download of `repo`/`filename` (a no-op if it is already running).
+
+        After a failed sha256 check there is nothing to resume: it starts again from zero."""
         key = (repo, filename)
         s = self.states.get(key)
         if s is not None and s.active:
@@ -81,7 +92,7 @@ class DownloadManager(QObject):
         if s is None:
             s = self.states[key] = DownloadState(repo, filename, model_name)
         s.model_name = model_name or s.model_name
-        s.status, s.message, s.discard = STARTING, "", False
+        s.status, s.message, s.discard, s.resumable, s.detail = STARTING, "", False, True, ""
         s.rid = rid = next(_rids)
         name, n_ctx = s.model_name, int(self.n_ctx())
 
@@ -92,7 +103,7 @@ class DownloadManager(QObject):
                 registry,
                 repo,
                 filename,
-                token=hub_token(),
+                token=self.tasks.hub_token(),
                 cancel=cancel,
                 n_ctx=n_ctx,
                 model_name=name,
@@ -175,11 +186,17 @@ class DownloadManager(QObject):
         if s.discard:
             self._discard(s)
             return
+        s.detail = "\n".join(x for x in (str(getattr(exc, "message", "") or exc), str(getattr(exc, "hint", "")))
+                              if x)
+        s.resumable = not isinstance(exc, ChecksumMismatch)
         if isinstance(exc, Cancelled):
             s.status, s.message = PAUSED, "Paused — the part already downloaded is kept"
+        elif isinstance(exc, ChecksumMismatch):
+            s.status, s.message = FAILED, "failed its sha256 check — the file is quarantined, never loaded"
+            s.done_bytes = 0  # nothing of it is kept to resume from
         else:
             s.status, s.message = FAILED, str(getattr(exc, "message", "") or exc)
-        if s.done_bytes == 0 and not isinstance(exc, Cancelled) and s.progress is None:
+        if s.done_bytes == 0 and not isinstance(exc, (Cancelled, ChecksumMismatch)) and s.progress is None:
             del self.states[key]  # refused before any byte (not runnable, gated, offline…): nothing to resume
             self.removed.emit(key)
         else:

@@ -2,7 +2,9 @@
 
 Running: Pause (the part downloaded so far stays on disk) and Cancel (stop and delete it).
 Paused or dropped: Resume (continues from the bytes on disk, also after a restart) and Discard.
-Speed and time left read "measuring…"/"—" until the backend has measured them.
+Failed its sha256 check: nothing is left to resume, so Download again (from zero) and Dismiss.
+Speed and time left read "measuring…"/"—" until the backend has measured them. The file's name keeps
+its line; the status goes under the bar, where a long message ends in "…" (whole in its tooltip).
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
 
+from backend import units
 from ui.library import format as fmt
 from ui.library.downloads import FAILED, PAUSED, STARTING, DownloadManager, DownloadState, Key
 from ui.library.style import glyph, set_kind
-from ui.library.widgets import ElidedLabel, button, label, progress_bar, section
+from ui.library.widgets import ElidedLabel, button, progress_bar, section
 
 
 class DownloadRow(QFrame):
@@ -33,9 +36,9 @@ class DownloadRow(QFrame):
         self.title = ElidedLabel(f"{filename}   ·   {repo}", self)
         self.title.setObjectName("LibFileName")
         top.addWidget(self.title, 1)
-        self.status = label("", "LibMeta", self)
+        self.status = ElidedLabel("", self, Qt.TextElideMode.ElideRight)
+        self.status.setObjectName("LibMeta")
         self.status.setAccessibleName(f"Progress of {filename}")
-        top.addWidget(self.status)
         self.pause = button(
             "Pause",
             self,
@@ -54,13 +57,21 @@ class DownloadRow(QFrame):
         self.cancel = button(
             "Cancel", self, "Stop and delete the partial file", accessible=f"Cancel {filename}"
         )
-        self.cancel.clicked.connect(lambda: manager.cancel(repo, filename))
+        self.cancel.clicked.connect(lambda: self._cancel(manager, repo, filename))
         for b in (self.pause, self.resume, self.cancel):
             top.addWidget(b)
         col.addLayout(top)
         self.bar = progress_bar(self, f"Download progress of {filename}")
         col.addWidget(self.bar)
+        col.addWidget(self.status)
+        self.retry_from_zero = False
         self.show_state(state)
+
+    def _cancel(self, manager: DownloadManager, repo: str, filename: str) -> None:
+        if self.retry_from_zero:
+            manager.dismiss(repo, filename)
+        else:
+            manager.cancel(repo, filename)
 
     def show_state(self, s: DownloadState) -> None:
         running = s.active
@@ -81,23 +92,39 @@ class DownloadRow(QFrame):
                 p.done_bytes, p.total_bytes, p.speed_bps, p.eta_s, p.phase, p.file_index, p.file_count
             )
         elif s.status == PAUSED:
-            text = f"Paused  ·  {fmt.human_size(s.done_bytes)} of {fmt.human_size(total)} kept on disk"
+            text = f"Paused  ·  {units.size(s.done_bytes)} of {units.size(total)} kept on disk"
+        elif s.status == FAILED and not s.resumable:
+            text = f"Failed: {s.message}"
         elif s.status == FAILED:
-            kept = f"  ·  {fmt.human_size(s.done_bytes)} kept" if s.done_bytes else ""
+            kept = f"  ·  {units.size(s.done_bytes)} kept" if s.done_bytes else ""
             text = f"Stopped: {s.message}{kept}"
         else:
-            text = f"{fmt.human_size(s.done_bytes)} of {fmt.human_size(total)}"
-        self.status.setText(text)
-        self.status.setToolTip(s.message or "Speed is measured over the last few seconds")
+            text = f"{units.size(s.done_bytes)} of {units.size(total)}"
+        self.status.set_full_text(text)
+        self.status.setToolTip("\n\n".join(x for x in (text, s.detail) if x) if s.message
+                               else "Speed is measured over the last few seconds")
+        self.retry_from_zero = s.status == FAILED and not s.resumable
+        self.bar.setVisible(not self.retry_from_zero)
         self.pause.setVisible(running)
         self.pause.setEnabled(running and not s.message.endswith("…"))
         self.resume.setVisible(not running)
-        self.cancel.setText("Cancel" if running else "Discard")
-        self.cancel.setToolTip(
-            "Stop and delete the partial file"
-            if running
-            else "Delete the partial file; the download starts from zero next time"
-        )
+        if self.retry_from_zero:
+            self.resume.setText("Download again")
+            self.resume.setToolTip("Fetch the whole file again from the Hub. If it fails its check the same way, "
+                                   "the Hub's copy itself is damaged: tell the repository's owner.")
+            self.cancel.setText("Dismiss")
+            self.cancel.setToolTip("Take this off the list (the quarantined file stays where it is)")
+        else:
+            self.resume.setText("Resume")
+            self.resume.setToolTip("Continue from the bytes already on disk")
+            self.cancel.setText("Cancel" if running else "Discard")
+            self.cancel.setToolTip(
+                "Stop and delete the partial file"
+                if running
+                else "Delete the partial file; the download starts from zero next time"
+            )
+        self.resume.setAccessibleName(f"{self.resume.text()} {s.filename}")
+        self.cancel.setAccessibleName(f"{self.cancel.text()} {s.filename}")
         self.cancel.setEnabled(not s.discard)
 
 
@@ -139,9 +166,12 @@ class DownloadsPanel(QFrame):
         self._heading()
 
     def _heading(self) -> None:
-        running = sum(1 for s in self.manager.states.values() if s.active)
-        paused = len(self.manager.states) - running
-        parts = [f"{running} running" if running else "", f"{paused} paused" if paused else ""]
+        states = list(self.manager.states.values())
+        running = sum(1 for s in states if s.active)
+        paused = sum(1 for s in states if s.status == PAUSED)
+        failed = sum(1 for s in states if s.status == FAILED)
+        parts = [f"{running} running" if running else "", f"{paused} paused" if paused else "",
+                 f"{failed} failed" if failed else ""]
         self.heading.setText(
             "DOWNLOADS  ·  " + ", ".join(p for p in parts if p).upper() if self.rows else "DOWNLOADS"
         )

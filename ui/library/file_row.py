@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
 
+from backend import units
 from backend.hub import AuthRequired, FileNotFoundOnHub, HubOffline, Inspection, RepoNotFound
 from backend.models.ram_fit import RamFit
 from ui import theme
@@ -69,6 +70,7 @@ class FileRow(QFrame):
         self.info = info
         self.inspection: Inspection | None = None
         self.verdict_kind = ""  # "" unknown, "ok", "bad", "warn", "busy"
+        self.missing = ""  # the Hub said it has no such file or repo (a check failed with 404)
         self.local = ""  # "" | "downloaded" | "quarantined"
         self.download: DownloadState | None = None
         self.hub_ok = True
@@ -104,7 +106,7 @@ class FileRow(QFrame):
         col.addLayout(verdict_row)
         row.addLayout(col, 1)
         self.size = label(
-            fmt.human_size(info.size) if info.size else (info.size_text or fmt.DASH), "LibSize", self
+            units.size(info.size) if info.size else (info.size_text or fmt.DASH), "LibSize", self
         )
         self.size.setToolTip(
             "Download size as the Hub lists it"
@@ -145,10 +147,12 @@ class FileRow(QFrame):
         self._verdict("checking…", "busy", "info", "Reading the GGUF header on the Hub (a few hundred KB)")
 
     def set_unchecked(self, text: str, tip: str = "") -> None:
+        self.missing = ""
         self._verdict(text, "", "info", tip)
 
     def set_inspection(self, ins: Inspection) -> None:
         self.inspection = ins
+        self.missing = ""
         v = ins.verdict
         tip = f"From the GGUF header ({ins.bytes_read:,} bytes read in {ins.requests} request(s))."
         if ins.header is not None:
@@ -171,6 +175,9 @@ class FileRow(QFrame):
         msg = str(getattr(exc, "message", "") or exc)
         hint = str(getattr(exc, "hint", "") or "")
         tip = f"{msg}\n{hint}".strip()
+        gone = isinstance(exc, (FileNotFoundOnHub, RepoNotFound)) or (
+            isinstance(exc, AuthRequired) and "does not exist" in msg)
+        self.missing = check_failure_text(exc) if gone else ""
         if isinstance(exc, HubOffline):
             self._verdict("not checked — the Hub can't be reached", "", "info", msg)
         else:
@@ -220,9 +227,11 @@ class FileRow(QFrame):
             pct = f" {s.done_bytes / s.total_bytes:.0%}" if s.total_bytes else ""
             text = "Verifying…" if s.status == VERIFYING else f"Downloading{pct}"
             enabled, tip = False, "See the download at the top of the page (pause or cancel it there)"
+        elif s is not None and not s.resumable:
+            text, tip = "Download again", f"The last copy {s.message}. This fetches the whole file again."
         elif s is not None:
             text = "Resume" if s.status == PAUSED else "Try again"
-            tip = f"{s.message}. Resume from {fmt.human_size(s.done_bytes)}" if s.done_bytes else s.message
+            tip = f"{s.message}. Resume from {units.size(s.done_bytes)}" if s.done_bytes else s.message
         elif self.local == "downloaded":
             text, enabled, primary = "On this computer", False, False
             tip = "Already downloaded: see “On this computer”"
@@ -230,6 +239,8 @@ class FileRow(QFrame):
             text, tip = "Download again", "The earlier copy failed its sha256 check and is quarantined"
         if enabled and self.verdict_kind == "bad":
             enabled, tip = False, f"Not downloadable here: {self.verdict.text()}"
+        if enabled and self.missing:
+            enabled, tip = False, f"Nothing to download: {self.missing} (Check again to ask the Hub once more)"
         if enabled and not self.hub_ok:
             enabled, tip = False, self.hub_why or "The Hub can't be reached"
         b.setText(text)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from backend.chat.choices import human_size
+from backend import units
 from backend.models.ram_fit import RamFit
 
-DASH = "—"
+DASH = units.DASH
 GIB = 1024**3
 
 __all__ = [
@@ -20,27 +20,14 @@ __all__ = [
     "eta",
     "fit_text",
     "fit_tooltip",
-    "human_size",
     "params",
     "provenance",
-    "speed",
 ]
 
 
-def speed(bps: float | None) -> str:
-    return DASH if bps is None else f"{human_size(bps)}/s"
-
-
 def eta(seconds: float | None) -> str:
-    """ "about 2 min left"; "—" until the speed is measured."""
-    if seconds is None:
-        return DASH
-    s = max(0, round(seconds))
-    if s < 60:
-        return f"{s} s left"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s left"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min left"
+    """ "2 min 05 s left"; "—" until the speed is measured."""
+    return DASH if seconds is None else f"{units.clock(max(0.0, seconds))} left"
 
 
 def download_text(
@@ -54,13 +41,13 @@ def download_text(
 ) -> str:
     """ "12.3 MB of 50.0 MB · 2.1 MB/s · 18 s left" (speed and time appear once they are measured)."""
     if phase == "verify":
-        return f"Checking sha256… {human_size(done)} of {human_size(total)}"
+        return f"Checking sha256… {units.size(done)} of {units.size(total)}"
     if phase == "hash":
-        return f"Reading the file (the Hub lists no sha256 to check)… {human_size(done)} of {human_size(total)}"
-    parts = [f"{human_size(done)} of {human_size(total)}"]
+        return f"Reading the file (the Hub lists no sha256 to check)… {units.size(done)} of {units.size(total)}"
+    parts = [f"{units.size(done)} of {units.size(total)}"]
     if file_count > 1:
         parts.append(f"part {file_index} of {file_count}")
-    parts.append(speed(bps) if bps is not None else "measuring speed…")
+    parts.append(units.rate(bps) if bps else "measuring speed…")
     if eta_s is not None:
         parts.append(eta(eta_s))
     return "  ·  ".join(parts)

@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from backend.hub import HubOffline, Inspection, RateLimited
-from ui.library.tasks import Report, Tasks, hub_token
+from ui.library.tasks import Report, Tasks
 
 Key = tuple[str, str]  # (repo, filename)
 MAX_RUNNING = 2
@@ -77,7 +77,7 @@ class Inspector(QObject):
             ) -> Inspection:
                 from backend.hub import inspect_remote
 
-                return inspect_remote(key[0], key[1], hub_token(), n_ctx=n_ctx, cancel=cancel)
+                return inspect_remote(key[0], key[1], self.tasks.hub_token(), n_ctx=n_ctx, cancel=cancel)
 
             job = self.tasks.start(
                 f"inspect-{key[1]}",

@@ -1,6 +1,6 @@
 """The "On this computer" tab: each local model with its variants (encoding, size, provenance, checks).
 
-A model card offers what takes it to a variant pair: "Make FP16 variant" (and TQ1_0 ⇄ TQ2_0 in
+A model card offers what takes it to a variant pair: "Make F16 variant" (and TQ1_0 ⇄ TQ2_0 in
 its menu) with a progress bar while llama.cpp converts; each variant can be chatted with or
 removed; a quarantined file says why and offers to download it again.
 """
@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QMenu, QToolButton, QVBoxLayout, QWidget
 
+from backend import units
 from backend.models.registry import LocalModel, Variant
 from ui import theme
 from ui.library import format as fmt
@@ -39,7 +40,7 @@ class VariantRow(QFrame):
         row.setContentsMargins(10, 7, 8, 7)
         row.setSpacing(10)
         row.addWidget(chip(self, v.encoding, "enc", "Encoding of the weights"))
-        row.addWidget(label(fmt.human_size(v.file_bytes), "LibSize", self))
+        row.addWidget(label(units.size(v.file_bytes), "LibSize", self))
         self.provenance = ElidedLabel(fmt.provenance(v), self)
         self.provenance.setObjectName("LibMeta")
         self.provenance.setToolTip(
@@ -124,7 +125,7 @@ class LocalModelCard(Card):
             head.addWidget(
                 chip(
                     self,
-                    "ternary + FP16 pair",
+                    "ternary + F16 pair",
                     "enc",
                     "The same weights in a ternary encoding and in "
                     "F16: ready for the side-by-side comparison",
@@ -137,7 +138,7 @@ class LocalModelCard(Card):
             self.compare = button(
                 "Compare",
                 self,
-                f"Open the Compare page: {model.name} ternary vs FP16",
+                f"Open the Compare page: {model.name} ternary vs F16",
                 icon="compare",
                 accessible=f"Compare {model.name}'s variants",
             )
@@ -145,15 +146,15 @@ class LocalModelCard(Card):
             head.addWidget(self.compare)
         if ternary and "F16" not in usable:
             size = (
-                f" (≈ {fmt.human_size(model.n_params * 2)}: parameters × 2 bytes)" if model.n_params else ""
+                f" (≈ {units.size(model.n_params * 2)}: parameters × 2 bytes)" if model.n_params else ""
             )
             self.make_f16 = button(
-                "Make FP16 variant",
+                "Make F16 variant",
                 self,
                 "Requantize the ternary file to F16 with llama.cpp: "
                 f"the same weights, exactly, for the side-by-side comparison{size}",
                 icon="sparkle",
-                accessible=f"Make the FP16 variant of {model.name}",
+                accessible=f"Make the F16 variant of {model.name}",
             )
             self.make_f16.clicked.connect(lambda: self.derive_requested.emit(model.name, "f16"))
             head.addWidget(self.make_f16)
@@ -205,7 +206,7 @@ class LocalModelCard(Card):
         if ternary and "F16" not in usable:
             self.body.addWidget(
                 label(
-                    "No FP16 twin yet: make one to compare ternary and FP16 on the same weights "
+                    "No F16 variant yet: make one to compare ternary and F16 on the same weights "
                     "(Compare page).",
                     "LibNote",
                     self,
@@ -250,7 +251,7 @@ class LocalModelCard(Card):
         self.derive_bar.setRange(0, 1000)
         phase = PHASES.get(progress.phase, progress.phase)
         done = (
-            f"  ·  {fmt.human_size(progress.done_bytes)} of ≈ {fmt.human_size(progress.total_bytes)}"
+            f"  ·  {units.size(progress.done_bytes)} of ≈ {units.size(progress.total_bytes)}"
             if progress.phase == "convert" and progress.total_bytes
             else ""
         )

@@ -1,7 +1,7 @@
 """What the library tells a person when something finishes or fails — through the window's message bridge.
 
 Each notice names the model or file and offers the next step as a button (chat with it, make
-its FP16 twin, resume, add a token, try again). Errors are described by `ui.messages.describe`:
+its F16 variant, resume, add a token, try again). Errors are described by `ui.messages.describe`:
 never a traceback.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend import units
 from backend.hub import (
     AuthRequired,
     ChecksumMismatch,
@@ -23,13 +24,13 @@ from ui.library import format as fmt
 
 
 def _twin_action(page: Any, model: str) -> list[tuple[str, Any]]:
-    """ "Make FP16 variant" when the model has a ternary variant and no F16 one yet."""
+    """ "Make F16 variant" when the model has a ternary variant and no F16 one yet."""
     m = page.registry.find(model)
     if m is None:
         return []
     usable = {v.encoding.upper() for v in m.variants if v.usable}
     if usable & {"TQ1_0", "TQ2_0"} and "F16" not in usable:
-        return [("Make FP16 variant", lambda: page.derive(m.name, "f16"))]
+        return [("Make F16 variant", lambda: page.derive(m.name, "f16"))]
     return []
 
 
@@ -38,9 +39,9 @@ def downloaded(page: Any, result: Any) -> None:
     spec = f"{v.model_name}:{v.encoding}"
     check = "sha256 verified" if v.verified else fmt.NOT_VERIFIED
     resumed = sum(f.resumed_from for f in result.files)
-    note = f", resumed from {fmt.human_size(resumed)}" if resumed else ""
-    page.window_.bridge.info(
-        f"Downloaded {spec} ({fmt.human_size(v.file_bytes)}, {check}{note}).",
+    note = f", resumed from {units.size(resumed)}" if resumed else ""
+    page.bridge.info(
+        f"Downloaded {spec} ({units.size(v.file_bytes)}, {check}{note}).",
         "It is in the chat's model list now.",
         actions=[("Chat with it", lambda: page.chat_with(spec)), *_twin_action(page, v.model_name)],
         key=f"download-{v.model_name}",
@@ -66,12 +67,12 @@ def download_failed(page: Any, key: tuple[str, str], exc: BaseException) -> None
         isinstance(exc, HubError) and not isinstance(exc, NotRunnable)
     ):
         actions = [("Try again", again)]
-    page.window_.bridge.exception(exc, f"downloading {filename}", actions, key=f"download-{repo}/{filename}")
+    page.bridge.exception(exc, f"downloading {filename}", actions, key=f"download-{repo}/{filename}")
 
 
 def discarded(page: Any, key: tuple[str, str], freed: int) -> None:
-    page.window_.bridge.info(
-        f"Cancelled the download of {key[1]}; the partial file is deleted ({fmt.human_size(freed)} freed).",
+    page.bridge.info(
+        f"Cancelled the download of {key[1]}; the partial file is deleted ({units.size(freed)} freed).",
         timeout_ms=8000,
         key=f"download-{key[0]}/{key[1]}",
     )
@@ -79,7 +80,7 @@ def discarded(page: Any, key: tuple[str, str], freed: int) -> None:
 
 def hub_off(page: Any) -> None:
     offline = page.settings.offline
-    page.window_.bridge.warning(
+    page.bridge.warning(
         "Downloads need the Hugging Face Hub, and "
         + ("offline mode is on." if offline else "it can't be reached."),
         "Models on this computer keep working."
@@ -91,12 +92,11 @@ def hub_off(page: Any) -> None:
 
 def derived(page: Any, variant: Any) -> None:
     spec = f"{variant.model_name}:{variant.encoding}"
-    page.window_.bridge.dismiss(f"download-{variant.model_name}")  # its "Make FP16 variant" is done
+    page.bridge.dismiss(f"download-{variant.model_name}")  # its "Make F16 variant" is done
     actions: list[tuple[str, Any]] = [("Chat with it", lambda: page.chat_with(spec))]
-    if "compare" in page.window_.pages:
-        actions.append(("Compare", lambda: page.window_.show_page("compare")))
-    page.window_.bridge.info(
-        f"Made {spec} ({fmt.human_size(variant.file_bytes)}) from the same weights.",
+    actions.append(("Compare", lambda: page.compare(variant.model_name)))
+    page.bridge.info(
+        f"Made {spec} ({units.size(variant.file_bytes)}) from the same weights.",
         "Both variants are in the chat's model list and on the Compare page.",
         actions=actions,
         key=f"derive-{variant.model_name}",
@@ -105,21 +105,21 @@ def derived(page: Any, variant: Any) -> None:
 
 def derive_failed(page: Any, model: str, exc: BaseException) -> None:
     if isinstance(exc, DeriveCancelled):
-        page.window_.bridge.info(
+        page.bridge.info(
             f"Stopped making the new variant of {model}; nothing was kept.",
             timeout_ms=8000,
             key=f"derive-{model}",
         )
         return
-    page.window_.bridge.exception(exc, f"making a variant of {model}", key=f"derive-{model}")
+    page.bridge.exception(exc, f"making a variant of {model}", key=f"derive-{model}")
 
 
 def imported(page: Any, path: str, variant: Any) -> None:
     spec = f"{variant.model_name}:{variant.encoding}"
     where = "copied into Tern's folder" if variant.info.get("copied") else "Tern uses the file where it is"
-    page.window_.bridge.dismiss(f"import-{path}")
-    page.window_.bridge.info(
-        f"Added {spec} ({fmt.human_size(variant.file_bytes)}) — {variant.info.get('verdict', 'checked')}.",
+    page.bridge.dismiss(f"import-{path}")
+    page.bridge.info(
+        f"Added {spec} ({units.size(variant.file_bytes)}) — {variant.info.get('verdict', 'checked')}.",
         f"{where.capitalize()}; it is in the chat's model list now.",
         actions=[("Chat with it", lambda: page.chat_with(spec)), *_twin_action(page, variant.model_name)],
         key=f"imported-{spec}",
@@ -128,8 +128,8 @@ def imported(page: Any, path: str, variant: Any) -> None:
 
 def removed(page: Any, spec: str, result: Any) -> None:
     kept = f" Your own file stays where it is: {', '.join(result.kept)}." if result.kept else ""
-    page.window_.bridge.info(
-        f"Removed {spec}: {fmt.human_size(result.freed_bytes)} freed.{kept}",
+    page.bridge.info(
+        f"Removed {spec}: {units.size(result.freed_bytes)} freed.{kept}",
         timeout_ms=10000,
         key=f"remove-{spec}",
     )

@@ -1,20 +1,27 @@
-"""The Library page: from "I have nothing" to "a ternary model and its FP16 twin are on my disk".
+"""The Library page: from "I have nothing" to "a ternary model and its F16 variant are on my disk".
 
 Two tabs — "On this computer" (local models and their variants) and "Discover" (catalog, Hub
 search) — under the downloads list, which stays in view on both. All Hub, disk and llama.cpp
 work runs on jobs (ui.jobs); results come back as signals. Every outcome a person should know
 about goes through the window's message bridge with its next step as a button; after anything
-changes the registry the window's model list (the chat's picker, the Compare page) is refreshed.
+changes the registry, `models_changed` asks the window to refresh its model list (the chat's picker,
+the Compare page).
+
+The page takes what it needs explicitly (the message bridge, the store, registry and settings, the
+catalog, how to read the Hugging Face token) and says what it wants of the rest of the window through
+signals, which the composition root (app/gui.py) connects: chat with a model, compare it, make the
+demo, open Settings.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QUrl
+from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QResizeEvent,
@@ -26,9 +33,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend.hub import Catalog, load_catalog
-from backend.models.registry import LocalModel
-from ui.library import format as fmt
+from backend import units
+from backend.chat.choices import ModelChoice, choices, find_choice
+from backend.hub import Catalog
+from backend.models.registry import LocalModel, Registry
+from backend.store import Store
 from ui.library import notify
 from ui.library.dialogs import choose_files, confirm_remove
 from ui.library.discover import OFFLINE, OK, DiscoverView
@@ -42,21 +51,28 @@ from ui.library.local_actions import LocalActions
 from ui.library.local_tab import LocalTab
 from ui.library.style import refresh_glyphs, sheet
 from ui.library.tasks import Report, Tasks
+from ui.messages import MessageBridge
 
 log = logging.getLogger("tern.ui.library")
 
 
 class LibraryPage(QWidget):
-    def __init__(
-        self, window: Any, ctx: Any, catalog: Catalog | None = None, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent or window)
+    models_changed = Signal()  # the registry changed here (a download, a variant, an import, a removal)
+    chat_requested = Signal(object)  # ModelChoice
+    compare_requested = Signal(str)  # model name
+    demo_requested = Signal()
+    settings_requested = Signal()
+
+    def __init__(self, bridge: MessageBridge, store: Store, registry: Registry, settings: Any, catalog: Catalog,
+                 hub_token: Callable[[], str | None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.setObjectName("LibraryPage")
         self.setAccessibleName("Library")
-        self.window_, self.ctx, self.settings = window, ctx, ctx.settings
-        self.registry, self.store = ctx.registry, ctx.store
-        self.catalog = catalog or load_catalog()
-        self.tasks = Tasks(self)
+        self.bridge, self.settings = bridge, settings
+        self.registry, self.store = registry, store
+        self.catalog = catalog
+        self._loaded = ""  # the spec the chat has loaded ("Loaded" on its card)
+        self.tasks = Tasks(hub_token, self)
         self.inspector = Inspector(self.tasks, lambda: self.settings.n_ctx, self)
         self.downloads = DownloadManager(self.tasks, self.store, lambda: self.settings.n_ctx, self)
         self.actions = LocalActions(self.tasks, self.store, lambda: self.settings.threads, self)
@@ -93,7 +109,7 @@ class LibraryPage(QWidget):
         self.set_tab(LOCAL if self.models else DISCOVER)
 
     def _wire(self) -> None:
-        d, w = self.discover, self.window_
+        d = self.discover
         self.inspector.checked.connect(d.checked)
         self.inspector.check_failed.connect(d.check_failed)
         self.inspector.hub_unreachable.connect(d.hub_failed)
@@ -123,19 +139,13 @@ class LibraryPage(QWidget):
         a.derive_progress.connect(lambda m, p: loc.show_derive(m, a.deriving.get(m, ("",))[0], p))
         a.derived.connect(self._derived)
         a.derive_failed.connect(self._derive_failed)
-        a.import_started.connect(lambda p: w.bridge.info(f"Checking {Path(p).name}…", key=f"import-{p}"))
+        a.import_started.connect(lambda p: self.bridge.info(f"Checking {Path(p).name}…", key=f"import-{p}"))
         a.imported.connect(self._imported)
         a.import_failed.connect(self._import_failed)
         a.removed.connect(self._removed)
         a.remove_failed.connect(
-            lambda spec, e: w.bridge.exception(e, f"removing {spec}", key=f"remove-{spec}")
+            lambda spec, e: self.bridge.exception(e, f"removing {spec}", key=f"remove-{spec}")
         )
-        w.models_changed.connect(self.refresh_local)
-        c = w.chat.controller  # "Loaded" follows the chat's model
-        c.engine_started.connect(lambda *_: self.refresh_local())
-        c.engine_stopped.connect(self.refresh_local)
-        if getattr(w, "theme_manager", None) is not None:
-            w.theme_manager.changed.connect(lambda _t: self.apply_theme())
         self.settings.subscribe(self.apply_settings)
 
     # -- look and tabs --------------------------------------------------------------------------
@@ -171,12 +181,17 @@ class LibraryPage(QWidget):
             self.discover.set_hub(OK)
 
     def open_settings(self) -> None:
-        self.window_.open_settings()
+        self.settings_requested.emit()
 
     # -- local models ---------------------------------------------------------------------------
     def loaded_spec(self) -> str:
-        c = self.window_.chat.controller
-        return c.choice.spec if c.choice is not None and c.ready else ""
+        return self._loaded
+
+    def set_loaded(self, spec: str) -> None:
+        """The chat loaded `spec` ("" when no model is loaded): its card says "Loaded"."""
+        if spec != self._loaded:
+            self._loaded = spec
+            self.refresh_local()
 
     def refresh_local(self) -> None:
         self.models = self.registry.models()
@@ -202,7 +217,7 @@ class LibraryPage(QWidget):
         if self.models:
             self.subtitle.setText(
                 f"{len(self.models)} model{'s' * (len(self.models) != 1)}, {n_var} variant"
-                f"{'s' * (n_var != 1)}, {fmt.human_size(size)} on disk{hub}"
+                f"{'s' * (n_var != 1)}, {units.size(size)} on disk{hub}"
             )
         else:
             self.subtitle.setText(f"Nothing on this computer yet — find a ternary model under Discover{hub}")
@@ -223,35 +238,24 @@ class LibraryPage(QWidget):
         )
 
     def chat_with(self, spec: str) -> None:
-        from backend.chat.choices import choices, find_choice
-
-        choice = find_choice(choices(self.registry), spec)
+        choice: ModelChoice | None = find_choice(choices(self.registry), spec)
         if choice is None:
-            self.window_.bridge.error(
-                f"{spec} is no longer in the library.", "Refresh the page or download it again."
-            )
+            self.bridge.error(f"{spec} is no longer in the library.", "Refresh the page or download it again.")
             self.refresh_local()
             return
-        self.window_.chat_with(choice)
+        self.chat_requested.emit(choice)
 
     def compare(self, model: str) -> None:
-        """Open the Compare page on `model` (when the Compare page is installed)."""
-        page = self.window_.pages.get("compare")
-        if page is None:
-            self.window_.bridge.info("The Compare page is not available in this build.", key="compare")
-            return
-        select = getattr(page, "select_model", None)
-        if select is not None:
-            select(model)
-        self.window_.show_page("compare")
+        """Open the Compare page on `model`."""
+        self.compare_requested.emit(model)
 
     def make_demo(self) -> None:
-        self.window_.make_demo()
+        self.demo_requested.emit()
 
     def changed(self) -> None:
         """The registry changed here: redraw, and let the window refresh the chat's model list."""
         self.refresh_local()
-        self.window_.refresh_models()
+        self.models_changed.emit()
 
     # -- downloads ------------------------------------------------------------------------------
     def download(self, info: FileInfo) -> None:
@@ -260,7 +264,7 @@ class LibraryPage(QWidget):
             return
         ins = self.inspector.result(info.key)
         if ins is not None and not ins.runs:  # the button is off; keyboard or a stale click: say why
-            self.window_.bridge.warning(
+            self.bridge.warning(
                 f"Tern will not download {info.filename}: {ins.verdict.text}.",
                 "Pick a TQ1_0 or TQ2_0 GGUF of the model instead.",
                 key="not-runnable",
@@ -302,7 +306,7 @@ class LibraryPage(QWidget):
     def import_files(self, paths: list[str]) -> None:
         for p in paths:
             if not p.lower().endswith(".gguf"):
-                self.window_.bridge.error(
+                self.bridge.error(
                     f"{Path(p).name} is not a GGUF file, so it was not added.",
                     "Tern runs GGUF model files (name ending in .gguf).",
                     key=f"import-{p}",
@@ -316,8 +320,8 @@ class LibraryPage(QWidget):
         notify.imported(self, path, variant)
 
     def _import_failed(self, path: str, exc: BaseException) -> None:
-        self.window_.bridge.dismiss(f"import-{path}")
-        self.window_.bridge.exception(exc, f"adding {Path(path).name}", key=f"import-{path}")
+        self.bridge.dismiss(f"import-{path}")
+        self.bridge.exception(exc, f"adding {Path(path).name}", key=f"import-{path}")
 
     def confirm_remove(self, model: str, encoding: str | None) -> Any:
         m = next((x for x in self.models if x.name == model), None)
@@ -333,18 +337,7 @@ class LibraryPage(QWidget):
         notify.removed(self, spec, result)
 
     # -- shutdown --------------------------------------------------------------------------------
-    def stop_with(self, window: QWidget) -> None:
-        window.installEventFilter(self)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
-        if event.type() == QEvent.Type.Close:
-            self.shutdown()
-        return False
-
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Pause every download (partials kept), cancel checks and derivations, wait for every job."""
-        try:
-            self.settings._listeners.remove(self.apply_settings)
-        except ValueError:
-            pass
+        self.settings.unsubscribe(self.apply_settings)
         return self.tasks.shutdown(timeout_ms)

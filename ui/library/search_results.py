@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from backend.hub import Catalog, HubOffline, RateLimited
 from ui.library.cards import SearchCard
-from ui.library.tasks import Report, Tasks, hub_token
+from ui.library.tasks import Report, Tasks
 from ui.library.widgets import label, link, section
 
 LIMIT = 20
@@ -70,7 +70,7 @@ class SearchResults(QWidget):
         def work(_report: Report, cancel: threading.Event) -> Any:
             from backend.hub import search
 
-            return search(text, hub_token(), limit=LIMIT, with_files=True, cancel=cancel)
+            return search(text, self.tasks.hub_token(), limit=LIMIT, with_files=True, cancel=cancel)
 
         self._job = self.tasks.start(
             "search", work, lambda hits: self._found(rid, hits), lambda e: self._failed(rid, e)

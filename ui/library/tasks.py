@@ -4,7 +4,8 @@
 page can cancel and wait for every download, check, derivation and import when the window
 closes. `with_registry` gives a job its own Registry on the shared Store and closes that
 thread's SQLite connection when the job ends. The Hugging Face token is read inside the job
-(`hub_token`): the keyring or the token file is disk work too.
+(`Tasks.hub_token`, with the reader the composition root passes in): the keyring or the token file is
+disk work too.
 """
 
 from __future__ import annotations
@@ -25,17 +26,6 @@ Report = Callable[[str, float], None]
 Work = Callable[[Report, threading.Event], Any]
 
 
-def hub_token() -> str | None:
-    """The token saved in Settings (keyring or private file); None lets the backend use HF_TOKEN."""
-    from app.secrets import get_hf_token
-
-    try:
-        return get_hf_token()
-    except Exception as e:  # a broken keyring must not stop a public download
-        log.warning("could not read the saved Hugging Face token (%s)", type(e).__name__)
-        return None
-
-
 def with_registry(store: Store, fn: Callable[[Registry, Report, threading.Event], Any]) -> Work:
     """A job body that works on the registry from its own thread and closes that thread's connection."""
 
@@ -51,10 +41,21 @@ def with_registry(store: Store, fn: Callable[[Registry, Report, threading.Event]
 class Tasks(QObject):
     """Every job the library page started and has not seen end."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, read_token: Callable[[], str | None], parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.read_token = read_token
         self.jobs: list[Job] = []
         self.closed = False
+
+    def hub_token(self) -> str | None:
+        """The token saved in Settings (keyring or private file); None lets the backend use HF_TOKEN.
+
+        Call it inside a job: reading the keyring or the token file is disk work."""
+        try:
+            return self.read_token()
+        except Exception as e:  # a broken keyring must not stop a public download
+            log.warning("could not read the saved Hugging Face token (%s)", type(e).__name__)
+            return None
 
     def start(
         self,

@@ -21,9 +21,11 @@ from ui import theme
 class ElidedLabel(QLabel):
     """A one-line label that ends in "…" when it is too narrow; the full text is in the tooltip."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, text: str = "", parent: QWidget | None = None,
+                 mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle) -> None:
         super().__init__(parent)
         self.full = ""
+        self.mode = mode
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setMinimumWidth(60)
         self.set_full_text(text)
@@ -39,7 +41,7 @@ class ElidedLabel(QLabel):
 
     def _elide(self) -> None:
         width = max(self.width(), 60)
-        self.setText(QFontMetrics(self.font()).elidedText(self.full, Qt.TextElideMode.ElideMiddle, width))
+        self.setText(QFontMetrics(self.font()).elidedText(self.full, self.mode, width))
 
 
 class Card(QFrame):

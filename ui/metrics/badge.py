@@ -21,8 +21,13 @@ def _colors(state: PowerState) -> tuple[str, str]:
     return t.warn, t.warn_soft
 
 
-def compact_badge(state: PowerState) -> str:
-    """The badge for a narrow place (the status line): an estimate keeps only what matters most."""
+def compact_badge(state: PowerState, narrow: bool = False) -> str:
+    """The badge for a narrow place (the status line): an estimate keeps only what matters most;
+    `narrow` (a small window) keeps one or two words: measured, estimated or none."""
+    if narrow:
+        if not state.available:
+            return "No power reading"
+        return "Measured" if state.measured and state.key != "replay" else "Estimated"
     if state.available and not state.measured and state.key == "estimate":
         return "Estimated — not a measurement"
     return state.badge
@@ -32,6 +37,7 @@ class PowerBadge(QToolButton):
     def __init__(self, parent: QWidget | None = None, compact: bool = False) -> None:
         super().__init__(parent)
         self.compact = compact
+        self.narrow = False  # the fewest words (a narrow window); the tooltip has the rest
         self.setObjectName("PowerBadge")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setAutoRaise(True)
@@ -43,9 +49,13 @@ class PowerBadge(QToolButton):
         self.clicked.connect(self.explain)
         self.set_state(self.state)
 
+    def offer_watts(self, current: Callable[[], float], choose: Callable[[float], None]) -> None:
+        """Let the explanation edit the one figure a user can supply: the CPU's watts per core."""
+        self.get_watts, self.set_watts = current, choose
+
     def set_state(self, state: PowerState) -> None:
         self.state = state
-        text = compact_badge(state) if self.compact else state.badge
+        text = compact_badge(state, self.narrow) if self.compact else state.badge
         if self.text() != text:
             self.setText(text)
             self.setAccessibleName(f"Power source: {state.badge}")

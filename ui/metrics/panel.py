@@ -4,9 +4,11 @@ token, each with what it covers in its tooltip, and last-minute sparklines of to
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QDialog, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QDialog, QFrame, QGridLayout, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
-from ui.metrics import format as fmt
+from backend import units
+from ui import theme
 from ui.metrics.badge import PowerBadge
 from ui.metrics.readout import Figure, Readout
 from ui.metrics.sparkline import Sparkline
@@ -42,9 +44,9 @@ class MetricsPanel(QWidget):
         outer.setSpacing(10)
         self.values: dict[str, QLabel] = {}
         self.charts: dict[str, Sparkline] = {
-            "Memory": Sparkline("Engine RAM", fmt.mib_from_mib),
+            "Memory": Sparkline("Engine RAM", units.memory_mib),
             "Speed": Sparkline("tokens/s arriving", lambda v: f"{v:,.0f}" if v is not None else "—"),
-            "Power": Sparkline("Power", fmt.watts),
+            "Power": Sparkline("Power", units.watts),
         }
         self.badge = PowerBadge(self)
         grid = QGridLayout()
@@ -117,22 +119,63 @@ class MetricsPanel(QWidget):
 
 
 class MetricsWindow(QDialog):
-    """The panel in a small non-modal window beside the chat, opened from the status-line readout."""
+    """The panel in a small non-modal window beside the chat, opened from the status-line readout.
+
+    It has its own frame and a Close button, takes the keyboard when it opens (so Esc closes it rather
+    than reaching the chat, where Esc stops a reply), and Esc closes it.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setObjectName("MetricsWindow")
         self.setWindowTitle("Live figures — engine RAM, speed, power")
+        self.setAccessibleName("Live figures")
         self.setModal(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.panel = MetricsPanel(self)
+        self.setWindowFlags(Qt.WindowType.Dialog | Qt.WindowType.WindowTitleHint
+                            | Qt.WindowType.WindowCloseButtonHint)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.frame = QFrame(self)
+        self.frame.setObjectName("MetricsFrame")
+        self.frame.setFrameShape(QFrame.Shape.StyledPanel)
+        outer.addWidget(self.frame)
+        layout = QVBoxLayout(self.frame)
+        layout.setContentsMargins(1, 1, 1, 1)
+        layout.setSpacing(0)
+        head = QHBoxLayout()
+        head.setContentsMargins(16, 10, 10, 0)
+        title = QLabel("Live figures", self.frame)
+        title.setObjectName("SectionTitle")
+        head.addWidget(title)
+        head.addStretch(1)
+        self.close_button = QToolButton(self.frame)
+        self.close_button.setObjectName("MetricsClose")
+        self.close_button.setText("×")
+        theme.set_icon(self.close_button, "close", size=16)
+        self.close_button.setAutoRaise(True)
+        self.close_button.setAccessibleName("Close live figures")
+        self.close_button.setToolTip("Close (Esc)")
+        self.close_button.clicked.connect(self.hide)
+        head.addWidget(self.close_button)
+        layout.addLayout(head)
+        self.panel = MetricsPanel(self.frame)
         layout.addWidget(self.panel)
-        self.resize(720, 520)
+        esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        esc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        esc.activated.connect(self.hide)
+        self.resize(720, 540)
+        self.apply_theme()
+
+    def apply_theme(self) -> None:
+        t = theme.current()
+        self.frame.setStyleSheet(f"QFrame#MetricsFrame {{ border: 1px solid {t.border}; background: {t.window}; }}")
 
     @Slot()
     def toggle(self) -> None:
         if self.isVisible():
             self.hide()
         else:
+            self.apply_theme()
             self.show()
             self.raise_()
+            self.activateWindow()  # the keyboard comes here: Esc closes this, not the chat's reply

@@ -32,13 +32,15 @@ class MetricsPresenter(QObject):
         hz: float = 10.0,
         watts_per_core: float = 0.0,
         interval_ms: int = 500,
+        settings: Any = None,
         parent: QObject | None = None,
     ) -> None:
+        """`settings`: where the user's watts-per-core figure is saved (and followed), when there are any."""
         super().__init__(parent)
         self._own_sampler = sampler is None
         self.sampler = sampler or Sampler(hz=hz, watts_per_core=watts_per_core)
         self.watts_per_core = watts_per_core
-        self.settings: Any = None  # app Settings, when the presenter should save the user's figure there
+        self.settings = settings
         self.info: dict[str, Any] | None = None
         self.running = False
         self.arrivals: collections.deque[int] = (
@@ -58,6 +60,8 @@ class MetricsPresenter(QObject):
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> MetricsPresenter:
+        if self.settings is not None:
+            self.settings.subscribe(self.apply_settings)
         self.sampler.start()
         self.timer.start()
         QTimer.singleShot(0, self.refresh)
@@ -69,6 +73,8 @@ class MetricsPresenter(QObject):
             return
         self._stopped = True
         self.timer.stop()
+        if self.settings is not None:
+            self.settings.unsubscribe(self.apply_settings)
         if self._own_sampler:
             self.sampler.stop()
 
@@ -94,8 +100,7 @@ class MetricsPresenter(QObject):
             self.sampler.reprobe(self.watts_per_core)
 
     def connect_badge(self, badge: Any) -> None:
-        badge.get_watts = lambda: self.watts_per_core
-        badge.set_watts = self.set_watts_per_core
+        badge.offer_watts(lambda: self.watts_per_core, self.set_watts_per_core)
 
     def apply_settings(self, settings: Any) -> None:
         """Settings changed: sampling rate now; a new watts-per-core figure re-chooses the power source."""

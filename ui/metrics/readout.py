@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend import units
 from backend.metrics import Snapshot, TurnEnergy
 from backend.metrics.snapshot import PowerState
-from ui.metrics import format as fmt
 
-NONE = fmt.NONE
+NONE = units.DASH
 Series = tuple[tuple[int, float], ...]
 
 
@@ -92,19 +92,19 @@ def build(snap: Snapshot, turn: TurnView) -> Readout:
         "could be missed."
     )
     ram_now = figure(
-        fmt.mib(snap.rss),
+        units.memory(snap.rss),
         f"Resident memory of the engine process (pid {snap.pid}) now, as the OS "
         "counts it: model weights in use, KV cache, buffers and the Python runtime.",
         engine_why,
     )
-    ram_peak = figure(fmt.mib(snap.peak_rss), peak_tip, engine_why)
+    ram_peak = figure(units.memory(snap.peak_rss), peak_tip, engine_why)
     file_bytes = info.get("file_bytes") if info else None
     kv = info.get("kv_bytes") if info else None
     model_file = figure(
-        fmt.mib(file_bytes), "Size of the model file on disk (the weights as stored).", "No model is loaded."
+        units.size(file_bytes), "Size of the model file on disk (the weights as stored).", "No model is loaded."
     )
     kv_cache = figure(
-        fmt.mib(kv),
+        units.memory(kv),
         f"The KV cache llama.cpp allocates for the {info.get('n_ctx', '?') if info else '?'}"
         "-token context (keys and values of every layer, F16), computed from the model's shape.",
         "No model is loaded." if not info else "The model's shape did not give a KV-cache size.",
@@ -112,42 +112,42 @@ def build(snap: Snapshot, turn: TurnView) -> Readout:
 
     # -- latency: the engine's own clock for finished replies; arrival times while one runs --------
     ttft = figure(
-        fmt.ms(None if failed else stats.get("ttft_ms")),
+        units.ms(None if failed else stats.get("ttft_ms")),
         "Time to first token of the last reply: request received → first token sampled, prompt "
         "evaluation included, on the engine's clock.",
         reply_why,
     )
     prefill = figure(
-        fmt.tps(None if failed else stats.get("prefill_tps")),
+        units.tps(None if failed else stats.get("prefill_tps")),
         "Prompt evaluation speed of the last reply: prompt tokens evaluated ÷ evaluation time "
         "(tokens reused from the cache are not counted), on the engine's clock.",
         reply_why if not stats or failed else "The whole prompt came from the cache: nothing to time.",
     )
     if turn.running and turn.live_tps:
         decode = Figure(
-            fmt.tps(turn.live_tps),
+            units.tps(turn.live_tps),
             f"Live decode speed of the reply being written: {turn.live_tokens} "
             "tokens so far, from the times they arrived here. The engine's own figure replaces it when "
             "the reply ends.",
         )
         per_token = Figure(
-            fmt.ms_per_token(turn.live_tps), "Live milliseconds per output token (arrival times)."
+            units.ms_per_token(turn.live_tps), "Live milliseconds per output token (arrival times)."
         )
     else:
         d = None if failed else stats.get("decode_tps")
         decode = figure(
-            fmt.tps(d),
+            units.tps(d),
             "Decode speed of the last reply: tokens after the first ÷ time from the first "
             "to the last token, on the engine's clock.",
             reply_why,
         )
         per_token = figure(
-            fmt.ms_per_token(d),
+            units.ms_per_token(d),
             "Milliseconds per output token of the last reply (1000 ÷ decode tok/s, engine clock).",
             reply_why,
         )
     cpu = figure(
-        fmt.cores(snap.cpu_cores, snap.n_cpus),
+        units.cores(snap.cpu_cores, snap.n_cpus),
         f"CPU time the engine process used over the last second, in cores (user + system, all its "
         f"threads) — out of {snap.n_cpus} logical CPUs.",
         engine_why or "Measuring…",
@@ -161,7 +161,7 @@ def build(snap: Snapshot, turn: TurnView) -> Readout:
         )
     else:
         tip = f"Power now: {ps.badge}."
-    text = fmt.watts(snap.watts)
+    text = units.watts(snap.watts)
     if ps.available and not ps.measured and snap.watts is not None and snap.watts < 0.05:
         text = "≈ 0 W (idle)"  # the estimate covers only the engine's CPU time
         tip += " The estimate counts only the engine's CPU time, so an idle engine reads ≈ 0 W."
@@ -213,14 +213,14 @@ def _energy_figures(turn: TurnView, ps: PowerState) -> tuple[Figure, Figure]:
     if e is None or e.j_per_token is None:
         return figure(NONE, tip + ".", why), figure(NONE, "Prefill and decode energy of the last reply.", why)
     net = "above idle" if e.baseline_subtracted else "idle included"
-    text = f"{fmt.joules(e.j_per_token)}/token"
+    text = units.per_token(e.j_per_token)
     full = (
-        f"{tip}, {e.baseline_note}.\nSource: {e.source}.\nWhole reply: {fmt.joules(e.joules)} over "
-        f"{e.seconds:.2f} s ({net}); average power {fmt.watts(e.avg_watts)}."
+        f"{tip}, {e.baseline_note}.\nSource: {e.source}.\nWhole reply: {units.joules(e.joules)} over "
+        f"{e.seconds:.2f} s ({net}); average power {units.watts(e.avg_watts)}."
     )
     parts = []
     for name, p in (("prefill", e.prefill), ("decode", e.decode)):
-        parts.append(f"{name} {fmt.joules(p.joules)}" if p.status == "ok" else f"{name} —")
+        parts.append(f"{name} {units.joules(p.joules)}" if p.status == "ok" else f"{name} —")
     reasons = [
         f"{n}: {p.reason}" for n, p in (("prefill", e.prefill), ("decode", e.decode)) if p.status != "ok"
     ]

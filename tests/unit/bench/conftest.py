@@ -12,7 +12,7 @@ from backend.models.synth import SHAPES, make_model
 
 @pytest.fixture(scope="session")
 def odd_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """F16 files that are not the tiny TQ2_0's twin: another shape, and the same shape from another seed."""
+    """F16 files that are not the tiny TQ2_0's F16 variant: another shape, and the same shape from another seed."""
     d = tmp_path_factory.mktemp("odd-models")
     three_layers = replace(SHAPES["tiny"], name="tiny3", n_layer=3)
     return {

@@ -1,4 +1,4 @@
-"""Pairing a ternary variant with its F16 twin; mismatched pairs are refused with the reason."""
+"""Pairing a ternary variant with its F16 variant; mismatched pairs are refused with the reason."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from app.context import AppContext
 from backend.bench.engines import memory_plan
+from backend.bench.missing_variant import MissingVariant
 from backend.bench.pairing import PairError, resolve_pair
-from backend.bench.twin import MissingTwin
 
 
 def test_twin_next_to_the_file_is_found_and_weights_are_known_same(tiny_models: dict[str, Path]) -> None:
@@ -72,7 +72,7 @@ def test_two_ternary_files_are_refused(tiny_models) -> None:
 def test_missing_twin_offers_to_derive_with_disk_and_ram(tiny_models, tmp_path: Path) -> None:
     alone = tmp_path / "lonely-TQ2_0.gguf"
     alone.write_bytes(tiny_models["tq2_0"].read_bytes())
-    with pytest.raises(MissingTwin) as e:
+    with pytest.raises(MissingVariant) as e:
         resolve_pair(None, alone)
     offer = e.value.offer
     real_f16 = tiny_models["f16"].stat().st_size

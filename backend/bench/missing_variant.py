@@ -1,4 +1,4 @@
-"""When a ternary model has no F16 twin: what deriving one would take (disk and RAM), before doing it.
+"""When a ternary model has no F16 variant: what deriving one would take (disk and RAM), before doing it.
 
 Deriving turns the TQ file back into F16 with the same ternary weights (`backend.models.derive`):
 its linear weights take 2 bytes each; the token embeddings and norms keep their encoding.
@@ -35,7 +35,7 @@ class DeriveOffer:
         return f"Deriving the F16 variant takes {disk} and {ram}."
 
 
-class MissingTwin(PairError):
+class MissingVariant(PairError):
     def __init__(self, source: Path, offer: DeriveOffer, model_name: str | None = None) -> None:
         if not offer.fits_disk:
             how = " There is not enough free disk space to derive it."
@@ -43,7 +43,8 @@ class MissingTwin(PairError):
             how = f" Derive it (`tern models derive {model_name} --to f16`, or Derive on the Compare page)."
         else:
             how = " Import the file (`tern models import PATH`) and derive its F16 variant, or name an F16 file."
-        super().__init__(f"{source.name} has no F16 variant to compare with.", offer.describe() + how, code="no_twin")
+        super().__init__(f"{source.name} has no F16 variant to compare with.", offer.describe() + how,
+                         code="no_f16_variant")
         self.offer = offer
         self.model_name = model_name
 
