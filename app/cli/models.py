@@ -68,6 +68,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("model", help="a model name (`name` or `name:ENCODING`)")
     c.add_argument("--to", required=True, choices=["f16", "tq1_0", "tq2_0"])
     c.add_argument("--threads", type=int, default=0)
+    c = cmd("convert", "convert a ternary checkpoint (a safetensors model folder, or a bitnet.cpp I2_S .gguf) to "
+            "TQ2_0/TQ1_0 and add it to the library", run_convert)
+    c.add_argument("source", help="a Hugging Face model folder (config.json, *.safetensors, tokenizer.json) or an "
+                                  "I2_S .gguf file")
+    c.add_argument("--to", default="tq2_0", choices=["tq2_0", "tq1_0"], help="linear weights' encoding")
+    c.add_argument("--name", help="local model name (default: from the folder or file name)")
     c = cmd("import", "add a GGUF file from disk to the library", run_import)
     c.add_argument("path")
     c.add_argument("--name", help="local model name (default: from the file name)")
@@ -272,6 +278,39 @@ def run_derive(args: argparse.Namespace) -> int:
     print(file=sys.stderr)
     print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  {v.path}\n  from {v.derived_from_path}"
           f"\n  source sha256 {v.derived_from_sha256}")
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from backend.models.convert import ConvertProgress, convert_and_register
+
+    ctx = AppContext()
+    last = [0.0]
+
+    def progress(p: ConvertProgress) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.3 and p.phase not in ("done", "verify"):
+            return
+        last[0] = now
+        if args.json:
+            emit_json({"event": "progress", "phase": p.phase, "fraction": round(p.fraction, 4),
+                       "done_bytes": p.done_bytes, "total_bytes": p.total_bytes, "detail": p.detail})
+        else:
+            what = f" {p.detail}" if p.detail else ""
+            amount = f": {p.fraction:6.1%} ({size(p.done_bytes)} of {size(p.total_bytes)})" if p.total_bytes else ""
+            print(f"\r{p.phase}{what}{amount}" + " " * 12, end="", file=sys.stderr, flush=True)
+
+    v = _run_cancellable(lambda cancel: convert_and_register(ctx.registry, args.source, name=args.name,
+                                                             target=args.to, progress=progress, cancel=cancel))
+    if args.json:
+        emit_json({"event": "done", **_variant_dict(v), "converted": v.info.get("converted")})
+        return 0
+    print(file=sys.stderr)
+    conv = v.info.get("converted", {})
+    print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  {v.path}\n  from {conv.get('source')}: "
+          f"{conv.get('kind_text')} → llama.cpp `{conv.get('arch')}` graph\n  sha256 {v.sha256}")
+    print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   FP16 variant: "
+          f"tern models derive {v.model_name} --to f16")
     return 0
 
 
