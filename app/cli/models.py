@@ -209,23 +209,29 @@ def _duration(s: float) -> str:
 
 
 def _run_cancellable(work: Any) -> Any:
-    """Run `work(cancel)` in a thread so Ctrl-C sets the cancel event instead of killing mid-write."""
-    cancel, box = threading.Event(), {}
+    """Run `work(cancel)` in a thread so Ctrl-C sets the cancel event instead of killing mid-write.
+
+    Waits on an Event, not Thread.join: in CPython 3.11 a join interrupted by Ctrl-C can mark the
+    thread stopped while it still runs (gh-90882), and the command would then return before the
+    work had cleaned up after itself."""
+    cancel, finished, box = threading.Event(), threading.Event(), {}
 
     def target() -> None:
         try:
             box["result"] = work(cancel)
         except BaseException as e:  # noqa: BLE001 - handed back to the main thread
             box["error"] = e
+        finally:
+            finished.set()
 
     t = threading.Thread(target=target, daemon=True, name="tern-models")
     t.start()
     try:
-        while t.is_alive():
-            t.join(0.2)
+        while not finished.wait(0.2):
+            pass
     except KeyboardInterrupt:
         cancel.set()
-        t.join()
+        finished.wait()
     if "error" in box:
         raise box["error"]
     return box["result"]
@@ -285,13 +291,13 @@ def run_convert(args: argparse.Namespace) -> int:
     from backend.models.convert import ConvertProgress, convert_and_register
 
     ctx = AppContext()
-    last = [0.0]
+    last: list[Any] = [0.0, ""]
 
-    def progress(p: ConvertProgress) -> None:
+    def progress(p: ConvertProgress) -> None:  # every stage's first report, then at most ~3 a second
         now = time.monotonic()
-        if now - last[0] < 0.3 and p.phase not in ("done", "verify"):
+        if now - last[0] < 0.3 and p.phase == last[1]:
             return
-        last[0] = now
+        last[:] = [now, p.phase]
         if args.json:
             emit_json({"event": "progress", "phase": p.phase, "fraction": round(p.fraction, 4),
                        "done_bytes": p.done_bytes, "total_bytes": p.total_bytes, "detail": p.detail})

@@ -315,3 +315,30 @@ def i2s_gguf(path: Path, tr: Truth, arch: str, pre: str | None = None, permuted:
         w.write_tensor_data(arr)
     w.close()
     return path
+
+
+CHAT_REPLY = " Hello"  # the one token the chat model says before it ends its turn
+
+
+def chat_repo(folder: Path, seed: int = 7) -> Path:
+    """A Falcon3-style chat repo (packed BitLinear, Llama-3 chat template, EOT <|eot_id|>) whose weights are
+    built so greedy decoding answers any prompt with CHAT_REPLY and then <|eot_id|>: every embedding but the
+    reply's carries a direction u, the reply's carries v; the head maps u to the reply and v to <|eot_id|>;
+    the layers' output projections are tiny, so what the last token was decides what comes next."""
+    spec = Tiny(arch="llama", act="silu", tied=False, rope_theta=1000042.0)
+    tok = tokenizer()
+    reply = tok.vocab[bpe.to_symbols(CHAT_REPLY)]
+    eot = tok.specials["<|eot_id|>"]
+    tr = make_truth(spec, seed)
+    rng = np.random.default_rng(seed + 1)
+    u, v = np.linalg.qr(rng.standard_normal((spec.hidden, 2)))[0].T
+    emb = 0.3 * rng.standard_normal((spec.vocab, spec.hidden)) + 10.0 * u
+    emb[reply] += 10.0 * (v - u)
+    head = 0.02 * rng.standard_normal((spec.vocab, spec.hidden))
+    head[reply], head[eot] = u, v
+    tr.floats["model.embed_tokens.weight"] = bf16_round(emb)
+    tr.floats["lm_head.weight"] = bf16_round(head)
+    for name in tr.codes:
+        if name.endswith(("o_proj.weight", "down_proj.weight")):
+            tr.scales[name] = 1e-3
+    return packed_repo(folder, tr, "bitlinear", LLAMA3_TEMPLATE)
