@@ -101,7 +101,8 @@ def plan_i2s(meta: Mapping[str, Any], tensors: list[GTensor], file_size: int, so
     """Check an I2_S file's header (metadata scalars and tensor table) and plan its conversion."""
     src = str(meta.get("general.architecture", ""))
     if not is_i2s_file(meta, tensors):
-        raise ConvertError(source, "it is not a bitnet.cpp I2_S file", code="not_i2s")
+        raise ConvertError(source, "it is not a bitnet.cpp I2_S file", "A GGUF llama.cpp already runs needs no "
+                           "conversion: add it with `tern models import`.", code="not_i2s")
     if src not in (*BITNET_CPP_ARCHS, "llama"):
         raise ConvertError(source, f"its architecture {clean(src, 40)!r} is not one bitnet.cpp writes for these models",
                            code="unsupported_model")

@@ -24,8 +24,13 @@ _NAME_OK = re.compile(r"[^A-Za-z0-9._-]+")
 
 def default_name(src: Path, repo: str | None) -> str:
     """A local model name from the repo id or the folder/file name (safe as a file name)."""
-    base = repo.split("/")[-1] if repo else (src.name if src.is_dir() else src.stem)
-    base = re.sub(r"(?i)[-_.]?(gguf|i2_s|ggml-model)$", "", base) or "converted"
+    if repo:
+        base = repo.split("/")[-1]
+    elif src.is_dir() or not src.stem.lower().startswith("ggml-model"):
+        base = src.name if src.is_dir() else src.stem
+    else:  # bitnet.cpp's files are all called ggml-model-i2_s.gguf: the folder says which model it is
+        base = src.parent.name
+    base = re.sub(r"(?i)[-_.](gguf|i2_s)$", "", base) or "converted"
     return _NAME_OK.sub("-", base).strip("-.") or "converted"
 
 

@@ -30,6 +30,7 @@ from backend.models.gguf_header import read_header
 from backend.models.registry import Registry
 from backend.paths import paths
 from backend.store import Store
+from tests.support import i2s_files as I
 from tests.support import ternary_repos as R
 from tests.unit.models.test_convert_formats import Bytes
 
@@ -47,7 +48,7 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     bitnet = R.make_truth(R.Tiny(), 1)
     return {"2b4t": R.packed_repo(root / "2b4t", bitnet, "autobitlinear"),
             "falcon": R.packed_repo(root / "falcon", R.make_truth(LLAMA, 2), "bitlinear"),
-            "i2s": R.i2s_gguf(root / "2b4t.gguf", bitnet, "bitnet-25")}
+            "i2s": I.i2s_gguf(root / "2b4t.gguf", bitnet, "bitnet-25")}
 
 
 @pytest.fixture()

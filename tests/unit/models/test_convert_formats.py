@@ -13,6 +13,7 @@ from backend.models.convert.packing import encode_ternary, ternary_to_tq2, unpac
 from backend.models.convert.safetensors import parse_header, read_rows, to_float32
 from backend.models.convert.scales import DIVIDE, MULTIPLY, absmean_ternarize, real_scale, ternary_rows
 from backend.models.convert.writer import GGUFStream
+from tests.support import i2s_files as I
 from tests.support import reference as ref
 from tests.support import ternary_repos as R
 
@@ -50,7 +51,7 @@ def test_fast_tq2_encoding_equals_gguf_py() -> None:
 
 def test_i2s_unpacks_codes_and_its_scale() -> None:
     t = rng.integers(-1, 2, size=(160, 512), dtype=np.int8)
-    raw = R.pack_i2s(t, 0.0421)
+    raw = I.pack_i2s(t, 0.0421)
     assert raw.nbytes == t.size // 4 + 32
     codes, scale = unpack_i2s(raw, t.shape)
     assert np.array_equal(codes, t) and scale == np.float32(0.0421)

@@ -24,6 +24,7 @@ from backend.models.derive import derive_variant
 from backend.models.gguf_header import read_header
 from backend.models.registry import Registry
 from backend.store import Store
+from tests.support import i2s_files as I
 from tests.support import reference as ref
 from tests.support import ternary_repos as R
 
@@ -49,7 +50,7 @@ def _make(kind: str, root: Path) -> tuple[Path, ref.RefModel | None]:
                          "llama-i2s": ("llama", LLAMA, {"pre": "llama-bpe", "permuted": True})}[kind]
     tr = R.make_truth(spec, 5)
     root.mkdir(parents=True, exist_ok=True)
-    return R.i2s_gguf(root / f"{kind}.gguf", tr, arch, **extra), ref.from_truth(tr)
+    return I.i2s_gguf(root / f"{kind}.gguf", tr, arch, **extra), ref.from_truth(tr)
 
 
 KINDS = ["2b4t-packed", "falcon-packed", "2b4t-bf16", "trilm-unpacked", "2b4t-i2s", "2b4t-i2s-renamed", "falcon-i2s",

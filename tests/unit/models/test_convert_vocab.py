@@ -12,6 +12,7 @@ from backend.engine.chat_format import ChatFormatter
 from backend.models.convert import convert_file
 from backend.models.convert.i2s import BITNET_2B_TEMPLATE
 from backend.models.gguf_header import read_header
+from tests.support import i2s_files as I
 from tests.support import ternary_repos as R
 
 TEXTS = [
@@ -30,7 +31,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     sources = {
         "2b4t": R.packed_repo(root / "2b4t", bitnet, "autobitlinear"),
         "falcon": R.packed_repo(root / "falcon", llama, "bitlinear", R.LLAMA3_TEMPLATE, template_file=True),
-        "2b4t-i2s": R.i2s_gguf(root / "2b4t.gguf", bitnet, "bitnet-b1.58"),
+        "2b4t-i2s": I.i2s_gguf(root / "2b4t.gguf", bitnet, "bitnet-b1.58"),
     }
     return {k: convert_file(src, root / "out" / f"{k}.gguf").path for k, src in sources.items()}
 
