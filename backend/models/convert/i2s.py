@@ -113,6 +113,8 @@ def plan_i2s(meta: Mapping[str, Any], tensors: list[GTensor], file_size: int, so
         v = meta.get(f"{src}.{name}", default)
         if v is None:
             raise ConvertError(source, f"its metadata lacks {src}.{name}", code="bad_file")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            raise ConvertError(source, f"its {src}.{name} is {clean(v, 30)!r}, not a positive number", code="bad_file")
         return v
 
     n_head = int(key("attention.head_count"))
@@ -120,6 +122,9 @@ def plan_i2s(meta: Mapping[str, Any], tensors: list[GTensor], file_size: int, so
           "n_layer": int(key("block_count")), "n_head": n_head,
           "n_head_kv": int(key("attention.head_count_kv", n_head)),
           "rms_eps": float(key("attention.layer_norm_rms_epsilon"))}
+    if n_head % hp["n_head_kv"] or hp["n_embd"] % n_head:
+        raise ConvertError(source, f"its {n_head} heads, {hp['n_head_kv']} KV heads and width {hp['n_embd']} do not "
+                           "fit together", code="bad_file")
     sub_norms = any(SUB_NORM_RE.match(t.name) for t in tensors)
     arch = "bitnet" if sub_norms else "llama"
     act = str(meta.get(f"{src}.hidden_activation") or ("silu" if src in ("bitnet", "llama") else "relu2"))

@@ -108,6 +108,14 @@ def _int(cfg: dict[str, Any], key: str, source: str, default: int | None = None)
     return v
 
 
+def _float(cfg: dict[str, Any], key: str, source: str, default: float) -> float:
+    v = cfg.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+        raise ConvertError(f"{source}/config.json", f"{key} is {clean(v, 40)!r}, not a positive number",
+                           code="bad_config")
+    return float(v)
+
+
 def _quant(cfg: dict[str, Any], source: str) -> tuple[str | None, str, str]:
     q = cfg.get("quantization_config")
     if q is None:
@@ -171,8 +179,8 @@ def plan_model(cfg: dict[str, Any], names: set[str], source: str) -> ModelPlan:
         raise ConvertError(source, "it has its own output head (lm_head), but llama.cpp's bitnet graph always uses "
                            "the token embeddings as the head", code="unsupported_model")
     hp = HParams(arch, _int(cfg, "vocab_size", source), n_embd, _int(cfg, "intermediate_size", source), n_layer,
-                 n_head, n_head_kv, head_dim, int(cfg.get("max_position_embeddings") or 2048),
-                 float(cfg.get("rope_theta", 10000.0)), float(cfg.get("rms_norm_eps", 1e-6)), act, tied)
+                 n_head, n_head_kv, head_dim, _int(cfg, "max_position_embeddings", source, 2048),
+                 _float(cfg, "rope_theta", source, 10000.0), _float(cfg, "rms_norm_eps", source, 1e-6), act, tied)
     plan = ModelPlan(source, hf_arch, hp, method, linear_class, mode)
     plan.tensors = _tensors(hp, names)
     plan.problems = _tq_problems(hp)

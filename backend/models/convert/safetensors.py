@@ -80,7 +80,8 @@ def parse_header(src: ByteSource, file_size: int, name: str) -> STFile:
     if not isinstance(doc, dict):
         raise ConvertError(name, "its header is not a JSON object", code="bad_file")
     data_start, data_len = 8 + n, file_size - 8 - n
-    meta = doc.pop("__metadata__", None) or {}
+    meta = doc.pop("__metadata__", None)
+    meta = meta if isinstance(meta, dict) else {}
     tensors: dict[str, STensor] = {}
     for tname, entry in doc.items():
         tensors[tname] = _entry(name, tname, entry, data_start, data_len)
@@ -89,7 +90,7 @@ def parse_header(src: ByteSource, file_size: int, name: str) -> STFile:
         if b.begin < a.end:
             raise ConvertError(name, f"tensors {clean(a.name)} and {clean(b.name)} overlap in the file "
                                "(the header lies)", code="bad_file")
-    return STFile(name, file_size, data_start, tensors, {str(k): clean(v) for k, v in dict(meta).items()})
+    return STFile(name, file_size, data_start, tensors, {str(k): clean(v) for k, v in meta.items()})
 
 
 def _entry(file: str, tname: str, entry: Any, data_start: int, data_len: int) -> STensor:

@@ -119,7 +119,11 @@ def vocab_from_folder(folder: Path, vocab_size: int, source: str) -> GGUFVocab:
     for i in range(len(tokens), vocab_size):
         tokens.append(f"[PAD{i}]")
         types.append(int(TokenType.UNUSED))
-    special = SpecialVocab(folder, load_merges=True, n_vocab=vocab_size)
+    try:
+        special = SpecialVocab(folder, load_merges=True, n_vocab=vocab_size)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ConvertError(f"{source}/tokenizer_config.json", f"it cannot be read ({clean(e, 100)})",
+                           code="unknown_tokenizer") from e
     if not special.merges:
         raise ConvertError(where, "it has no BPE merges", code="unknown_tokenizer")
     template = special.chat_template if isinstance(special.chat_template, str) else None

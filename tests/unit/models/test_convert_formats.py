@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gguf import GGMLQuantizationType, GGUFReader, GGUFValueType, quants
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from backend.models.convert import ConvertError, plan_output
 from backend.models.convert.packing import encode_ternary, ternary_to_tq2, unpack_bitnet, unpack_i2s
 from backend.models.convert.safetensors import parse_header, read_rows, to_float32
 from backend.models.convert.scales import DIVIDE, MULTIPLY, absmean_ternarize, real_scale, ternary_rows
@@ -124,3 +127,55 @@ def test_streamed_gguf_reads_back_with_gguf_py(tmp_path: Path) -> None:
     import hashlib
 
     assert sha == hashlib.sha256((tmp_path / "x.gguf").read_bytes()).hexdigest()
+
+
+def _valid_safetensors() -> bytes:
+    import io
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "m.safetensors"
+        R.write_safetensors(p, {"w": ("U8", np.arange(32, dtype=np.uint8).reshape(4, 8)),
+                                "s": ("BF16", np.ones(1, dtype=np.float32))})
+        return io.BytesIO(p.read_bytes()).getvalue()
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_damaged_safetensors_header_is_a_clear_error(data: st.DataObject) -> None:
+    """Bytes from the network or disk: parsing either succeeds or raises ConvertError, never anything else."""
+    raw = bytearray(_valid_safetensors())
+    for _ in range(data.draw(st.integers(1, 4))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    raw = raw[: data.draw(st.integers(0, len(raw)))]
+    try:
+        parse_header(Bytes(bytes(raw)), len(raw), "damaged.safetensors")
+    except ConvertError as e:
+        assert "damaged.safetensors" in str(e)
+
+
+@pytest.fixture(scope="module")
+def good_i2s(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    folder = tmp_path_factory.mktemp("i2s-fuzz")
+    spec = R.Tiny(layers=1, hidden=256, intermediate=256)
+    return I.i2s_gguf(folder / "good.gguf", R.make_truth(spec, 0), "bitnet-25").read_bytes()
+
+
+def test_any_damaged_i2s_file_is_a_clear_error(good_i2s: bytes, tmp_path: Path) -> None:
+    end = 4096  # the header, where the claims are (its metadata, tensor table and the first tensors)
+    bad = tmp_path / "bad.gguf"
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, end), st.integers(0, 255)), min_size=1, max_size=3),
+           st.integers(0, len(good_i2s)))
+    def check(edits: list[tuple[int, int]], cut: int) -> None:
+        raw = bytearray(good_i2s)
+        for at, value in edits:
+            raw[at] = value
+        bad.write_bytes(bytes(raw[:cut]))
+        try:
+            plan_output(bad, "bad.gguf")
+        except ConvertError as e:
+            assert "bad.gguf" in str(e)
+
+    check()
