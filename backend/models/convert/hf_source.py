@@ -7,6 +7,7 @@ file, so one linear layer (or one block of embedding rows) is in memory at a tim
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -70,14 +71,15 @@ def read_headers(files: list[Path], source: str) -> dict[str, STensor]:
     return tensors
 
 
-def _reader(folder: Path, t: STensor):  # noqa: ANN202 - a small closure factory
+def _reader(folder: Path, t: STensor) -> Callable[[int, int], np.ndarray]:
     def read(start: int, stop: int) -> np.ndarray:
         with open(folder / t.file, "rb") as f:
             return read_rows(f, t, start, stop)
     return read
 
 
-def _linear(folder: Path, kind: str, spec: P.TensorSpec, tensors: dict[str, STensor], source: str):  # noqa: ANN202
+def _linear(folder: Path, kind: str, spec: P.TensorSpec, tensors: dict[str, STensor],
+            source: str) -> Callable[[], TernaryWeight]:
     t = tensors[spec.hf]
     read = _reader(folder, t)
     where = f"{source}/{t.file} (tensor {spec.hf})"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ def _read(path: Path, t: GTensor, n: int, start: int = 0) -> np.ndarray:
         return read_bytes(f, t.offset + start, n, path.name)
 
 
-def _linear(path: Path, t: GTensor, source: str):  # noqa: ANN202 - closure factory
+def _linear(path: Path, t: GTensor, source: str) -> Callable[[], TernaryWeight]:
     def produce() -> TernaryWeight:
         raw = _read(path, t, _size(t) or 0)
         try:

@@ -8,6 +8,7 @@ import json
 import shutil
 import struct
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +77,7 @@ def _header(path: Path) -> tuple[int, dict]:
     return n, json.loads(data[8 : 8 + n])
 
 
-def _rewrite_header(path: Path, edit) -> None:  # noqa: ANN001
+def _rewrite_header(path: Path, edit: Callable[[dict], object]) -> None:
     data = path.read_bytes()
     n, doc = _header(path)
     edit(doc)
