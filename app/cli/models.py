@@ -70,6 +70,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("model", help="a model name (`name` or `name:ENCODING`)")
     c.add_argument("--to", required=True, choices=["f16", "tq1_0", "tq2_0"])
     c.add_argument("--threads", type=int, default=0)
+    c = cmd("convert", "convert a ternary checkpoint (a safetensors model folder, or a bitnet.cpp I2_S .gguf) to "
+            "TQ2_0/TQ1_0 and add it to the library", run_convert)
+    c.add_argument("source", help="a Hugging Face model folder (config.json, *.safetensors, tokenizer.json) or an "
+                                  "I2_S .gguf file")
+    c.add_argument("--to", default="tq2_0", choices=["tq2_0", "tq1_0"], help="linear weights' encoding")
+    c.add_argument("--name", help="local model name (default: from the folder or file name)")
     c = cmd("import", "add a GGUF file from disk to the library", run_import)
     c.add_argument("path")
     c.add_argument("--name", help="local model name (default: from the file name)")
@@ -207,23 +213,29 @@ def _duration(s: float) -> str:
 
 
 def _run_cancellable(work: Any) -> Any:
-    """Run `work(cancel)` in a thread so Ctrl-C sets the cancel event instead of killing mid-write."""
-    cancel, box = threading.Event(), {}
+    """Run `work(cancel)` in a thread so Ctrl-C sets the cancel event instead of killing mid-write.
+
+    Waits on an Event, not Thread.join: in CPython 3.11 a join interrupted by Ctrl-C can mark the
+    thread stopped while it still runs (gh-90882), and the command would then return before the
+    work had cleaned up after itself."""
+    cancel, finished, box = threading.Event(), threading.Event(), {}
 
     def target() -> None:
         try:
             box["result"] = work(cancel)
         except BaseException as e:  # noqa: BLE001 - handed back to the main thread
             box["error"] = e
+        finally:
+            finished.set()
 
     t = threading.Thread(target=target, daemon=True, name="tern-models")
     t.start()
     try:
-        while t.is_alive():
-            t.join(0.2)
+        while not finished.wait(0.2):
+            pass
     except KeyboardInterrupt:
         cancel.set()
-        t.join()
+        finished.wait()
     if "error" in box:
         raise box["error"]
     return box["result"]
@@ -277,6 +289,39 @@ def run_derive(args: argparse.Namespace) -> int:
     print(file=sys.stderr)
     print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  {v.path}\n  from {v.derived_from_path}"
           f"\n  source sha256 {v.derived_from_sha256}")
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from backend.models.convert import ConvertProgress, convert_and_register
+
+    ctx = AppContext()
+    last: list[Any] = [0.0, ""]
+
+    def progress(p: ConvertProgress) -> None:  # every stage's first report, then at most ~3 a second
+        now = time.monotonic()
+        if now - last[0] < 0.3 and p.phase == last[1]:
+            return
+        last[:] = [now, p.phase]
+        if args.json:
+            emit_json({"event": "progress", "phase": p.phase, "fraction": round(p.fraction, 4),
+                       "done_bytes": p.done_bytes, "total_bytes": p.total_bytes, "detail": p.detail})
+        else:
+            what = f" {p.detail}" if p.detail else ""
+            amount = f": {p.fraction:6.1%} ({size(p.done_bytes)} of {size(p.total_bytes)})" if p.total_bytes else ""
+            print(f"\r{p.phase}{what}{amount}" + " " * 12, end="", file=sys.stderr, flush=True)
+
+    v = _run_cancellable(lambda cancel: convert_and_register(ctx.registry, args.source, name=args.name,
+                                                             target=args.to, progress=progress, cancel=cancel))
+    if args.json:
+        emit_json({"event": "done", **_variant_dict(v), "converted": v.info.get("converted")})
+        return 0
+    print(file=sys.stderr)
+    conv = v.info.get("converted", {})
+    print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  {v.path}\n  from {conv.get('source')}: "
+          f"{conv.get('kind_text')} → llama.cpp `{conv.get('arch')}` graph\n  sha256 {v.sha256}")
+    print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   FP16 variant: "
+          f"tern models derive {v.model_name} --to f16")
     return 0
 
 

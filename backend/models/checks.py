@@ -45,6 +45,32 @@ def check_header(path: Path, header: GGUFHeader) -> None:
         )
 
 
+RELU2_PATCH = "0001-bitnet-relu2-ffn"
+
+
+def check_activation(path: Path, header: GGUFHeader, patches: list[str] | None = None) -> None:
+    """A `bitnet` model whose FFN uses ReLU² (BitNet b1.58 2B-4T) needs Tern's engine patch: stock
+    llama.cpp hard-codes SiLU in that graph and would write plausible nonsense instead of failing.
+    `patches` defaults to the running engine's (backend.engine.build_info.engine_patches)."""
+    if header.architecture != "bitnet":
+        return
+    act = header.metadata.get("bitnet.hidden_activation")
+    if act in (None, "silu"):
+        return
+    if act != "relu2":
+        raise ModelFileError(path, f"its bitnet.hidden_activation is {str(act)[:40]!r}, which no llama.cpp graph "
+                             "computes", code="unsupported_model")
+    if patches is None:
+        from backend.engine.build_info import engine_patches
+
+        patches = engine_patches()
+    if RELU2_PATCH not in patches:
+        raise ModelFileError(
+            path, "its FFN uses ReLU² (bitnet.hidden_activation = relu2) and this llama.cpp build lacks Tern's "
+            f"{RELU2_PATCH} patch, so it would compute SiLU instead and write plausible nonsense",
+            "Install Tern's engine build (`make venv` builds it with the patch set).", code="engine_lacks_patch")
+
+
 def check_size(path: Path, header: GGUFHeader) -> None:
     expected = header.expected_file_size
     actual = path.stat().st_size
@@ -71,6 +97,7 @@ def preflight(path: str | Path, n_ctx: int = 2048, available_ram: int | None = N
     except OSError as e:
         raise ModelFileError(path, f"it cannot be read ({e.strerror})", code="unreadable") from e
     check_header(path, header)
+    check_activation(path, header)
     total = 0
     for part in split_parts(path, header):
         if not part.exists():

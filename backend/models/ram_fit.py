@@ -39,6 +39,11 @@ def kv_cache_bytes(header: GGUFHeader, n_ctx: int, bytes_per_value: int = 2) -> 
     if not (n_layer and n_embd and n_head):
         return 0
     head_dim = int(header.arch_value("attention.key_length", n_embd // n_head) or n_embd // n_head)
+    return kv_bytes(n_layer, n_head_kv, head_dim, n_ctx, bytes_per_value)
+
+
+def kv_bytes(n_layer: int, n_head_kv: int, head_dim: int, n_ctx: int, bytes_per_value: int = 2) -> int:
+    """K and V for `n_ctx` tokens: two vectors of n_head_kv × head_dim per layer and token."""
     return 2 * n_layer * n_ctx * n_head_kv * head_dim * bytes_per_value
 
 

@@ -1,0 +1,32 @@
+"""Errors of the converter: what cannot be converted, and why, naming the repo or file."""
+
+from __future__ import annotations
+
+import re
+
+from backend.errors import TernError
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean(text: object, limit: int = 200) -> str:
+    """A string from a file, safe to print: control characters removed, length bounded."""
+    s = _CONTROL.sub("", str(text))
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+class ConvertError(TernError):
+    """A source that cannot be converted. `source` names the repo or file; `reason` says why."""
+
+    code = "not_convertible"
+
+    def __init__(self, source: object, reason: str, hint: str = "", code: str | None = None) -> None:
+        super().__init__(f"Cannot convert {clean(source)}: {reason}.", hint)
+        self.source = clean(source)
+        self.reason = reason
+        if code:
+            self.code = code
+
+
+class ConvertCancelled(TernError):
+    code = "cancelled"
