@@ -28,6 +28,10 @@ from backend.models.ram_fit import kv_cache_bytes
 TOKEN_FLUSH_NS = 25_000_000
 
 
+class _Cancelled(Exception):
+    """A generate request cancelled before it started."""
+
+
 class RequestError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -41,6 +45,12 @@ class Worker:
         self.out_lock = threading.Lock()
         self.cancel = threading.Event()
         self.requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        # Cancel is by request id: the one running stops now; one not started yet is remembered and
+        # stops as soon as it starts; one already finished is ignored (it must not stop the next).
+        self._cancel_lock = threading.Lock()
+        self._running: Any = None
+        self._started: set[Any] = set()
+        self._pending_cancels: set[Any] = set()
         self.llm: Any = None
         self.formatter: ChatFormatter | None = None
         self.info: dict[str, Any] = {}
@@ -65,10 +75,34 @@ class Worker:
                 self.emit({"ev": "error", "id": None, "code": "bad_request", "message": f"unreadable request: {e}"})
                 continue
             if req.get("op") == "cancel":
-                self.cancel.set()
+                self.cancel_request(req.get("id"))
             else:
                 self.requests.put(req)
         self.requests.put(None)  # parent closed stdin: shut down
+
+    def cancel_request(self, rid: Any) -> None:
+        """Called on the reader thread. A cancel without an id stops whatever runs (shutdown)."""
+        with self._cancel_lock:
+            if rid is None or rid == self._running:
+                self.cancel.set()
+            elif rid not in self._started:
+                self._pending_cancels.add(rid)
+
+    def _begin(self, rid: Any) -> None:
+        with self._cancel_lock:
+            self._running = rid
+            if rid is not None:
+                self._started.add(rid)
+            if rid is not None and rid in self._pending_cancels:
+                self._pending_cancels.discard(rid)
+                self.cancel.set()
+            else:
+                self.cancel.clear()
+
+    def _end(self) -> None:
+        with self._cancel_lock:
+            self._running = None
+            self.cancel.clear()
 
     def run(self) -> None:
         self.emit({"ev": "ready", "pid": os.getpid()})
@@ -78,6 +112,7 @@ class Worker:
                 break
             rid = req.get("id")
             op = req.get("op")
+            self._begin(rid)
             try:
                 handler = getattr(self, f"op_{op}", None)
                 if handler is None:
@@ -87,6 +122,8 @@ class Worker:
                 self.emit({"ev": "error", "id": rid, "code": e.code, "message": e.message})
             except Exception as e:  # keep serving: the parent decides what to do
                 self.emit({"ev": "error", "id": rid, "code": "internal", "message": f"{type(e).__name__}: {e}"})
+            finally:
+                self._end()
         self.unload()
 
     # -- operations -------------------------------------------------------------------------
@@ -105,7 +142,7 @@ class Worker:
             raise RequestError("no_cpu_backend", str(e)) from e
         self.unload()
         path = str(req["path"])
-        n_threads = int(req.get("n_threads") or hardware.physical_cores())
+        n_threads = hardware.bound_threads(req.get("n_threads"))
         header = read_header(__import__("pathlib").Path(path))
         n_ctx = int(req.get("n_ctx") or 2048)
         if header.context_length:
@@ -149,20 +186,30 @@ class Worker:
         self.unload()
         self.emit({"ev": "unloaded", "id": rid, "rss": _rss()})
 
-    def op_generate(self, rid: Any, req: dict[str, Any]) -> None:
+    def _prompt_tokens(self, req: dict[str, Any]) -> list[int]:
+        """The request's prompt as tokens: the chat template applied to `messages` (or the raw `prompt`),
+        then `prefix` (the start of the reply, when a cut-off reply is continued)."""
         if self.llm is None or self.formatter is None:
             raise RequestError("not_loaded", "no model is loaded")
-        self.cancel.clear()
-        params = {**DEFAULT_PARAMS, **(req.get("params") or {})}
-        t_start, wall_start = time.perf_counter_ns(), time.time_ns()
-        cpu_start = hardware.cpu_seconds_self()
         if "prompt" in req:
             prompt, has_bos = str(req["prompt"]), False
         else:
             prompt, has_bos = self.formatter.format(list(req.get("messages") or []))
+        prompt += str(req.get("prefix") or "")
+        add_bos = self.llm._model.add_bos_token() and not has_bos
+        return self.llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def op_count(self, rid: Any, req: dict[str, Any]) -> None:
+        """How many tokens a generate request with these messages would put in the context."""
+        tokens = self._prompt_tokens(req)
+        self.emit({"ev": "counted", "id": rid, "n": len(tokens), "n_ctx": self.llm.n_ctx()})
+
+    def op_generate(self, rid: Any, req: dict[str, Any]) -> None:
+        params = {**DEFAULT_PARAMS, **(req.get("params") or {})}
+        t_start, wall_start = time.perf_counter_ns(), time.time_ns()
+        cpu_start = hardware.cpu_seconds_self()
+        tokens = self._prompt_tokens(req)
         llm = self.llm
-        add_bos = llm._model.add_bos_token() and not has_bos
-        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
         n_ctx = llm.n_ctx()
         if len(tokens) >= n_ctx:
             raise RequestError(
@@ -171,16 +218,19 @@ class Worker:
                 "tokens; start a new conversation or raise the context length in Settings",
             )
 
-        seed = int(params["seed"])
-        llm.set_seed(seed if seed >= 0 else int.from_bytes(os.urandom(4), "little"))
-        reuse = _common_prefix(llm, tokens) if params["reuse_cache"] else 0
-        if reuse == len(tokens):
-            reuse -= 1  # evaluate at least the last prompt token to get fresh logits
-        if reuse > 0 and llm._ctx.kv_cache_seq_rm(-1, reuse, -1):
-            llm.n_tokens = reuse
-        else:
-            reuse = 0
-            llm.reset()
+        early = self.cancel.is_set()  # cancelled before it started: leave the KV cache as it is
+        reuse = 0
+        if not early:
+            seed = int(params["seed"])
+            llm.set_seed(seed if seed >= 0 else int.from_bytes(os.urandom(4), "little"))
+            reuse = _common_prefix(llm, tokens) if params["reuse_cache"] else 0
+            if reuse == len(tokens):
+                reuse -= 1  # evaluate at least the last prompt token to get fresh logits
+            if reuse > 0 and llm._ctx.kv_cache_seq_rm(-1, reuse, -1):
+                llm.n_tokens = reuse
+            else:
+                reuse = 0
+                llm.reset()
 
         stop_reason, out_tokens = "length", 0
         t_first = t_last = 0
@@ -190,6 +240,8 @@ class Worker:
         batch: list[list[Any]] = []  # tokens not yet sent: [text, index, t_ns]
         last_flush = 0
         try:
+            if early:
+                raise _Cancelled
             self._set_abort_callback(True)  # a long prompt can be cancelled mid-evaluation
             try:
                 llm.eval(tokens[reuse:])
@@ -218,12 +270,14 @@ class Worker:
                     self._send_tokens(rid, batch)
                     last_flush = now
                 if llm.n_tokens + 1 >= n_ctx:
-                    stop_reason = "length"
+                    stop_reason = "context"  # the context is full: not the same as the reply's token limit
                     break
                 if out_tokens < max_tokens:
                     llm.eval([token])
             else:
                 stop_reason = "length"
+        except _Cancelled:
+            stop_reason = "cancelled"
         except RuntimeError as e:
             if self.cancel.is_set():
                 stop_reason = "cancelled"
