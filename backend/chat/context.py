@@ -104,8 +104,9 @@ def fit(messages: list[dict[str, Any]], policy: str, count: Callable[[list[dict[
         k = len(order)
         last = counts.get(k) if k in counts else count(without(k))
         if last + MIN_REPLY > n_ctx:
+            with_system = " with the system prompt" if head else ""
             raise ContextFull(
-                f"Your message is too long for the model's context: {last:,} tokens with the system prompt, "
+                f"Your message is too long for the model's context: {last:,} tokens{with_system}, "
                 f"and the context holds {n_ctx:,}.",
                 "Shorten the message, or load the model with a longer context (the model picker's load options).",
                 last, n_ctx)

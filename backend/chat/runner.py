@@ -150,6 +150,10 @@ class Turn:
         if engine is not None and rid is not None:
             engine.cancel(rid)
 
+    def fail(self, error: BaseException) -> TurnResult:
+        """End a turn that could not run at all (no engine): recorded as failed, with its text."""
+        return self._finish(FAILED, self._stats({"stop_reason": "error", "error": str(error)}), error).result
+
     # -- the thread that runs it ------------------------------------------------------------
     def run(self, engine: EngineClient, on_event: Callable[[TurnEvent], None] | None = None) -> TurnResult:
         """Run the turn to its end on `engine` (blocking), passing each event to `on_event`."""

@@ -131,8 +131,14 @@ def test_auto_scroll_follows_only_when_at_the_bottom(qtbot) -> None:
     qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum(), timeout=3000)
     turn = ChatSession(ctx.store).begin_turn(cid, "more please", "tiny · TQ2_0")
     view.begin_reply(turn)
+    sent = [""]
+
+    def stream(text: str) -> None:
+        view.append_tokens(text, len(sent[0]), 1)
+        sent[0] += text
+
     for i in range(30):
-        view.append_tokens(f"word {i} " + ("\n\n" if i % 5 == 4 else ""))
+        stream(f"word {i} " + ("\n\n" if i % 5 == 4 else ""))
         view.flush()
     qtbot.waitUntil(lambda: bar.value() == bar.maximum(), timeout=3000)  # followed the reply down
     # the reader scrolls up: new text no longer moves the view
@@ -140,12 +146,13 @@ def test_auto_scroll_follows_only_when_at_the_bottom(qtbot) -> None:
     held = bar.value()
     old_max = bar.maximum()
     for i in range(30):
-        view.append_tokens(f"more {i} " + ("\n\n" if i % 5 == 4 else ""))
+        stream(f"more {i} " + ("\n\n" if i % 5 == 4 else ""))
         view.flush()
     qtbot.waitUntil(lambda: bar.maximum() > old_max, timeout=3000)
     assert bar.value() == held
-    view.end_reply(turn.reply.id, COMPLETE, {"output_tokens": 60, "decode_tps": 50.0, "ttft_ms": 12.0,
-                                            "stop_reason": "eos"})
+    ctx.store.update_message(turn.reply.id, content=sent[0], status=COMPLETE,
+                             stats={"output_tokens": 60, "decode_tps": 50.0, "ttft_ms": 12.0, "stop_reason": "eos"})
+    view.end_reply(ctx.store.message(turn.reply.id))
     assert view.widgets[turn.reply.id].footer.text().startswith("TTFT 12 ms")
 
 

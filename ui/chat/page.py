@@ -13,9 +13,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from backend.chat.choices import ModelChoice, choices, find_choice
+from backend.chat.context import DEFAULT_POLICY
 from backend.chat.session import default_params
 from backend.models.registry import Registry
-from backend.store import Store
+from backend.store import Message, Store
 from ui.chat.chat_view import ChatView
 from ui.chat.composer import Composer
 from ui.chat.controller import ChatController
@@ -62,7 +63,9 @@ class ChatPage(QWidget):
 
         self.conversations = ConversationPanel(store, self)
         self.header = ChatHeader(self)
+        self.header.load_defaults = (n_ctx, n_threads)
         self.view = ChatView(self)
+        self.view.live_text = self.controller.reply_text  # a streaming reply's text has one owner: its turn
         self.composer = Composer(self)
         self.options = OptionsPanel(default_params, self)
         self.options.hide()
@@ -101,6 +104,8 @@ class ChatPage(QWidget):
         self.conversations.model.failed.connect(
             lambda e: self.bridge.exception(e, "renaming the conversation", key="store"))
         self.header.model_chosen.connect(self.choose_model)
+        self.header.load_with.connect(self.load_with)
+        self.header.eject_requested.connect(self.eject)
         self.header.options_toggled.connect(self.options.setVisible)
         self.options.close_requested.connect(lambda: self.header.options_button.setChecked(False))
         self.options.changed.connect(self._options_changed)
@@ -108,6 +113,9 @@ class ChatPage(QWidget):
         self.composer.stop_requested.connect(self.controller.stop)
         self.view.edit_submitted.connect(self.edit_and_resend)
         self.view.regenerate_requested.connect(lambda _mid: self.regenerate())
+        self.view.continue_requested.connect(self.continue_reply)
+        self.view.delete_requested.connect(self.delete_message)
+        self.view.version_requested.connect(self.show_version)
         # the engine's answers
         c = self.controller
         c.model_loading.connect(self._model_loading)
@@ -118,6 +126,8 @@ class ChatPage(QWidget):
         c.reply_tokens.connect(self.view.append_tokens)
         c.reply_finished.connect(self._reply_finished)
         c.busy_changed.connect(self._busy_changed)
+        c.context_changed.connect(self._context_changed)
+        self._context: tuple[int, int, int] | None = None  # (conversation, tokens, context length) last counted
         self._update_ready()
 
     # -- models -----------------------------------------------------------------------------
@@ -130,6 +140,22 @@ class ChatPage(QWidget):
     def choose_model(self, choice: ModelChoice) -> None:
         self.controller.load_model(choice)
         self.model_changed.emit(choice)
+
+    def load_with(self, choice: ModelChoice, n_ctx: int, n_threads: int) -> None:
+        """Load `choice` with this context length and these threads (this load only)."""
+        self.controller.load_model(choice, n_ctx, n_threads)
+        self.model_changed.emit(choice)
+
+    def eject(self) -> None:
+        self.controller.eject()
+        self.header.show_current(None)
+        self.header.set_state("Ejected", "")
+        self._update_ready()
+
+    def set_load_defaults(self, n_ctx: int, n_threads: int) -> None:
+        """The Settings values a load starts from (the load options show them)."""
+        self.controller.n_ctx, self.controller.n_threads = n_ctx, n_threads
+        self.header.load_defaults = (n_ctx, n_threads)
 
     def load_spec(self, spec: str) -> bool:
         """Load a model by registry spec (the last model at start-up); False if it is gone."""
@@ -146,10 +172,15 @@ class ChatPage(QWidget):
 
     def _engine_started(self, pid: int, info: dict[str, Any]) -> None:
         self.header.set_state("", "")
+        self.header.model_max = int(info.get("n_ctx_train") or 0) or None
+        self.header.load_defaults = (int(info.get("n_ctx") or self.controller.n_ctx),
+                                     self.controller.load_options[1] if self.controller.load_options else
+                                     self.controller.n_threads)
         self._update_ready()
+        self.controller.count_context(self.cid)
 
     def _engine_stopped(self) -> None:
-        if not self.controller.loading:
+        if not self.controller.loading and self.controller.choice is not None:
             self.header.set_state("Engine stopped", "error")
         self._update_ready()
 
@@ -158,14 +189,18 @@ class ChatPage(QWidget):
         self._update_ready()
 
     def _update_ready(self) -> None:
+        """The composer and the empty page say what state the model is in, by its name."""
         c = self.controller
+        label = c.choice.label if c.choice else "the model"
         if c.ready:
-            label = c.choice.label if c.choice else "the model"
             self.composer.set_ready(True, f"Message {label}…")
             self.view.empty.set_text("Start a conversation", self._empty_detail())
         elif c.loading:
-            self.composer.set_ready(False, "Loading the model…")
-            self.view.empty.set_text("Loading the model…", "You can start typing; send when it is ready.")
+            self.composer.set_ready(False, f"Loading {label}…")
+            self.view.empty.set_text(f"Loading {label}…", "You can start typing; send when it is ready.")
+        elif c.engine_gone:
+            self.composer.set_ready(True, f"Message {label}… (its engine starts again first)")
+            self.view.empty.set_text("Start a conversation", self._empty_detail())
         else:
             self.composer.set_ready(False, "Choose a model to start…")
             self.view.empty.set_text("Choose a model to start",
@@ -196,9 +231,13 @@ class ChatPage(QWidget):
         self.view.show_messages(messages)
         self.view.set_busy(self.controller.busy)
         if conv is not None:
-            self.options.bind(lambda: (conv.system_prompt, self.controller.session.params(cid)))
+            self.options.bind(lambda: (conv.system_prompt, self.controller.session.params(cid),
+                                       self.controller.session.policy(cid)))
         else:
-            self.options.bind(lambda: ("", default_params()))
+            self.options.bind(lambda: ("", default_params(), DEFAULT_POLICY))
+        self._show_context()
+        if not self.controller.busy:
+            self.controller.count_context(cid)
         if self.conversations.current_id != cid:
             self.conversations.refresh(select=cid)
         self.conversation_changed.emit(cid)
@@ -249,14 +288,42 @@ class ChatPage(QWidget):
         self.open_conversation(cid)
 
     @store_action("saving the conversation settings")
-    def _options_changed(self, system_prompt: str, params: dict[str, Any]) -> None:
+    def _options_changed(self, system_prompt: str, params: dict[str, Any], policy: str) -> None:
         if self.cid:
-            self.controller.session.set_options(self.cid, system_prompt, params)
+            self.controller.session.set_options(self.cid, system_prompt, params, policy)
+            self._show_context()
+            if not self.controller.busy:
+                self.controller.count_context(self.cid)
+
+    # -- context meter ----------------------------------------------------------------------
+    def _context_changed(self, cid: int, used: int, n_ctx: int) -> None:
+        self._context = (cid, used, n_ctx)
+        self._show_context()
+
+    def _show_context(self) -> None:
+        ctx = self._context
+        if ctx is None or ctx[0] != self.cid or not self.cid or self.controller.info is None:
+            self.composer.set_context(None, None)
+            return
+        self.composer.set_context(ctx[1], ctx[2], self.controller.session.policy(self.cid))
+
+    def context_full(self) -> bool:
+        """Whether this conversation fills the context under the "stop" policy (nothing more can be sent)."""
+        from backend.chat.context import MIN_REPLY, STOP
+
+        ctx = self._context
+        return bool(ctx and ctx[0] == self.cid and self.cid and self.controller.session.policy(self.cid) == STOP
+                    and ctx[1] + MIN_REPLY > ctx[2])
 
     # -- turns ------------------------------------------------------------------------------
     @store_action("saving your message")
     def send(self, text: str) -> None:
         if not self.controller.can_start():  # it says why, through the bridge
+            return
+        if self.context_full():
+            self.bridge.warning("This conversation fills the model's context: a new message would not be answered.",
+                                "Start a new chat, delete some messages, or choose “Leave out the middle” under "
+                                "Conversation settings → When the context is full.", key="context-full")
             return
         self.options.flush()
         if not self.cid:  # the first message: the conversation starts now, with the settings shown
@@ -280,11 +347,51 @@ class ChatPage(QWidget):
             self.options.flush()
             self.controller.edit_and_resend(self.cid, mid, text, self.extra_params)
 
+    @store_action("continuing the reply")
+    def continue_reply(self, mid: int) -> None:
+        if self.cid:
+            self.options.flush()
+            self.controller.continue_reply(self.cid, mid, self.extra_params)
+
+    @store_action("deleting the message")
+    def delete_message(self, mid: int) -> None:
+        if not self.cid or self.controller.busy:
+            return
+        gone = self.controller.session.delete_message(self.cid, mid)
+        if gone is None:
+            return
+        self.view.remove([mid])
+        self.controller.count_context(self.cid)
+        what = "your message" if gone.role == "user" else "a reply"
+        self.bridge.info(f"Deleted {what}.", actions=[("Undo", lambda: self.undo_delete_message(gone))],
+                         key=f"deleted-message-{mid}", timeout_ms=UNDO_MS)
+
+    @store_action("restoring the message")
+    def undo_delete_message(self, message: Message) -> None:
+        restored = self.store.restore_message(message)
+        if restored.conversation_id == self.cid:
+            self.view.insert(restored)
+            self.controller.count_context(self.cid)
+
+    @store_action("showing another version of the reply")
+    def show_version(self, mid: int, index: int) -> None:
+        if self.controller.busy:
+            return
+        self.view.update_message(self.controller.session.show_version(mid, index))
+        self.controller.count_context(self.cid)
+
     def stop(self) -> None:
         self.controller.stop()
 
     def _reply_finished(self, mid: int, status: str, stats: dict[str, Any]) -> None:
-        self.view.end_reply(mid, status, stats)
+        try:
+            message = self.store.message(mid)
+        except KeyError:  # its conversation was deleted meanwhile
+            message = None
+        if message is not None:
+            self.view.end_reply(message)
+        else:
+            self.view.streaming = None
         self.conversations.refresh()
 
     def _busy_changed(self, busy: bool) -> None:
