@@ -203,7 +203,7 @@ def test_a_conversation_that_outgrows_the_context_keeps_being_answered(qtbot, as
         assert status == COMPLETE and stats["output_tokens"] == 16, stats  # before: "the engine failed…"
     assert stats["context"]["dropped"] > 0 and stats["context"]["policy"] == "truncate_middle"
     assert "earlier messages left out" in w.chat.view.widgets[mid].footer.text()
-    qtbot.waitUntil(lambda: "context full" in meter.text(), timeout=5000)  # the whole conversation: > 256
+    qtbot.waitUntil(lambda: "older messages left out" in meter.text(), timeout=5000)  # all of it: > 256
     # a reply that runs out of context says so, differently from one that reaches its own limit
     w.chat.extra_params = {"max_tokens": 10_000, "ignore_eos": True}
     with qtbot.waitSignal(c.reply_finished, timeout=REPLY_MS) as done:
@@ -216,6 +216,7 @@ def test_a_conversation_that_outgrows_the_context_keeps_being_answered(qtbot, as
     policy = named(w, "When the context is full", QComboBox)
     policy.setCurrentIndex(policy.findData("stop"))
     w.chat.options.flush()
+    qtbot.waitUntil(lambda: "context full" in meter.text(), timeout=5000)
     box = named(w, "Message")
     box.setFocus()
     qtbot.keyClicks(box, "one more")

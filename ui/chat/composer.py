@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -109,6 +109,16 @@ class Composer(QFrame):
         self.button.style().polish(self.button)
         self._update_enabled()
 
+    def resizeEvent(self, e: QResizeEvent) -> None:
+        super().resizeEvent(e)
+        self._fit_hint()
+
+    def _fit_hint(self) -> None:
+        """The key hint goes when the composer is too narrow for it beside the context meter."""
+        meter = self.meter.sizeHint().width() if self.meter.text() else 0
+        need = self.hint.fontMetrics().horizontalAdvance(self.hint.text()) + 2 * meter + 72
+        self.hint.setVisible(self.width() >= need)
+
     def set_context(self, used: int | None, n_ctx: int | None, policy: str = "truncate_middle") -> None:
         """The context meter: how many tokens the conversation takes of the model's context."""
         from backend.chat.context import STOP
@@ -117,10 +127,12 @@ class Composer(QFrame):
             self.meter.setText("")
             self.meter.setToolTip("")
             self.meter.hide()
+            self._fit_hint()
             return
         self.meter.show()
         full = used >= n_ctx
-        self.meter.setText(f"{used:,} / {n_ctx:,} tokens" + ("  ·  context full" if full else ""))
+        over = ("  ·  context full" if policy == STOP else "  ·  older messages left out") if full else ""
+        self.meter.setText(f"{used:,} / {n_ctx:,} tokens{over}")
         kind = "full" if full else "warn" if used >= 0.85 * n_ctx else ""
         self.meter.setProperty("kind", kind)
         tip = (f"The conversation takes {used:,} of the {n_ctx:,} tokens the model holds at once "
@@ -135,6 +147,7 @@ class Composer(QFrame):
         self.meter.setToolTip(tip)
         self.meter.style().unpolish(self.meter)
         self.meter.style().polish(self.meter)
+        self._fit_hint()
 
     def set_ready(self, ready: bool, placeholder: str = "Message the model…") -> None:
         self.input.setPlaceholderText(placeholder)

@@ -65,17 +65,20 @@ class ChatHeader(QFrame):
         completer.activated.connect(self._searched)
         self.picker.setCompleter(completer)
         self.picker.lineEdit().editingFinished.connect(self._restore_text)
+        # as wide as the longest model line when there is room, narrower (name first) when there is not
         self.picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.picker.setMinimumWidth(220)
+        self.picker.setMinimumContentsLength(12)
+        self.picker.setMinimumWidth(120)
         self.picker.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.picker.activated.connect(self._activated)
         row.addWidget(self.picker, 1)
         self.load_button = QToolButton(self)
         self.load_button.setObjectName("HeaderButton")
+        self.load_button.setCheckable(True)
         theme.set_icon(self.load_button, "cpu", size=18)
         self.load_button.setAccessibleName("Load options")
         self.load_button.setToolTip("Context length and threads for loading this model")
-        self.load_button.clicked.connect(self._open_load_options)
+        self.load_button.toggled.connect(self._toggle_load_options)
         row.addWidget(self.load_button)
         self.eject_button = QToolButton(self)
         self.eject_button.setObjectName("HeaderButton")
@@ -85,8 +88,9 @@ class ChatHeader(QFrame):
                                      "system)")
         self.eject_button.clicked.connect(self.eject_requested)
         row.addWidget(self.eject_button)
-        self.load_options = LoadOptions(self)
+        self.load_options = LoadOptions()  # a strip under the bar (the page puts it there)
         self.load_options.load_requested.connect(self._load_with)
+        self.load_options.closed.connect(lambda: self.load_button.setChecked(False))
         self.load_defaults = (2048, 0)  # what the next load uses (the page keeps it current)
         self.model_max: int | None = None
         self.state = QLabel(self)
@@ -139,6 +143,7 @@ class ChatHeader(QFrame):
                 self.picker.insertItem(0, PLACEHOLDER)
             self.picker.setCurrentIndex(0)
         self.picker.blockSignals(False)
+        self.picker.lineEdit().setCursorPosition(0)  # a narrow picker shows the model's name, not its size
         self.badge.setVisible(bool(current and current.synthetic))
         self.eject_button.setEnabled(current is not None)
         self.load_button.setEnabled(bool(self.options))
@@ -177,9 +182,12 @@ class ChatHeader(QFrame):
         spec = self.picker.currentData()
         return next((c for c in self.options if c.spec == spec), None)
 
-    def _open_load_options(self) -> None:
-        n_ctx, threads = self.load_defaults
-        self.load_options.open_at(self.load_button, n_ctx, threads, self.model_max)
+    def _toggle_load_options(self, on: bool) -> None:
+        if on:
+            n_ctx, threads = self.load_defaults
+            self.load_options.open_with(n_ctx, threads, self.model_max)
+        elif self.load_options.isVisible():
+            self.load_options.close_strip()
 
     def _load_with(self, n_ctx: int, threads: int) -> None:
         choice = self.selected() or self.current

@@ -1,77 +1,90 @@
 """The model picker's load options: context length and threads for the next load of a model.
 
-They apply to this load only (Settings keeps the defaults every load starts from), as LM Studio's
-per-load settings do. Threads are bounded to the CPUs the computer has.
+A strip under the chat's header, opened by the picker's "Load options" button. The values apply to
+this load only (Settings keeps the defaults every load starts from), as LM Studio's per-load
+settings do. Threads are bounded to the CPUs the computer has.
 """
 
 from __future__ import annotations
 
-import os
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSpinBox, QToolButton, QWidget
 
-from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from backend.engine.hardware import logical_cpus
+from ui import theme
 
 MIN_CTX, MAX_CTX = 256, 131072
 
 
-def cpu_count() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))  # type: ignore[attr-defined]
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 class LoadOptions(QFrame):
     load_requested = Signal(int, int)  # context length, threads (0: automatic)
+    closed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, Qt.WindowType.Popup)
+        super().__init__(parent)
         self.setObjectName("LoadOptions")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        col = QVBoxLayout(self)
-        col.setContentsMargins(14, 12, 14, 12)
-        col.setSpacing(8)
-        title = QLabel("Load options", self)
-        title.setObjectName("PanelTitle")
-        col.addWidget(title)
-        form = QFormLayout()
-        form.setHorizontalSpacing(12)
+        self.setAccessibleName("Load options")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(16, 6, 12, 6)
+        row.setSpacing(8)
+        cpus = logical_cpus()
         self.ctx = QSpinBox(self)
         self.ctx.setRange(MIN_CTX, MAX_CTX)
         self.ctx.setSingleStep(1024)
-        self.ctx.setSuffix(" tokens")
+        self.ctx.setGroupSeparatorShown(True)
         self.ctx.setAccessibleName("Context length for this load")
         self.ctx.setToolTip("How many tokens of conversation the model holds at once. More needs more RAM "
                             "(the KV cache); the model's own limit caps it.")
-        form.addRow("Context", self.ctx)
         self.threads = QSpinBox(self)
-        self.threads.setRange(0, cpu_count())
-        self.threads.setSpecialValueText("Automatic")
+        self.threads.setRange(0, cpus)
+        self.threads.setSpecialValueText("auto")
         self.threads.setAccessibleName("Threads for this load")
-        self.threads.setToolTip(f"CPU threads for the engine; this computer runs {cpu_count()} at once. "
-                                "Automatic uses one per physical core.")
-        form.addRow("Threads", self.threads)
-        col.addLayout(form)
-        note = QLabel("For this load only; Settings keeps the defaults.", self)
+        self.threads.setToolTip(f"CPU threads for the engine; this computer runs {cpus} at once. "
+                                "Auto uses one per physical core.")
+        for text, spin in (("Context", self.ctx), ("Threads", self.threads)):
+            label = QLabel(text, self)
+            label.setObjectName("FieldLabel")
+            label.setBuddy(spin)
+            row.addWidget(label)
+            row.addWidget(spin)
+        note = QLabel("this load only", self)
         note.setObjectName("PanelHint")
-        note.setWordWrap(True)
-        col.addWidget(note)
-        self.load_button = QPushButton("Load with these", self)
+        row.addWidget(note)
+        row.addStretch(1)
+        self.load_button = QPushButton("Load", self)
         self.load_button.setProperty("variant", "primary")
         self.load_button.setAccessibleName("Load with these settings")
-        self.load_button.setToolTip("Load the chosen model again with this context length and these threads")
+        self.load_button.setToolTip("Load the chosen model again with this context length and these threads "
+                                    "(Settings keep their defaults)")
         self.load_button.clicked.connect(self._load)
-        col.addWidget(self.load_button)
+        row.addWidget(self.load_button)
+        close = QToolButton(self)
+        close.setObjectName("PanelClose")
+        theme.set_icon(close, "close", size=14)
+        close.setAccessibleName("Close load options")
+        close.setToolTip("Close load options (Esc)")
+        close.clicked.connect(self.close_strip)
+        row.addWidget(close)
+        self.hide()
 
-    def open_at(self, anchor: QWidget, n_ctx: int, n_threads: int, model_max: int | None = None) -> None:
+    def open_with(self, n_ctx: int, n_threads: int, model_max: int | None = None) -> None:
         self.ctx.setMaximum(min(MAX_CTX, model_max) if model_max else MAX_CTX)
         self.ctx.setValue(n_ctx)
-        self.threads.setValue(min(n_threads, cpu_count()))
-        self.adjustSize()
-        self.move(anchor.mapToGlobal(QPoint(0, anchor.height() + 2)))
+        self.threads.setValue(min(max(0, n_threads), self.threads.maximum()))
         self.show()
         self.ctx.setFocus()
 
-    def _load(self) -> None:
+    def close_strip(self) -> None:
         self.hide()
+        self.closed.emit()
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        if e.key() == Qt.Key.Key_Escape:
+            self.close_strip()
+            return
+        super().keyPressEvent(e)
+
+    def _load(self) -> None:
+        self.close_strip()
         self.load_requested.emit(self.ctx.value(), self.threads.value())

@@ -46,6 +46,7 @@ class MessageBody(QWidget):
         while self.layout_.count():
             item = self.layout_.takeAt(0)
             if item.widget() is not None:
+                item.widget().hide()  # at once: the widget goes when the event loop next runs
                 item.widget().deleteLater()
         self.segments = []
         self._seg_of = []

@@ -76,6 +76,7 @@ class ChatPage(QWidget):
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(0)
         col.addWidget(self.header)
+        col.addWidget(self.header.load_options)
         col.addWidget(self.header.badge)
         col.addWidget(self.view, 1)
         col.addWidget(self.composer)
