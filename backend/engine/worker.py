@@ -17,6 +17,7 @@ import time
 from typing import IO, Any
 
 from backend.engine import hardware
+from backend.engine.cancels import Cancels
 from backend.engine.chat_format import ChatFormatter
 from backend.engine.protocol import DEFAULT_PARAMS, decode, encode
 from backend.models.gguf_header import read_header
@@ -43,14 +44,8 @@ class Worker:
     def __init__(self, out: IO[bytes]) -> None:
         self.out = out
         self.out_lock = threading.Lock()
-        self.cancel = threading.Event()
+        self.cancel = Cancels()  # by request id (backend/engine/cancels.py)
         self.requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        # Cancel is by request id: the one running stops now; one not started yet is remembered and
-        # stops as soon as it starts; one already finished is ignored (it must not stop the next).
-        self._cancel_lock = threading.Lock()
-        self._running: Any = None
-        self._started: set[Any] = set()
-        self._pending_cancels: set[Any] = set()
         self.llm: Any = None
         self.formatter: ChatFormatter | None = None
         self.info: dict[str, Any] = {}
@@ -75,34 +70,10 @@ class Worker:
                 self.emit({"ev": "error", "id": None, "code": "bad_request", "message": f"unreadable request: {e}"})
                 continue
             if req.get("op") == "cancel":
-                self.cancel_request(req.get("id"))
+                self.cancel.cancel(req.get("id"))
             else:
                 self.requests.put(req)
         self.requests.put(None)  # parent closed stdin: shut down
-
-    def cancel_request(self, rid: Any) -> None:
-        """Called on the reader thread. A cancel without an id stops whatever runs (shutdown)."""
-        with self._cancel_lock:
-            if rid is None or rid == self._running:
-                self.cancel.set()
-            elif rid not in self._started:
-                self._pending_cancels.add(rid)
-
-    def _begin(self, rid: Any) -> None:
-        with self._cancel_lock:
-            self._running = rid
-            if rid is not None:
-                self._started.add(rid)
-            if rid is not None and rid in self._pending_cancels:
-                self._pending_cancels.discard(rid)
-                self.cancel.set()
-            else:
-                self.cancel.clear()
-
-    def _end(self) -> None:
-        with self._cancel_lock:
-            self._running = None
-            self.cancel.clear()
 
     def run(self) -> None:
         self.emit({"ev": "ready", "pid": os.getpid()})
@@ -112,7 +83,7 @@ class Worker:
                 break
             rid = req.get("id")
             op = req.get("op")
-            self._begin(rid)
+            self.cancel.begin(rid)
             try:
                 handler = getattr(self, f"op_{op}", None)
                 if handler is None:
@@ -123,7 +94,7 @@ class Worker:
             except Exception as e:  # keep serving: the parent decides what to do
                 self.emit({"ev": "error", "id": rid, "code": "internal", "message": f"{type(e).__name__}: {e}"})
             finally:
-                self._end()
+                self.cancel.end()
         self.unload()
 
     # -- operations -------------------------------------------------------------------------

@@ -3,11 +3,8 @@ them, the store and the chat controller."""
 
 from __future__ import annotations
 
-import functools
 import logging
-import sqlite3
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
@@ -16,35 +13,18 @@ from backend.chat.choices import ModelChoice, choices, find_choice
 from backend.chat.context import DEFAULT_POLICY
 from backend.chat.session import default_params
 from backend.models.registry import Registry
-from backend.store import Message, Store
+from backend.store import Store
 from ui.chat.chat_view import ChatView
 from ui.chat.composer import Composer
 from ui.chat.controller import ChatController
 from ui.chat.header import ChatHeader
+from ui.chat.message_actions import UNDO_MS, MessageActions
 from ui.chat.options_panel import OptionsPanel
+from ui.chat.store_action import store_action
 from ui.conversations import ConversationPanel
 from ui.messages import MessageBridge
 
 log = logging.getLogger("tern.ui.chat")
-UNDO_MS = 10_000
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def store_action(doing: str) -> Callable[[F], F]:
-    """A user action that reads or writes the store: a failure becomes a message, never a crash.
-
-    What the user typed stays where it was (the composer is cleared only after a successful send).
-    """
-    def wrap(fn: F) -> F:
-        @functools.wraps(fn)
-        def guarded(self: ChatPage, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return fn(self, *args, **kwargs)
-            except (sqlite3.Error, OSError) as e:
-                self.bridge.exception(e, doing, key="store")
-                return None
-        return guarded  # type: ignore[return-value]
-    return wrap
 
 
 class ChatPage(QWidget):
@@ -114,9 +94,6 @@ class ChatPage(QWidget):
         self.composer.stop_requested.connect(self.controller.stop)
         self.view.edit_submitted.connect(self.edit_and_resend)
         self.view.regenerate_requested.connect(lambda _mid: self.regenerate())
-        self.view.continue_requested.connect(self.continue_reply)
-        self.view.delete_requested.connect(self.delete_message)
-        self.view.version_requested.connect(self.show_version)
         # the engine's answers
         c = self.controller
         c.model_loading.connect(self._model_loading)
@@ -127,8 +104,7 @@ class ChatPage(QWidget):
         c.reply_tokens.connect(self.view.append_tokens)
         c.reply_finished.connect(self._reply_finished)
         c.busy_changed.connect(self._busy_changed)
-        c.context_changed.connect(self._context_changed)
-        self._context: tuple[int, int, int] | None = None  # (conversation, tokens, context length) last counted
+        self.actions = MessageActions(self)  # continue, delete, reply versions, and the context meter
         self._update_ready()
 
     # -- models -----------------------------------------------------------------------------
@@ -236,7 +212,7 @@ class ChatPage(QWidget):
                                        self.controller.session.policy(cid)))
         else:
             self.options.bind(lambda: ("", default_params(), DEFAULT_POLICY))
-        self._show_context()
+        self.actions.show_context()
         if not self.controller.busy:
             self.controller.count_context(cid)
         if self.conversations.current_id != cid:
@@ -292,36 +268,16 @@ class ChatPage(QWidget):
     def _options_changed(self, system_prompt: str, params: dict[str, Any], policy: str) -> None:
         if self.cid:
             self.controller.session.set_options(self.cid, system_prompt, params, policy)
-            self._show_context()
+            self.actions.show_context()
             if not self.controller.busy:
                 self.controller.count_context(self.cid)
-
-    # -- context meter ----------------------------------------------------------------------
-    def _context_changed(self, cid: int, used: int, n_ctx: int) -> None:
-        self._context = (cid, used, n_ctx)
-        self._show_context()
-
-    def _show_context(self) -> None:
-        ctx = self._context
-        if ctx is None or ctx[0] != self.cid or not self.cid or self.controller.info is None:
-            self.composer.set_context(None, None)
-            return
-        self.composer.set_context(ctx[1], ctx[2], self.controller.session.policy(self.cid))
-
-    def context_full(self) -> bool:
-        """Whether this conversation fills the context under the "stop" policy (nothing more can be sent)."""
-        from backend.chat.context import MIN_REPLY, STOP
-
-        ctx = self._context
-        return bool(ctx and ctx[0] == self.cid and self.cid and self.controller.session.policy(self.cid) == STOP
-                    and ctx[1] + MIN_REPLY > ctx[2])
 
     # -- turns ------------------------------------------------------------------------------
     @store_action("saving your message")
     def send(self, text: str) -> None:
         if not self.controller.can_start():  # it says why, through the bridge
             return
-        if self.context_full():
+        if self.actions.context_full():
             self.bridge.warning("This conversation fills the model's context: a new message would not be answered.",
                                 "Start a new chat, delete some messages, or choose “Leave out the middle” under "
                                 "Conversation settings → When the context is full.", key="context-full")
@@ -347,39 +303,6 @@ class ChatPage(QWidget):
         if self.cid:
             self.options.flush()
             self.controller.edit_and_resend(self.cid, mid, text, self.extra_params)
-
-    @store_action("continuing the reply")
-    def continue_reply(self, mid: int) -> None:
-        if self.cid:
-            self.options.flush()
-            self.controller.continue_reply(self.cid, mid, self.extra_params)
-
-    @store_action("deleting the message")
-    def delete_message(self, mid: int) -> None:
-        if not self.cid or self.controller.busy:
-            return
-        gone = self.controller.session.delete_message(self.cid, mid)
-        if gone is None:
-            return
-        self.view.remove([mid])
-        self.controller.count_context(self.cid)
-        what = "your message" if gone.role == "user" else "a reply"
-        self.bridge.info(f"Deleted {what}.", actions=[("Undo", lambda: self.undo_delete_message(gone))],
-                         key=f"deleted-message-{mid}", timeout_ms=UNDO_MS)
-
-    @store_action("restoring the message")
-    def undo_delete_message(self, message: Message) -> None:
-        restored = self.store.restore_message(message)
-        if restored.conversation_id == self.cid:
-            self.view.insert(restored)
-            self.controller.count_context(self.cid)
-
-    @store_action("showing another version of the reply")
-    def show_version(self, mid: int, index: int) -> None:
-        if self.controller.busy:
-            return
-        self.view.update_message(self.controller.session.show_version(mid, index))
-        self.controller.count_context(self.cid)
 
     def stop(self) -> None:
         self.controller.stop()
