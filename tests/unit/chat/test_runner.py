@@ -262,3 +262,36 @@ def test_requests_take_turns_in_arrival_order(model: ModelEngine) -> None:
     for t in threads:
         t.join(60)
     assert order == [0, 1, 2, 3]
+
+
+def test_the_reply_is_written_about_once_a_second_while_it_streams(long_tiny: Path, store: Store) -> None:
+    """With a clock that moves 0.25 s per batch, the growing reply reaches the store every 4th batch."""
+    session = ChatSession(store)
+    cid = session.new_conversation().id
+    ct = session.begin_turn(cid, "Go on", None, extra={**GREEDY, "max_tokens": 3000})
+    ticks = [0.0]
+
+    def clock() -> float:
+        ticks[0] += 0.25
+        return ticks[0]
+
+    turn = Turn(ct.spec, store, save_interval_s=1.0, clock=clock)
+    on_disk: list[tuple[str, str]] = []
+
+    def on_event(ev) -> None:
+        if isinstance(ev, Delta):
+            m = store.message(ct.reply.id)
+            on_disk.append((m.status, m.content))
+
+    model = ModelEngine(long_tiny, n_ctx=4096, n_threads=1)
+    try:
+        with model.slot() as engine:
+            result = turn.run(engine, on_event)
+    finally:
+        model.close()
+    batches = len(on_disk)
+    assert batches >= 8
+    assert abs(turn.recorder.writes - (batches // 4 + 1)) <= 1  # ~once per simulated second, and at the end
+    # while it streams the store holds a prefix of the reply, marked streaming; at the end all of it
+    assert all(status == STREAMING and result.text.startswith(text) for status, text in on_disk)
+    assert store.message(ct.reply.id).content == result.text
