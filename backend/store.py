@@ -93,6 +93,12 @@ MIGRATIONS: list[str] = [
         energy_json TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # 2: a context policy per conversation; earlier versions of a reply kept when it is regenerated
+    """
+    ALTER TABLE conversations ADD COLUMN context_policy TEXT NOT NULL DEFAULT 'truncate_middle';
+    ALTER TABLE messages ADD COLUMN versions_json TEXT;
+    ALTER TABLE messages ADD COLUMN version_pos INTEGER NOT NULL DEFAULT 0
+    """,
 ]
 
 # Message states. A reply is written while it streams ("streaming"); one left "streaming" when
@@ -109,6 +115,7 @@ class Conversation:
     model: str | None
     system_prompt: str
     params: dict[str, Any]
+    context_policy: str = "truncate_middle"  # backend.chat.context.POLICIES
 
 
 @dataclass
@@ -121,6 +128,22 @@ class Message:
     created_at: float
     model: str | None
     stats: dict[str, Any] | None
+    # A regenerated reply keeps its other versions: `versions` holds them (content, status, stats,
+    # model, created_at) and the one in the columns above sits at `version_pos` among all of them.
+    versions: list[dict[str, Any]] | None = None
+    version_pos: int = 0
+
+    @property
+    def version_count(self) -> int:
+        return 1 + len(self.versions or [])
+
+    def all_versions(self) -> list[dict[str, Any]]:
+        """Every version in order, the shown one included."""
+        mine = {"content": self.content, "status": self.status, "stats": self.stats, "model": self.model,
+                "created_at": self.created_at}
+        others = list(self.versions or [])
+        pos = max(0, min(self.version_pos, len(others)))
+        return [*others[:pos], mine, *others[pos:]]
 
 
 class Store:
@@ -209,7 +232,7 @@ class Store:
         return [_conversation(r) for r in rows]
 
     def update_conversation(self, cid: int, **fields: Any) -> None:
-        allowed = {"title", "model", "system_prompt", "params"}
+        allowed = {"title", "model", "system_prompt", "params", "context_policy"}
         sets, values = [], []
         for key, value in fields.items():
             if key not in allowed:
@@ -262,8 +285,11 @@ class Store:
         return [_message(r) for r in rows]
 
     def update_message(self, mid: int, content: str | None = None, status: str | None = None,
-                       stats: dict[str, Any] | None = None) -> None:
+                       stats: dict[str, Any] | None = None, model: str | None = None) -> None:
         sets, values = ["updated_at = ?"], [time.time()]
+        if model is not None:
+            sets.append("model = ?")
+            values.append(model)
         if content is not None:
             sets.append("content = ?")
             values.append(content)
@@ -274,6 +300,38 @@ class Store:
             sets.append("stats_json = ?")
             values.append(json.dumps(stats))
         self.db.execute(f"UPDATE messages SET {', '.join(sets)} WHERE id = ?", (*values, mid))
+
+    def set_versions(self, mid: int, shown: dict[str, Any], others: list[dict[str, Any]], pos: int) -> None:
+        """Show version `shown` of reply `mid`, keeping `others` around it (`pos`: where `shown` sits)."""
+        stats = shown.get("stats")
+        self.db.execute(
+            "UPDATE messages SET content = ?, status = ?, stats_json = ?, model = ?, created_at = ?,"
+            " versions_json = ?, version_pos = ?, updated_at = ? WHERE id = ?",
+            (shown.get("content", ""), shown.get("status", COMPLETE), json.dumps(stats) if stats else None,
+             shown.get("model"), shown.get("created_at", time.time()), json.dumps(others) if others else None,
+             pos, time.time(), mid),
+        )
+
+    def delete_message(self, mid: int) -> Message | None:
+        """Delete one message; returns it (for Undo: `restore_message`), or None if it was not there."""
+        try:
+            msg = self.message(mid)
+        except KeyError:
+            return None
+        self.db.execute("DELETE FROM messages WHERE id = ?", (mid,))
+        return msg
+
+    def restore_message(self, m: Message) -> Message:
+        """Put a deleted message back where it was (its id, when no later message took it)."""
+        taken = self.db.execute("SELECT 1 FROM messages WHERE id = ?", (m.id,)).fetchone() is not None
+        cur = self.db.execute(
+            "INSERT INTO messages (id, conversation_id, role, content, status, created_at, updated_at, model,"
+            " stats_json, versions_json, version_pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (None if taken else m.id, m.conversation_id, m.role, m.content, m.status, m.created_at, time.time(),
+             m.model, json.dumps(m.stats) if m.stats else None, json.dumps(m.versions) if m.versions else None,
+             m.version_pos),
+        )
+        return self.message(int(cur.lastrowid))  # type: ignore[arg-type]
 
     def delete_messages_from(self, cid: int, mid: int) -> None:
         """Delete message `mid` and every later one (edit-and-resend, regenerate)."""
@@ -287,10 +345,11 @@ class Store:
 
 def _conversation(row: sqlite3.Row) -> Conversation:
     return Conversation(row["id"], row["title"], row["created_at"], row["updated_at"], row["model"],
-                        row["system_prompt"], json.loads(row["params_json"] or "{}"))
+                        row["system_prompt"], json.loads(row["params_json"] or "{}"), row["context_policy"])
 
 
 def _message(row: sqlite3.Row) -> Message:
     stats = json.loads(row["stats_json"]) if row["stats_json"] else None
+    versions = json.loads(row["versions_json"]) if row["versions_json"] else None
     return Message(row["id"], row["conversation_id"], row["role"], row["content"], row["status"],
-                   row["created_at"], row["model"], stats)
+                   row["created_at"], row["model"], stats, versions, int(row["version_pos"] or 0))

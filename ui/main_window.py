@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.chat.conversations.model.dataChanged.connect(self._update_title)
         c = self.chat.controller
         c.model_loading.connect(lambda ch: self.status.set_state(f"Loading {ch.label}…"))
+        c.model_loading.connect(lambda _ch: self.status.turn_figures.show_stats(None))  # figures are per model
         c.engine_started.connect(self._engine_started)
         c.engine_stopped.connect(self._engine_stopped)
         c.model_load_failed.connect(lambda _e: self.status.set_state("No model loaded"))
@@ -252,7 +253,7 @@ class MainWindow(QMainWindow):
             self.theme_manager.apply(s.theme)
         c = self.chat.controller
         if (s.n_ctx, s.threads) != (c.n_ctx, c.n_threads):
-            c.n_ctx, c.n_threads = s.n_ctx, s.threads
+            self.chat.set_load_defaults(s.n_ctx, s.threads)
             if c.info is not None:
                 self.bridge.info("Threads and context length apply when the model is next loaded.",
                                  actions=[("Reload now", c.reload_model)], key="reload-settings")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from backend import units
+from backend.engine.hardware import logical_cpus
 from backend.paths import Paths
 from ui.context import SettingsLike, TokenStore
 from ui.jobs import Job, start_job
@@ -115,9 +116,9 @@ class SettingsDialog(QDialog):
         self._section("Engine")
         cores = physical_cores()
         self.threads = QSpinBox(self)
-        self.threads.setRange(0, max(64, (os.cpu_count() or cores) * 2))
+        self.threads.setRange(0, logical_cpus())  # more threads than CPUs only slow llama.cpp down (or crash it)
         self.threads.setSpecialValueText(f"Automatic ({cores}, the physical cores)")
-        self.threads.setValue(settings.threads)
+        self.threads.setValue(min(settings.threads, logical_cpus()))
         self.threads.setAccessibleName("Threads")
         self.threads.setToolTip("CPU threads the engine uses. Automatic uses one per physical core, which is "
                                 "usually fastest. Applies when a model is next loaded.")

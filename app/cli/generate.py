@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from app.cli.output import emit_json
 from app.context import AppContext
 from backend import units
-from backend.engine import Done, EngineClient, EngineError, Token
+from backend.chat.model_engine import ModelEngine
+from backend.chat.runner import Delta, Turn, TurnSpec
+from backend.chat.text import strict_text
+from backend.engine import Done, EngineError, TurnStats
+from backend.engine.hardware import logical_cpus
 from backend.engine.protocol import DEFAULT_PARAMS
 from backend.errors import TernError
 from backend.models import SYNTHETIC_LABEL
@@ -30,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--top-k", type=int, default=DEFAULT_PARAMS["top_k"])
     p.add_argument("--repeat-penalty", type=float, default=DEFAULT_PARAMS["repeat_penalty"])
     p.add_argument("--ignore-eos", action="store_true", help="always generate --max-tokens tokens")
-    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: physical cores)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads (default: physical cores; never more than the computer's CPUs)")
     p.add_argument("--ctx", type=int, default=0, help="context length in tokens (default: from settings)")
     p.set_defaults(func=run)
 
@@ -39,42 +45,67 @@ def run(args: argparse.Namespace) -> int:
     ctx = AppContext()
     out_json = args.json
     try:
+        prompt = strict_text(args.prompt, "The prompt (--prompt)")
+        system = strict_text(args.system, "The system prompt (--system)")
         path = ctx.registry.resolve(args.model)
         params = {
             "max_tokens": args.max_tokens, "seed": args.seed, "temperature": args.temperature,
             "top_p": args.top_p, "top_k": args.top_k, "repeat_penalty": args.repeat_penalty,
             "ignore_eos": args.ignore_eos,
         }
-        with EngineClient("cli") as engine:
-            info = engine.load(path, n_ctx=args.ctx or ctx.settings.n_ctx,
-                               n_threads=args.threads or ctx.settings.threads or None)
-            if out_json:
-                emit_json({"event": "loaded", "info": info.to_dict(), "synthetic_label":
-                           SYNTHETIC_LABEL if info.synthetic else None})
-            elif info.synthetic:
-                print(f"[{path.name}: {SYNTHETIC_LABEL}]", file=sys.stderr)
-            messages = ([{"role": "system", "content": args.system}] if args.system else [])
-            messages.append({"role": "user", "content": args.prompt})
-            events = engine.generate(prompt=args.prompt if args.raw else None,
-                                     messages=None if args.raw else messages, params=params)
-            try:
-                for ev in events:
-                    if isinstance(ev, Token):
-                        if out_json:
-                            emit_json({"event": "token", "text": ev.text, "i": ev.index, "t_ns": ev.t_ns})
-                        else:
-                            sys.stdout.write(ev.text)
-                            sys.stdout.flush()
-                    elif isinstance(ev, Done):
-                        report(ev, out_json)
-            except KeyboardInterrupt:
-                events.close()  # cancels the reply in the engine
-                return 130
+        threads = args.threads or ctx.settings.threads or 0
+        if threads > logical_cpus():
+            print(f"tern: {threads:,} threads asked for; this computer runs {logical_cpus()} at once, "
+                  f"so the engine uses {logical_cpus()}.", file=sys.stderr)
+        model = ModelEngine(path, n_ctx=args.ctx or ctx.settings.n_ctx, n_threads=threads, name="cli")
+        try:
+            return _generate(model, prompt, system, params, args.raw, out_json)
+        finally:
+            model.close()
     except EngineError as e:
-        return fail(e, out_json, 3 if e.code == "crashed" else 1)
+        return fail(e, out_json, 3 if e.code in ("crashed", "hung") else 1)
     except TernError as e:
         return fail(e, out_json, 1)
-    return 0
+
+
+def _generate(model: ModelEngine, prompt: str, system: str, params: dict[str, Any], raw: bool,
+              out_json: bool) -> int:
+    info = model.load()
+    if out_json:
+        emit_json({"event": "loaded", "info": info.to_dict(), "synthetic_label":
+                   SYNTHETIC_LABEL if info.synthetic else None})
+    elif info.synthetic:
+        print(f"[{model.path.name}: {SYNTHETIC_LABEL}]", file=sys.stderr)
+    messages = ([{"role": "system", "content": system}] if system else [])
+    messages.append({"role": "user", "content": prompt})
+    turn = Turn(TurnSpec(messages, params, prompt=prompt if raw else None))
+    tail = ""
+    with model.slot() as engine:
+        events = turn.events(engine)
+        try:
+            for ev in events:
+                if isinstance(ev, Delta) and not ev.tokens:
+                    tail = ev.text  # the end of a character the reply stopped inside
+                elif isinstance(ev, Delta):
+                    if out_json:
+                        for t in ev.tokens:
+                            emit_json({"event": "token", "text": t.text, "i": t.index, "t_ns": t.t_ns})
+                    else:
+                        sys.stdout.write(ev.text)
+                        sys.stdout.flush()
+        except KeyboardInterrupt:
+            events.close()  # cancels the reply in the engine
+            return 130
+    result = turn.result
+    assert result is not None
+    if result.error is None:
+        report(Done(TurnStats.from_dict(result.stats), tail), out_json)
+        return 0
+    if not out_json and result.text:
+        sys.stdout.write("\n")  # the partial reply stays on screen; the reason follows on stderr
+    err = result.error
+    code = 3 if isinstance(err, EngineError) and err.code in ("crashed", "hung") else 1
+    return fail(err if isinstance(err, TernError) else TernError(str(err)), out_json, code)
 
 
 def report(done: Done, out_json: bool) -> None:
@@ -92,6 +123,7 @@ def report(done: Done, out_json: bool) -> None:
 
 
 def fail(e: TernError, out_json: bool, status: int) -> int:
+    """Print the error (and as a JSON event with --json); the exit status for it."""
     if out_json:
         emit_json({"event": "error", "code": getattr(e, "code", "error"), "message": str(e)})
     print(f"tern: {e}", file=sys.stderr)

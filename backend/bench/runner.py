@@ -39,7 +39,8 @@ from backend.bench.results import (
 )
 from backend.bench.schedule import WARMUP, Step, plan
 from backend.bench.summary import summarize_run
-from backend.engine import Done, EngineClient, EngineCrashed, Token, TurnStats
+from backend.chat.runner import Delta, Turn, TurnSpec
+from backend.engine import EngineClient, EngineCrashed, Token, TurnStats
 from backend.engine.hardware import physical_cores
 from backend.errors import TernError
 
@@ -47,6 +48,10 @@ log = logging.getLogger("tern.bench")
 SIDES = (TERNARY, F16)
 LIVE_INTERVAL_S = 0.25
 MAX_LOAD_FAILURES = 2
+
+
+class NotRun(Exception):
+    """A reply cancelled before the engine started it: no sample."""
 
 
 @dataclass
@@ -85,12 +90,14 @@ class Runner:
         self.engines = engines
         self._load_failures = {side: 0 for side in SIDES}
         self.load = LoadMeter()  # how busy other programs kept the machine during the measured replies
+        self._turns: dict[str, Turn] = {}  # the reply each side is writing (race mode: both at once)
 
     # -- control ------------------------------------------------------------------------------
     def cancel(self) -> None:
         """Stop soon (thread-safe): the reply in progress ends within a token; results are kept."""
         self.cancel_event.set()
-        self.engines.cancel()
+        for turn in list(self._turns.values()):
+            turn.cancel()
 
     @property
     def cancelled(self) -> bool:
@@ -174,6 +181,8 @@ class Runner:
                           error="not run: this side's engine could not be loaded")
         try:
             engine = self._ready(side, step)
+        except NotRun:
+            return None
         except TernError as e:  # the model would not load (or the engine would not start)
             self._load_failures[side] += 1
             self.engines.close_side(side)
@@ -194,6 +203,8 @@ class Runner:
         self.load.begin()
         try:
             stats, text = self._generate(engine, side, prompt, self.config.params(), self.config.stream)
+        except NotRun:
+            return None
         except EngineCrashed as e:
             self.engines.close_side(side)  # the next step starts (and warms up) a new engine
             return Sample(side, step.iteration, step.prompt_index, FAILED, error=str(e),
@@ -226,34 +237,43 @@ class Runner:
 
     def _generate(self, engine: EngineClient, side: str, prompt: str, params: dict[str, Any],
                   stream: bool) -> tuple[TurnStats, str]:
-        messages = [{"role": "user", "content": prompt}]
-        parts: list[str] = []
-        done: Done | None = None
+        """One reply on the turn runner (the prompt sent as it is: no context policy in a measurement).
+
+        Token events go out once per batch the engine sends. A crashed or hung engine raises, as the
+        steps expect (a hung one has already been ended).
+        """
+        turn = Turn(TurnSpec([{"role": "user", "content": prompt}], params))
+        self._turns[side] = turn
+        if self.cancelled:
+            turn.cancel()
         t_sent = time.time_ns()
         first_ns = 0
         last_live = 0.0
         proc = psutil.Process(engine.pid) if stream and engine.pid else None
         if stream:
             self._emit("reply_start", side, None)
-        for ev in engine.generate(messages, params):
-            if isinstance(ev, Token):
-                if not stream:
+        try:
+            for ev in turn.events(engine):
+                if not isinstance(ev, Delta) or not stream:
                     continue
-                parts.append(ev.text)
                 self._emit("token", side, ev.text)
-                first_ns = first_ns or ev.t_ns
+                if not ev.tokens:
+                    continue
+                first_ns = first_ns or ev.tokens[0].t_ns
                 now = time.monotonic()
                 if now - last_live >= LIVE_INTERVAL_S:
                     last_live = now
-                    self._emit("live", side, {**_live(ev, t_sent, first_ns, proc), "watts": self.meter.live_watts()})
-            else:
-                done = ev
-        assert done is not None
-        if done.tail:
-            parts.append(done.tail)
-            if stream:
-                self._emit("token", side, done.tail)
-        return done.stats, "".join(parts)
+                    self._emit("live", side, {**_live(ev.tokens[-1], t_sent, first_ns, proc),
+                                              "watts": self.meter.live_watts()})
+        finally:
+            self._turns.pop(side, None)
+        result = turn.result
+        assert result is not None
+        if result.error is not None:
+            raise result.error
+        if "total_ms" not in result.stats:
+            raise NotRun("cancelled before the engine started this reply")
+        return TurnStats.from_dict(result.stats), result.text
 
 
 def _live(tok: Token, t_sent: int, first_ns: int, proc: psutil.Process | None) -> dict[str, Any]:

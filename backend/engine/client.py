@@ -11,76 +11,31 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
-import os
 import queue
-import re
-import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from backend.engine.protocol import Done, ModelInfo, Token, TurnStats, decode, encode
-from backend.errors import TernError
+from backend.engine import hardware
+from backend.engine.errors import EngineCrashed, EngineError, EngineHung
+from backend.engine.launch import engine_env, hang_after_s, worker_command
+from backend.engine.protocol import Done, ModelInfo, Token, TokenBatch, TurnStats, decode, encode
 from backend.models.checks import preflight
+
+__all__ = ["EngineClient", "EngineCrashed", "EngineError", "EngineHung", "engine_env", "worker_command"]
 
 log = logging.getLogger("tern.engine")
 _EXIT = "_exit"
-
-
-class EngineError(TernError):
-    def __init__(self, message: str, code: str = "engine_error", hint: str = "") -> None:
-        super().__init__(message, hint)
-        self.code = code
-
-
-class EngineCrashed(EngineError):
-    def __init__(self, exit_status: int | None, stderr_tail: list[str], during: str) -> None:
-        self.exit_status = exit_status
-        self.stderr_tail = stderr_tail
-        last = _last_words(stderr_tail)
-        detail = f" Its last words: {last.strip()}" if last else ""
-        super().__init__(
-            f"The engine stopped unexpectedly while {during} ({describe_exit(exit_status)}).{detail}",
-            code="crashed",
-            hint="Your conversation is safe. Reload the model to continue.",
-        )
-
-
-def _last_words(lines: list[str]) -> str:
-    """The most telling stderr line: an assertion or error if there is one, else the last line."""
-    for line in reversed(lines):
-        if any(k in line for k in ("GGML_ASSERT", "GGML_ABORT", "error", "Error", "fatal", "abort")):
-            return re.sub(r"\S*[/\\](\S+\.(?:c|cc|cpp|h):\d+)", r"\1", line)
-    return next((s for s in reversed(lines) if s.strip()), "")
-
-
-def describe_exit(status: int | None) -> str:
-    if status is None:
-        return "exit status unknown"
-    if status < 0:
-        try:
-            name = signal.Signals(-status).name
-        except ValueError:
-            name = f"signal {-status}"
-        extra = " — llama.cpp aborted" if name == "SIGABRT" else ""
-        return f"killed by {name}{extra}"
-    return f"exit status {status}"
-
-
-def worker_command() -> list[str]:
-    """How to start a worker: the same executable in worker mode when frozen, else `-m`."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, "--engine-worker"]
-    return [sys.executable, "-m", "backend.engine.worker"]
-
-
 class EngineClient:
-    def __init__(self, name: str = "engine", command: list[str] | None = None) -> None:
+    def __init__(self, name: str = "engine", command: list[str] | None = None,
+                 hang_after: float | None = None) -> None:
         self.name = name
         self.command = command or worker_command()
+        self.hang_after = hang_after if hang_after is not None else hang_after_s()
         self.proc: subprocess.Popen[bytes] | None = None
         self.info: ModelInfo | None = None
         self._events: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -102,11 +57,7 @@ class EngineClient:
     def start(self, timeout: float = 60.0) -> None:
         if self.alive:
             return
-        root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        env.setdefault("PYTHONUNBUFFERED", "1")
-        env.setdefault("GGML_NO_BACKTRACE", "1")  # ggml would otherwise run gdb on abort: slow and noisy
+        env = engine_env()
         self._events = queue.Queue()
         self._stderr.clear()
         self.info = None
@@ -130,7 +81,7 @@ class EngineClient:
             return
         if proc.poll() is None:
             try:
-                self._send({"op": "cancel"})
+                self._send({"op": "cancel"})  # no id: whatever runs
                 self._send({"op": "shutdown"})
                 proc.stdin.close()  # type: ignore[union-attr]
             except (OSError, ValueError):
@@ -163,7 +114,7 @@ class EngineClient:
             preflight(path, n_ctx)
         self.start()
         rid = self._request({"op": "load", "path": str(Path(path).expanduser()), "n_ctx": n_ctx,
-                             "n_threads": n_threads, "n_batch": n_batch})
+                             "n_threads": hardware.bound_threads(n_threads), "n_batch": n_batch})
         ev = self._wait(rid, {"loaded"}, f"loading {Path(path).name}")
         self.info = ModelInfo.from_dict(ev["info"])
         return self.info
@@ -179,9 +130,24 @@ class EngineClient:
         rid = self._request({"op": "ping"})
         return self._wait(rid, {"pong"}, "answering a ping")
 
-    def generate(self, messages: list[dict[str, Any]] | None = None, params: dict[str, Any] | None = None,
-                 prompt: str | None = None) -> Iterator[Token | Done]:
-        """Stream a reply: Token events, then one Done with the turn's stats.
+    def count(self, messages: list[dict[str, Any]] | None = None, prefix: str = "",
+              prompt: str | None = None) -> tuple[int, int]:
+        """(prompt tokens, context length): what a generate request with these messages would use."""
+        req: dict[str, Any] = {"op": "count", "prefix": prefix}
+        if prompt is not None:
+            req["prompt"] = prompt
+        else:
+            req["messages"] = messages or []
+        ev = self._wait(self._request(req), {"counted"}, "counting tokens")
+        return int(ev["n"]), int(ev["n_ctx"])
+
+    def reserve_id(self) -> int:
+        """A request id for a generate call to come, so it can be cancelled even before it is sent."""
+        return next(self._ids)
+
+    def stream(self, messages: list[dict[str, Any]] | None = None, params: dict[str, Any] | None = None,
+               prompt: str | None = None, prefix: str = "", rid: int | None = None) -> Iterator[TokenBatch | Done]:
+        """Stream a reply: one TokenBatch per message of the engine, then one Done with the turn's stats.
 
         Leaving the loop early cancels the reply and waits for the worker to be ready again.
         """
@@ -190,7 +156,9 @@ class EngineClient:
             req["prompt"] = prompt
         else:
             req["messages"] = messages or []
-        rid = self._request(req)
+        if prefix:
+            req["prefix"] = prefix
+        rid = self._request(req, rid)
         self._current = rid
         finished = False
         try:
@@ -201,8 +169,7 @@ class EngineClient:
                     finished = True  # the worker answered with an error (or died): nothing more will come
                     raise
                 if ev["ev"] == "tokens":
-                    for text, index, t_ns in ev["items"]:
-                        yield Token(text, index, t_ns)
+                    yield TokenBatch([Token(text, index, t_ns) for text, index, t_ns in ev["items"]])
                 elif ev["ev"] == "done":
                     finished = True
                     yield Done(TurnStats.from_dict(ev["stats"]), ev.get("tail", ""))
@@ -210,44 +177,91 @@ class EngineClient:
         finally:
             self._current = None
             if not finished and self.alive:
-                self.cancel()
+                self.cancel(rid)
                 try:
                     self._wait(rid, {"done"}, "stopping a reply", timeout=30)
                 except EngineError:
                     pass
 
-    def cancel(self) -> None:
-        """Stop the reply being generated (thread-safe; the worker stops within one token)."""
-        if self.alive:
+    def generate(self, messages: list[dict[str, Any]] | None = None, params: dict[str, Any] | None = None,
+                 prompt: str | None = None, prefix: str = "") -> Iterator[Token | Done]:
+        """`stream`, one Token at a time."""
+        events = self.stream(messages, params, prompt, prefix)
+        try:
+            for ev in events:
+                if isinstance(ev, TokenBatch):
+                    yield from ev.tokens
+                else:
+                    yield ev
+        finally:
+            events.close()
+
+    def cancel(self, rid: int | None = None) -> None:
+        """Stop request `rid` (default: the reply being generated). Thread-safe; the worker stops within
+        one token, or as soon as the request starts if it has not started yet."""
+        rid = self._current if rid is None else rid
+        if rid is not None and self.alive:
             try:
-                self._send({"op": "cancel"})
+                self._send({"op": "cancel", "id": rid})
             except (OSError, ValueError):
                 pass
 
     # -- plumbing ---------------------------------------------------------------------------
     def _send(self, obj: dict[str, Any]) -> None:
-        assert self.proc is not None and self.proc.stdin is not None
-        with self._write_lock:
-            self.proc.stdin.write(encode(obj))
-            self.proc.stdin.flush()
+        self._write(encode(obj))
 
-    def _request(self, obj: dict[str, Any]) -> int:
+    def _write(self, line: bytes) -> None:
+        proc = self.proc
+        assert proc is not None and proc.stdin is not None
+        with self._write_lock:
+            proc.stdin.write(line)
+            proc.stdin.flush()
+
+    def _request(self, obj: dict[str, Any], rid: int | None = None) -> int:
         if not self.alive:
             raise EngineError("The engine is not running.", code="not_running", hint="Load a model first.")
-        rid = next(self._ids)
+        rid = next(self._ids) if rid is None else rid
         try:
-            self._send({**obj, "id": rid})
+            line = encode({**obj, "id": rid})
+        except UnicodeEncodeError as e:  # lone surrogates (undecodable bytes): refused before the engine sees them
+            raise EngineError(f"The text has characters that are not valid Unicode (at position {e.start}).",
+                              code="bad_text", hint="Remove or retype them and send again.") from e
+        try:
+            self._write(line)
         except (BrokenPipeError, OSError, ValueError):
             self._raise_crash(f"receiving a request ({obj['op']})")
         return rid
 
     def _next(self, rid: int | None, during: str, timeout: float | None = None) -> dict[str, Any]:
-        """The next event for request `rid`; stale events from earlier requests are dropped."""
+        """The next event for request `rid`; stale events from earlier requests are dropped.
+
+        While waiting, an engine that sends nothing and uses no CPU for `hang_after` seconds is
+        declared hung: it is killed and `EngineHung` raised (a stopped or deadlocked process
+        would otherwise keep the caller waiting forever).
+        """
+        start = quiet_since = time.monotonic()
+        cpu_mark: float | None = None
+        poll = max(0.05, min(1.0, self.hang_after / 4))
         while True:
+            now = time.monotonic()
+            wait = poll if timeout is None else max(0.0, min(poll, start + timeout - now))
             try:
-                ev = self._events.get(timeout=timeout)
+                ev = self._events.get(timeout=wait)
             except queue.Empty:
-                raise EngineError(f"The engine did not answer in time while {during}.", code="timeout") from None
+                now = time.monotonic()
+                if timeout is not None and now - start >= timeout:
+                    raise EngineError(f"The engine did not answer in time while {during}.", code="timeout") from None
+                cpu = self._child_cpu()
+                if cpu is None:
+                    continue
+                if cpu_mark is None or cpu > cpu_mark:
+                    if cpu_mark is not None:
+                        quiet_since = now  # working (prompt evaluation, a slow token): not hung
+                    cpu_mark = cpu
+                elif now - quiet_since >= self.hang_after:
+                    self._raise_hung(during, now - quiet_since)
+                continue
+            quiet_since, cpu_mark = time.monotonic(), None
             if ev["ev"] == _EXIT:
                 self._events.put(ev)  # later calls must see it too
                 self._raise_crash(during)
@@ -259,6 +273,42 @@ class EngineClient:
             if ev["ev"] == "error":
                 raise EngineError(str(ev.get("message")), code=str(ev.get("code", "engine_error")))
             return ev
+
+    def _child_cpu(self) -> float | None:
+        """CPU seconds the engine process has used (all threads), or None if it cannot be read."""
+        proc = self.proc
+        if proc is None:
+            return None
+        try:
+            import psutil
+
+            t = psutil.Process(proc.pid).cpu_times()
+            return float(t.user + t.system)
+        except Exception:  # gone, or not readable: the exit event will tell
+            return None
+
+    def _raise_hung(self, during: str, quiet_s: float) -> None:
+        proc = self.proc
+        assert proc is not None
+        state = ""
+        try:
+            import psutil
+
+            state = psutil.Process(proc.pid).status()
+        except Exception:
+            pass
+        log.warning("engine %s (pid %s) sent nothing and used no CPU for %.1f s while %s (state %s): ending it",
+                    self.name, proc.pid, quiet_s, during, state or "unknown")
+        proc.kill()  # SIGKILL ends a stopped process too
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        for t in self._threads:
+            t.join(2)
+        self.info = None
+        self._current = None
+        raise EngineHung(proc.pid, quiet_s, during, state, list(self._stderr))
 
     def _wait(self, rid: int | None, kinds: set[str], during: str, timeout: float | None = None) -> dict[str, Any]:
         while True:

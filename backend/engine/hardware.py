@@ -13,6 +13,29 @@ def physical_cores() -> int:
     return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
+def logical_cpus() -> int:
+    """CPUs this process may run on (affinity where the OS has it), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def bound_threads(requested: object) -> int:
+    """Engine threads for a request: 0/None/invalid → physical cores; never more than the machine's CPUs.
+
+    llama.cpp starts one OS thread per requested thread; 100,000 of them make it crash (SIGSEGV),
+    and more threads than CPUs only slow it down.
+    """
+    try:
+        n = int(requested)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        n = 0
+    if n <= 0:
+        n = physical_cores()
+    return max(1, min(n, logical_cpus()))
+
+
 def peak_rss_self() -> int:
     """This process's peak resident memory in bytes, from the OS's own accounting."""
     if sys.platform == "win32":

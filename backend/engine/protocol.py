@@ -3,9 +3,15 @@
 Requests carry an `id`; every event answering a request carries the same `id`, so a client
 can drop events of a request it has given up on. One JSON object per line, UTF-8.
 
-Requests: load, generate, cancel, unload, ping, shutdown. Events: ready, loaded, tokens
+Requests: load, generate, count, cancel, unload, ping, shutdown. Events: ready, loaded, tokens
 (`items`: [[text, index, t_ns], …] — tokens are batched, at most 25 ms apart, each with the
-worker's wall-clock time), done (`stats`, `tail`), unloaded, pong, error (`code`, `message`).
+worker's wall-clock time), done (`stats`, `tail`), counted (`n`, `n_ctx`), unloaded, pong,
+error (`code`, `message`).
+
+`{"op": "cancel", "id": N}` cancels request N only: at once if it is running, as soon as it
+starts if it has not started yet, and not at all if it has already finished (so a late cancel
+never stops the next reply). A generate request may carry `prefix`, text appended after the
+chat template's prompt: the start of the reply when a cut-off reply is continued.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-STOP_REASONS = ("eos", "length", "cancelled", "error")
+# "length": the reply reached its max_tokens; "context": the model's context filled up first.
+STOP_REASONS = ("eos", "length", "context", "cancelled", "error")
 
 # Sampling defaults a person would expect from a chat app.
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -110,6 +117,17 @@ class Token:
     text: str
     index: int
     t_ns: int  # wall clock (time.time_ns) in the worker when the token was sampled
+
+
+@dataclass
+class TokenBatch:
+    """Tokens the engine sent in one message (at most 25 ms of them): one wake-up, one UI update."""
+
+    tokens: list[Token]
+
+    @property
+    def text(self) -> str:
+        return "".join(t.text for t in self.tokens)
 
 
 @dataclass

@@ -17,6 +17,7 @@ import time
 from typing import IO, Any
 
 from backend.engine import hardware
+from backend.engine.cancels import Cancels
 from backend.engine.chat_format import ChatFormatter
 from backend.engine.protocol import DEFAULT_PARAMS, decode, encode
 from backend.models.gguf_header import read_header
@@ -26,6 +27,10 @@ from backend.models.ram_fit import kv_cache_bytes
 # parent, and on a 2-core laptop each wake-up steals time from llama.cpp's threads. Each token
 # keeps its own timestamp, so no figure changes; a screen refreshes at 30–60 ms anyway.
 TOKEN_FLUSH_NS = 25_000_000
+
+
+class _Cancelled(Exception):
+    """A generate request cancelled before it started."""
 
 
 class RequestError(Exception):
@@ -39,7 +44,7 @@ class Worker:
     def __init__(self, out: IO[bytes]) -> None:
         self.out = out
         self.out_lock = threading.Lock()
-        self.cancel = threading.Event()
+        self.cancel = Cancels()  # by request id (backend/engine/cancels.py)
         self.requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.llm: Any = None
         self.formatter: ChatFormatter | None = None
@@ -65,7 +70,7 @@ class Worker:
                 self.emit({"ev": "error", "id": None, "code": "bad_request", "message": f"unreadable request: {e}"})
                 continue
             if req.get("op") == "cancel":
-                self.cancel.set()
+                self.cancel.cancel(req.get("id"))
             else:
                 self.requests.put(req)
         self.requests.put(None)  # parent closed stdin: shut down
@@ -78,6 +83,7 @@ class Worker:
                 break
             rid = req.get("id")
             op = req.get("op")
+            self.cancel.begin(rid)
             try:
                 handler = getattr(self, f"op_{op}", None)
                 if handler is None:
@@ -87,6 +93,8 @@ class Worker:
                 self.emit({"ev": "error", "id": rid, "code": e.code, "message": e.message})
             except Exception as e:  # keep serving: the parent decides what to do
                 self.emit({"ev": "error", "id": rid, "code": "internal", "message": f"{type(e).__name__}: {e}"})
+            finally:
+                self.cancel.end()
         self.unload()
 
     # -- operations -------------------------------------------------------------------------
@@ -105,7 +113,7 @@ class Worker:
             raise RequestError("no_cpu_backend", str(e)) from e
         self.unload()
         path = str(req["path"])
-        n_threads = int(req.get("n_threads") or hardware.physical_cores())
+        n_threads = hardware.bound_threads(req.get("n_threads"))
         header = read_header(__import__("pathlib").Path(path))
         n_ctx = int(req.get("n_ctx") or 2048)
         if header.context_length:
@@ -149,20 +157,30 @@ class Worker:
         self.unload()
         self.emit({"ev": "unloaded", "id": rid, "rss": _rss()})
 
-    def op_generate(self, rid: Any, req: dict[str, Any]) -> None:
+    def _prompt_tokens(self, req: dict[str, Any]) -> list[int]:
+        """The request's prompt as tokens: the chat template applied to `messages` (or the raw `prompt`),
+        then `prefix` (the start of the reply, when a cut-off reply is continued)."""
         if self.llm is None or self.formatter is None:
             raise RequestError("not_loaded", "no model is loaded")
-        self.cancel.clear()
-        params = {**DEFAULT_PARAMS, **(req.get("params") or {})}
-        t_start, wall_start = time.perf_counter_ns(), time.time_ns()
-        cpu_start = hardware.cpu_seconds_self()
         if "prompt" in req:
             prompt, has_bos = str(req["prompt"]), False
         else:
             prompt, has_bos = self.formatter.format(list(req.get("messages") or []))
+        prompt += str(req.get("prefix") or "")
+        add_bos = self.llm._model.add_bos_token() and not has_bos
+        return self.llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def op_count(self, rid: Any, req: dict[str, Any]) -> None:
+        """How many tokens a generate request with these messages would put in the context."""
+        tokens = self._prompt_tokens(req)
+        self.emit({"ev": "counted", "id": rid, "n": len(tokens), "n_ctx": self.llm.n_ctx()})
+
+    def op_generate(self, rid: Any, req: dict[str, Any]) -> None:
+        params = {**DEFAULT_PARAMS, **(req.get("params") or {})}
+        t_start, wall_start = time.perf_counter_ns(), time.time_ns()
+        cpu_start = hardware.cpu_seconds_self()
+        tokens = self._prompt_tokens(req)
         llm = self.llm
-        add_bos = llm._model.add_bos_token() and not has_bos
-        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
         n_ctx = llm.n_ctx()
         if len(tokens) >= n_ctx:
             raise RequestError(
@@ -171,16 +189,19 @@ class Worker:
                 "tokens; start a new conversation or raise the context length in Settings",
             )
 
-        seed = int(params["seed"])
-        llm.set_seed(seed if seed >= 0 else int.from_bytes(os.urandom(4), "little"))
-        reuse = _common_prefix(llm, tokens) if params["reuse_cache"] else 0
-        if reuse == len(tokens):
-            reuse -= 1  # evaluate at least the last prompt token to get fresh logits
-        if reuse > 0 and llm._ctx.kv_cache_seq_rm(-1, reuse, -1):
-            llm.n_tokens = reuse
-        else:
-            reuse = 0
-            llm.reset()
+        early = self.cancel.is_set()  # cancelled before it started: leave the KV cache as it is
+        reuse = 0
+        if not early:
+            seed = int(params["seed"])
+            llm.set_seed(seed if seed >= 0 else int.from_bytes(os.urandom(4), "little"))
+            reuse = _common_prefix(llm, tokens) if params["reuse_cache"] else 0
+            if reuse == len(tokens):
+                reuse -= 1  # evaluate at least the last prompt token to get fresh logits
+            if reuse > 0 and llm._ctx.kv_cache_seq_rm(-1, reuse, -1):
+                llm.n_tokens = reuse
+            else:
+                reuse = 0
+                llm.reset()
 
         stop_reason, out_tokens = "length", 0
         t_first = t_last = 0
@@ -190,6 +211,8 @@ class Worker:
         batch: list[list[Any]] = []  # tokens not yet sent: [text, index, t_ns]
         last_flush = 0
         try:
+            if early:
+                raise _Cancelled
             self._set_abort_callback(True)  # a long prompt can be cancelled mid-evaluation
             try:
                 llm.eval(tokens[reuse:])
@@ -218,12 +241,14 @@ class Worker:
                     self._send_tokens(rid, batch)
                     last_flush = now
                 if llm.n_tokens + 1 >= n_ctx:
-                    stop_reason = "length"
+                    stop_reason = "context"  # the context is full: not the same as the reply's token limit
                     break
                 if out_tokens < max_tokens:
                     llm.eval([token])
             else:
                 stop_reason = "length"
+        except _Cancelled:
+            stop_reason = "cancelled"
         except RuntimeError as e:
             if self.cancel.is_set():
                 stop_reason = "cancelled"

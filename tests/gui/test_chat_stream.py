@@ -18,13 +18,16 @@ def test_a_message_streams_into_the_view_and_the_store(qtbot, chat_window) -> No
     w = chat_window
     c = w.chat.controller
     w.chat.extra_params = {"max_tokens": 24, "seed": 3, "ignore_eos": True}
-    tokens: list[str] = []
-    c.reply_tokens.connect(tokens.append)
+    batches: list[tuple[str, int, int]] = []
+    c.reply_tokens.connect(lambda text, offset, n: batches.append((text, offset, n)))
     with qtbot.waitSignal(c.reply_finished, timeout=REPLY_MS) as done:
         type_and_send(qtbot, w, "Hello there")
         assert w.chat.composer.busy and w.chat.composer.button.accessibleName() == "Stop reply"
     mid, status, stats = done.args
-    assert status == COMPLETE and stats["output_tokens"] == 24 and len(tokens) == 24
+    assert status == COMPLETE and stats["output_tokens"] == 24 and sum(n for _, _, n in batches) == 24
+    assert len(batches) <= 24  # one signal per batch of tokens, never one per token and more
+    tokens = [text for text, _, _ in batches]
+    assert [offset for _, offset, _ in batches] == [sum(len(t) for t in tokens[:i]) for i in range(len(tokens))]
 
     msgs = w.ctx.store.messages(w.chat.cid)
     assert [(m.role, m.status) for m in msgs] == [("user", COMPLETE), ("assistant", COMPLETE)]
@@ -96,24 +99,39 @@ def test_the_stop_button_stops_too(qtbot, long_chat_window) -> None:
     assert done.args[1] == CANCELLED
 
 
-def test_regenerate_replaces_the_last_reply(qtbot, chat_window) -> None:
+def test_regenerate_keeps_the_earlier_reply_and_flips_between_them(qtbot, chat_window) -> None:
     w = chat_window
     c = w.chat.controller
-    w.chat.extra_params = {"max_tokens": 8, "ignore_eos": True}
+    w.chat.extra_params = {"max_tokens": 8, "ignore_eos": True, "seed": 1}
     with qtbot.waitSignal(c.reply_finished, timeout=REPLY_MS) as first:
         type_and_send(qtbot, w, "Say something")
-    old = first.args[0]
-    widget = w.chat.view.widgets[old]
+    mid = first.args[0]
+    widget = w.chat.view.widgets[mid]
+    old_text = widget.text
     assert widget.regenerate_button.isVisible() and widget.regenerate_button.isEnabled()
+    assert not widget.version_label.isVisible()  # one version: no ‹ 1/1 ›
+    w.chat.extra_params = {"max_tokens": 8, "ignore_eos": True, "seed": 2}
     with qtbot.waitSignal(c.reply_finished, timeout=REPLY_MS) as second:
         qtbot.mouseClick(widget.regenerate_button, Qt.MouseButton.LeftButton)
-    new = second.args[0]
-    # (SQLite may give the new reply the old one's id: compare what is shown, not ids)
+    assert second.args[0] == mid  # the same reply, in a new version
     replies = reply_widgets(w)
-    assert len(replies) == 1 and replies[0] is not widget and replies[0].mid == new
+    assert replies == [widget] and widget.text != old_text
+    assert widget.version_label.isVisible() and widget.version_label.text() == "2/2"
+    assert widget.prev_button.isEnabled() and not widget.next_button.isEnabled()
+    new_text = widget.text
+    qtbot.mouseClick(widget.prev_button, Qt.MouseButton.LeftButton)  # ‹
+    assert widget.text == old_text and widget.version_label.text() == "1/2"
     msgs = w.ctx.store.messages(w.chat.cid)
-    assert [m.role for m in msgs] == ["user", "assistant"] and msgs[1].id == new
-    assert msgs[0].content == "Say something" and msgs[1].status == COMPLETE
+    assert [m.role for m in msgs] == ["user", "assistant"] and msgs[1].content == old_text
+    assert [v["content"] for v in msgs[1].all_versions()] == [old_text, new_text]
+    qtbot.mouseClick(widget.next_button, Qt.MouseButton.LeftButton)  # ›
+    assert widget.text == new_text and w.ctx.store.message(mid).content == new_text
+    # reopening the conversation shows the same version and the same switcher
+    cid = w.chat.cid
+    w.chat.open_conversation(w.ctx.store.create_conversation("Other").id)
+    w.chat.open_conversation(cid)
+    again = w.chat.view.widgets[mid]
+    assert again.text == new_text and again.version_label.text() == "2/2"
 
 
 def test_edit_a_message_and_send_it_again(qtbot, chat_window) -> None:

@@ -131,8 +131,14 @@ def test_auto_scroll_follows_only_when_at_the_bottom(qtbot) -> None:
     qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum(), timeout=3000)
     turn = ChatSession(ctx.store).begin_turn(cid, "more please", "tiny · TQ2_0")
     view.begin_reply(turn)
+    sent = [""]
+
+    def stream(text: str) -> None:
+        view.append_tokens(text, len(sent[0]), 1)
+        sent[0] += text
+
     for i in range(30):
-        view.append_tokens(f"word {i} " + ("\n\n" if i % 5 == 4 else ""))
+        stream(f"word {i} " + ("\n\n" if i % 5 == 4 else ""))
         view.flush()
     qtbot.waitUntil(lambda: bar.value() == bar.maximum(), timeout=3000)  # followed the reply down
     # the reader scrolls up: new text no longer moves the view
@@ -140,12 +146,13 @@ def test_auto_scroll_follows_only_when_at_the_bottom(qtbot) -> None:
     held = bar.value()
     old_max = bar.maximum()
     for i in range(30):
-        view.append_tokens(f"more {i} " + ("\n\n" if i % 5 == 4 else ""))
+        stream(f"more {i} " + ("\n\n" if i % 5 == 4 else ""))
         view.flush()
     qtbot.waitUntil(lambda: bar.maximum() > old_max, timeout=3000)
     assert bar.value() == held
-    view.end_reply(turn.reply.id, COMPLETE, {"output_tokens": 60, "decode_tps": 50.0, "ttft_ms": 12.0,
-                                            "stop_reason": "eos"})
+    ctx.store.update_message(turn.reply.id, content=sent[0], status=COMPLETE,
+                             stats={"output_tokens": 60, "decode_tps": 50.0, "ttft_ms": 12.0, "stop_reason": "eos"})
+    view.end_reply(ctx.store.message(turn.reply.id))
     assert view.widgets[turn.reply.id].footer.text().startswith("TTFT 12 ms")
 
 
@@ -172,3 +179,49 @@ def test_every_control_has_an_accessible_name_and_a_tooltip(qtbot, chat_window) 
     w.show_page("library")
     assert unnamed_controls(w) == []
     dialog.reject()
+
+
+def _paragraphs(widget) -> list[str]:
+    """The paragraphs a reader sees in a reply, in order (each view's text blocks)."""
+    from ui.chat.markdown_view import MarkdownView
+
+    out = []
+    for seg in widget.body.segments:
+        if isinstance(seg, MarkdownView):
+            block = seg.document().begin()
+            while block.isValid():
+                out.append(block.text())
+                block = block.next()
+    return out
+
+
+def test_streaming_shows_no_paragraph_break_the_text_does_not_have(qtbot) -> None:
+    """A long paragraph is cut into blocks while it streams (so each update stays cheap); the cuts must not
+    show: the streaming reply reads exactly as the stored one does when the conversation is reopened."""
+    import random
+
+    rnd = random.Random(1)
+    words = "the ternary model writes long replies without blank lines and keeps going".split()
+    para = lambda n: " ".join(rnd.choice(words) for _ in range(n))  # noqa: E731
+    text = para(150) + "\n" + para(30) + "\n\n" + para(25) + " " + para(230)  # one soft break, one cut at a space
+    ctx, cid = _conversation(0)
+    turn = ChatSession(ctx.store).begin_turn(cid, "tell me", "tiny · TQ2_0")
+    view = ChatView()
+    qtbot.addWidget(view)
+    view.resize(800, 900)
+    view.show()
+    view.show_messages(ctx.store.messages(cid)[:-1])
+    view.begin_reply(turn)
+    for i in range(0, len(text), 9):
+        view.append_tokens(text[i:i + 9], i, 1)
+        view.flush()
+    live = _paragraphs(view.streaming)
+    ctx.store.update_message(turn.reply.id, content=text, status=COMPLETE)
+    view.end_reply(ctx.store.message(turn.reply.id))
+    reopened = ChatView()
+    qtbot.addWidget(reopened)
+    reopened.resize(800, 900)
+    reopened.show_messages(ctx.store.messages(cid))
+    stored = _paragraphs(reopened.widgets[turn.reply.id])
+    assert len(stored) == 2  # "\n" is a soft break (a space) and the cut is not in the text at all
+    assert live == stored  # before: four paragraphs while streaming, two when reopened

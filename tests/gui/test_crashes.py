@@ -140,9 +140,11 @@ def test_a_conversation_longer_than_the_context_is_explained(qtbot, open_window,
     w = open_window(ctx)
     with qtbot.waitSignal(w.chat.controller.reply_finished, timeout=REPLY_MS) as done:
         type_and_send(qtbot, w, "word " * 400)  # ~800 tokens: more than fits
-    assert done.args[1] == FAILED
+    mid, status, stats = done.args
+    assert status == FAILED and stats["stop_reason"] == "context_full"
     banner = next(b for b in w.notices.banners() if b.notice.key == "engine")
     text = banner.text_label.text()
-    assert text.startswith("The model could not write a reply: the conversation is")
-    assert "start a new conversation or raise the context length in Settings" in text
+    assert text.startswith("No reply: your message is too long for the model's context")
+    assert "the context holds 256" in text and "load the model with a longer context" in text
+    assert w.chat.view.widgets[mid].badge.text().startswith("Not written — context full")
     assert w.chat.controller.ready  # the engine is fine: only that request was refused

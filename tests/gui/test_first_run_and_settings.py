@@ -16,6 +16,7 @@ from app import secrets
 from app.context import AppContext
 from app.settings import Settings
 from backend.chat.choices import SYNTHETIC_LABEL
+from backend.engine.hardware import logical_cpus
 from tests.gui.conftest import LOAD_MS, unnamed_controls
 from ui import theme
 
@@ -72,7 +73,9 @@ def test_settings_round_trip_and_the_token_stays_private(qtbot, open_window, fil
     assert dialog.threads.value() == 0 and "physical cores" in dialog.threads.specialValueText()
     # folder sizes are measured off the GUI thread
     qtbot.waitUntil(lambda: "used" in dialog.data_row.size_label.text(), timeout=5000)
-    dialog.threads.setValue(3)
+    n = logical_cpus()  # the most the spin box offers: more threads than CPUs only slow llama.cpp down
+    assert dialog.threads.maximum() == n
+    dialog.threads.setValue(n)
     dialog.n_ctx.setCurrentIndex(dialog.n_ctx.findData(4096))
     dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
     dialog.offline.setChecked(True)
@@ -81,12 +84,12 @@ def test_settings_round_trip_and_the_token_stays_private(qtbot, open_window, fil
     w.settings.subscribe(heard.append)
     with qtbot.waitSignal(dialog.finished, timeout=5000):  # the token is stored off the GUI thread
         dialog.accept()
-    assert heard and heard[-1].threads == 3
+    assert heard and heard[-1].threads == n
     # the settings file has the values, and a fresh load reads them back
     fresh = Settings.load(w.ctx.paths.settings_file)
-    assert (fresh.threads, fresh.n_ctx, fresh.theme, fresh.offline) == (3, 4096, "dark", True)
+    assert (fresh.threads, fresh.n_ctx, fresh.theme, fresh.offline) == (n, 4096, "dark", True)
     # the controller uses them for the next load; the theme is applied at once
-    assert (w.chat.controller.n_threads, w.chat.controller.n_ctx) == (3, 4096)
+    assert (w.chat.controller.n_threads, w.chat.controller.n_ctx) == (n, 4096)
     assert theme.current().name == "dark"
     assert os.environ["HF_HUB_OFFLINE"] == "1"  # the Hub client reads it at every call
     assert w.palette().color(QPalette.ColorRole.Window).name() == theme.DARK.window
@@ -101,7 +104,7 @@ def test_settings_round_trip_and_the_token_stays_private(qtbot, open_window, fil
     # reopening shows what was saved
     again = w.open_settings()
     qtbot.waitUntil(lambda: again.token_row.is_loaded, timeout=5000)  # read off the GUI thread
-    assert again.threads.value() == 3 and again.n_ctx.currentData() == 4096
+    assert again.threads.value() == n and again.n_ctx.currentData() == 4096
     assert again.theme.currentData() == "dark" and again.offline.isChecked()
     assert again.token.text() == "hf_secret_test_token_123"
     again.token.clear()

@@ -9,12 +9,12 @@ while it is scrolled to the bottom, so reading earlier messages is never interru
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from backend.chat.session import Turn
+from backend.chat.session import ChatTurn
 from backend.store import Message
 from ui import theme
 from ui.chat.message_widget import MessageWidget
@@ -53,6 +53,9 @@ class EmptyState(QFrame):
 class ChatView(QScrollArea):
     edit_submitted = Signal(int, str)
     regenerate_requested = Signal(int)
+    continue_requested = Signal(int)
+    delete_requested = Signal(int)
+    version_requested = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -83,7 +86,7 @@ class ChatView(QScrollArea):
 
         self.widgets: dict[int, MessageWidget] = {}
         self.streaming: MessageWidget | None = None
-        self._buffer: list[str] = []
+        self._buffer: list[tuple[str, int]] = []  # (text, offset in the reply) not drawn yet
         self._busy = False
         self._timer = QTimer(self)
         self._timer.setInterval(FLUSH_MS)
@@ -95,9 +98,12 @@ class ChatView(QScrollArea):
         # what the view showed, when (for the token-to-screen benchmark): (time_ns, tokens shown so far)
         self.shown: list[tuple[int, int]] = []
         self.flush_ms: list[float] = []  # time each draw took in the GUI thread
-        self._received = 0
+        self._received = 0  # tokens of the reply that arrived (drawn or not)
         self._stream_mid: int | None = None  # the reply being generated, wherever it is
-        self._stream_text: list[str] = []  # all of it so far
+        self._fed = 0  # characters of that reply its widget shows
+        # The reply's text so far, from its one owner (the turn runner, via the controller): used to
+        # show a streaming reply again after another conversation was on screen.
+        self.live_text: Callable[[int], str | None] = lambda _mid: None
 
     # -- conversation -----------------------------------------------------------------------
     def show_messages(self, messages: list[Message]) -> None:
@@ -110,9 +116,12 @@ class ChatView(QScrollArea):
         self.widgets = {}
         for m in messages:
             w = self._add(m)
-            if m.id == self._stream_mid:  # the store has it as of its last save; the view has it all
-                w.start_stream()
-                w.feed("".join(self._stream_text))
+            if m.id == self._stream_mid:  # the store has it as of its last save; the runner has all of it
+                text = self.live_text(m.id)
+                if text is None:
+                    text = m.content
+                w.start_stream(text)
+                self._fed = len(text)
                 self.streaming = w
         self._after_change()
         self.scroll_to_bottom()
@@ -121,6 +130,9 @@ class ChatView(QScrollArea):
         w = MessageWidget(message, self.column)
         w.edit_submitted.connect(self.edit_submitted)
         w.regenerate_requested.connect(self.regenerate_requested)
+        w.continue_requested.connect(self.continue_requested)
+        w.delete_requested.connect(self.delete_requested)
+        w.version_requested.connect(self.version_requested)
         w.set_bubble_width(self._bubble_width())
         self.col.insertWidget(self.col.count() - 1, w)
         self.widgets[message.id] = w
@@ -132,6 +144,32 @@ class ChatView(QScrollArea):
             if w is not None:
                 self.col.removeWidget(w)
                 w.deleteLater()
+        self._after_change()
+
+    def insert(self, message: Message) -> MessageWidget:
+        """Show `message` in its place by id (a deleted message put back)."""
+        w = self.widgets.get(message.id) or MessageWidget(message, self.column)
+        if message.id not in self.widgets:
+            self.widgets[message.id] = w
+            w.edit_submitted.connect(self.edit_submitted)
+            w.regenerate_requested.connect(self.regenerate_requested)
+            w.continue_requested.connect(self.continue_requested)
+            w.delete_requested.connect(self.delete_requested)
+            w.version_requested.connect(self.version_requested)
+            w.set_bubble_width(self._bubble_width())
+        later = [mid for mid in self.widgets if mid > message.id and mid != message.id]
+        index = self.col.indexOf(self.widgets[min(later)]) if later else self.col.count() - 1
+        self.col.insertWidget(index, w)
+        self.widgets = dict(sorted(self.widgets.items()))
+        self._after_change()
+        return w
+
+    def update_message(self, message: Message) -> None:
+        """Show a stored message's new state (another version of a reply)."""
+        w = self.widgets.get(message.id)
+        if w is not None and w is not self.streaming:
+            w.show_message(message)
+            self._after_change()
 
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
@@ -145,16 +183,19 @@ class ChatView(QScrollArea):
             w.set_actions_enabled(not self._busy, last_reply=w is last)
 
     # -- streaming --------------------------------------------------------------------------
-    def begin_reply(self, turn: Turn) -> MessageWidget:
+    def begin_reply(self, turn: ChatTurn) -> MessageWidget:
         self.flush()
         self.remove(turn.removed)
         if turn.user is not None:
             self._add(turn.user)
-        w = self._add(turn.reply)
-        w.start_stream()
+        w = self.widgets.get(turn.reply.id)  # regenerate and continue write into the reply shown
+        if w is None:
+            w = self._add(turn.reply)
+        w.message = turn.reply
+        w.start_stream(turn.spec.prefix)
         self.streaming = w
         self._stream_mid = turn.reply.id
-        self._stream_text = []
+        self._fed = len(turn.spec.prefix)
         self.shown = []
         self.flush_ms = []
         self._received = 0
@@ -164,33 +205,50 @@ class ChatView(QScrollArea):
         self._timer.start()
         return w
 
-    def append_tokens(self, text: str) -> None:
-        self._buffer.append(text)
+    def append_tokens(self, text: str, offset: int, tokens: int = 0) -> None:
+        """A batch of the reply: `text` (`tokens` tokens), starting at character `offset` of the reply."""
+        self._buffer.append((text, offset))
+        self._received += tokens
 
     def flush(self) -> None:
-        """Draw what arrived since the last flush (called every FLUSH_MS while a reply streams)."""
+        """Draw what arrived since the last flush (called every FLUSH_MS while a reply streams).
+
+        A batch is placed by its offset: what the widget already shows (taken from the runner when the
+        conversation was shown again) is not drawn twice, so the screen never shows text that is not in
+        the reply.
+        """
         if not self._buffer:
             return
         t0 = time.perf_counter_ns()
-        text = "".join(self._buffer)
-        self._received += len(self._buffer)
-        self._buffer.clear()
-        self._stream_text.append(text)
-        if self.streaming is None:  # another conversation is on screen: keep the text for later
+        batches, self._buffer = self._buffer, []
+        if self.streaming is None:  # another conversation is on screen: the runner keeps the text
             return
-        self.streaming.feed(text)
+        new = []
+        for text, offset in batches:
+            end = offset + len(text)
+            if end <= self._fed:
+                continue  # already shown
+            new.append(text[max(0, self._fed - offset):])
+            self._fed = end
+        if not new:
+            return
+        self.streaming.feed("".join(new))
         self.shown.append((time.time_ns(), self._received))
         self.flush_ms.append((time.perf_counter_ns() - t0) / 1e6)
 
-    def end_reply(self, mid: int, status: str, stats: dict[str, Any]) -> None:
+    def end_reply(self, message: Message) -> None:
+        """The reply ended; `message` is as stored (its final text, status, figures and versions)."""
         self.flush()
         self._timer.stop()
-        w = self.widgets.get(mid)
+        w = self.widgets.get(message.id)
         if w is not None:
-            w.finish(status, stats)
+            if w.text != message.content:  # a tail the stream did not carry (never expected): show the record
+                w.show_message(message)
+            else:
+                w.finish(message)
         self.streaming = None
         self._stream_mid = None
-        self._stream_text = []
+        self._fed = 0
         self._busy = False
         self._after_change()
 

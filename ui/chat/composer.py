@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -75,10 +75,20 @@ class Composer(QFrame):
         center.addWidget(self.box, 100)
         center.addStretch(1)
         outer.addLayout(center)
+        below = QHBoxLayout()
+        below.setContentsMargins(0, 0, 0, 0)
         self.hint = QLabel("Enter to send  ·  Shift+Enter for a new line  ·  Esc stops a reply", self)
         self.hint.setObjectName("ComposerHint")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        outer.addWidget(self.hint)
+        self.hint.setMinimumWidth(40)
+        self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        below.addWidget(self.hint, 1)
+        self.meter = QLabel(self)
+        self.meter.setObjectName("ContextMeter")
+        self.meter.setAccessibleName("Context used")
+        below.addWidget(self.meter)
+        outer.addLayout(below)
+        self.set_context(None, None)
         self.busy = False
         self.set_busy(False)
         self._fit()
@@ -98,6 +108,46 @@ class Composer(QFrame):
         self.button.style().unpolish(self.button)
         self.button.style().polish(self.button)
         self._update_enabled()
+
+    def resizeEvent(self, e: QResizeEvent) -> None:
+        super().resizeEvent(e)
+        self._fit_hint()
+
+    def _fit_hint(self) -> None:
+        """The key hint goes when the composer is too narrow for it beside the context meter."""
+        meter = self.meter.sizeHint().width() if self.meter.text() else 0
+        need = self.hint.fontMetrics().horizontalAdvance(self.hint.text()) + 2 * meter + 72
+        self.hint.setVisible(self.width() >= need)
+
+    def set_context(self, used: int | None, n_ctx: int | None, policy: str = "truncate_middle") -> None:
+        """The context meter: how many tokens the conversation takes of the model's context."""
+        from backend.chat.context import STOP
+
+        if used is None or not n_ctx:
+            self.meter.setText("")
+            self.meter.setToolTip("")
+            self.meter.hide()
+            self._fit_hint()
+            return
+        self.meter.show()
+        full = used >= n_ctx
+        over = ("  ·  context full" if policy == STOP else "  ·  older messages left out") if full else ""
+        self.meter.setText(f"{used:,} / {n_ctx:,} tokens{over}")
+        kind = "full" if full else "warn" if used >= 0.85 * n_ctx else ""
+        self.meter.setProperty("kind", kind)
+        tip = (f"The conversation takes {used:,} of the {n_ctx:,} tokens the model holds at once "
+               "(counted with the model's own tokenizer and chat template).")
+        if full and policy == STOP:
+            tip += "\nContext full: new messages will not be answered. Start a new chat, delete messages, or " \
+                   "change “When the context is full” in the conversation settings."
+        elif full or kind:
+            tip += "\nWhen it is full, older messages are left out of what the model sees " + \
+                   ("(the system prompt and the first exchange are kept)." if policy != "rolling" else
+                    "(the oldest first).")
+        self.meter.setToolTip(tip)
+        self.meter.style().unpolish(self.meter)
+        self.meter.style().polish(self.meter)
+        self._fit_hint()
 
     def set_ready(self, ready: bool, placeholder: str = "Message the model…") -> None:
         self.input.setPlaceholderText(placeholder)

@@ -1,13 +1,14 @@
-"""The bar above the chat: the model picker (name, encoding, size), the random-weights mark,
-the engine state, and the button for the conversation's settings."""
+"""The bar above the chat: the model picker (name, encoding, size; type to search), its load
+options and Eject, the random-weights mark, the engine state, and the conversation settings button."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
+from PySide6.QtWidgets import QComboBox, QCompleter, QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 from backend.chat.choices import SYNTHETIC_LABEL, ModelChoice
 from ui import theme
+from ui.chat.load_options import LoadOptions
 
 PLACEHOLDER = "Choose a model…"
 
@@ -39,6 +40,8 @@ class SyntheticStrip(QFrame):
 
 class ChatHeader(QFrame):
     model_chosen = Signal(object)  # ModelChoice
+    load_with = Signal(object, int, int)  # ModelChoice, context length, threads (this load only)
+    eject_requested = Signal()
     options_toggled = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -50,17 +53,51 @@ class ChatHeader(QFrame):
         self.picker = QComboBox(self)
         self.picker.setObjectName("ModelPicker")
         self.picker.setAccessibleName("Model")
-        self.picker.setToolTip("The model that writes the replies: name, encoding and file size")
+        self.picker.setToolTip("The model that writes the replies: name, encoding and file size. "
+                               "Type to search your models.")
+        self.picker.setEditable(True)  # type to search: any part of the name, encoding or size matches
+        self.picker.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.picker.lineEdit().setPlaceholderText("Search models…")
+        completer = QCompleter(self.picker.model(), self.picker)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        completer.activated.connect(self._searched)
+        self.picker.setCompleter(completer)
+        self.picker.lineEdit().editingFinished.connect(self._restore_text)
+        # as wide as the longest model line when there is room, narrower (name first) when there is not
         self.picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.picker.setMinimumWidth(220)
-        self.picker.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.picker.setMinimumContentsLength(12)
+        self.picker.setMinimumWidth(120)
+        self.picker.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.picker.activated.connect(self._activated)
-        row.addWidget(self.picker)
+        row.addWidget(self.picker, 1)
+        self.load_button = QToolButton(self)
+        self.load_button.setObjectName("HeaderButton")
+        self.load_button.setCheckable(True)
+        theme.set_icon(self.load_button, "cpu", size=18)
+        self.load_button.setAccessibleName("Load options")
+        self.load_button.setToolTip("Context length and threads for loading this model")
+        self.load_button.toggled.connect(self._toggle_load_options)
+        row.addWidget(self.load_button)
+        self.eject_button = QToolButton(self)
+        self.eject_button.setObjectName("HeaderButton")
+        theme.set_icon(self.eject_button, "eject", size=18)
+        self.eject_button.setAccessibleName("Eject model")
+        self.eject_button.setToolTip("Unload the model and end its engine process (its memory goes back to the "
+                                     "system)")
+        self.eject_button.clicked.connect(self.eject_requested)
+        row.addWidget(self.eject_button)
+        self.load_options = LoadOptions()  # a strip under the bar (the page puts it there)
+        self.load_options.load_requested.connect(self._load_with)
+        self.load_options.closed.connect(lambda: self.load_button.setChecked(False))
+        self.load_defaults = (2048, 0)  # what the next load uses (the page keeps it current)
+        self.model_max: int | None = None
         self.state = QLabel(self)
         self.state.setObjectName("EngineState")
         self.state.setAccessibleName("Engine state")
         row.addWidget(self.state)
-        row.addStretch(1)
+        row.addStretch(0)
         self.options_button = QToolButton(self)
         self.options_button.setObjectName("HeaderButton")
         self.options_button.setCheckable(True)
@@ -96,11 +133,20 @@ class ChatHeader(QFrame):
 
     def show_current(self, current: ModelChoice | None) -> None:
         self.current = current
+        self.picker.blockSignals(True)
         if current is not None:
             i = self.picker.findData(current.spec)
             if i >= 0:
                 self.picker.setCurrentIndex(i)
+        else:
+            if self.picker.count() and self.picker.itemText(0) != PLACEHOLDER and self.options:
+                self.picker.insertItem(0, PLACEHOLDER)
+            self.picker.setCurrentIndex(0)
+        self.picker.blockSignals(False)
+        self.picker.lineEdit().setCursorPosition(0)  # a narrow picker shows the model's name, not its size
         self.badge.setVisible(bool(current and current.synthetic))
+        self.eject_button.setEnabled(current is not None)
+        self.load_button.setEnabled(bool(self.options))
 
     def set_state(self, text: str, kind: str = "") -> None:
         self.state.setText(text)
@@ -116,3 +162,36 @@ class ChatHeader(QFrame):
             if self.picker.itemText(0) == PLACEHOLDER:
                 self.picker.removeItem(0)
             self.model_chosen.emit(choice)
+        else:
+            self._restore_text()
+
+    def _searched(self, text: str) -> None:
+        """A model picked from the search list."""
+        i = self.picker.findText(text, Qt.MatchFlag.MatchExactly)
+        if i >= 0:
+            self.picker.setCurrentIndex(i)
+            self._activated(i)
+
+    def _restore_text(self) -> None:
+        """Typing that picked nothing: show the current model's name again."""
+        i = self.picker.currentIndex()
+        if i >= 0 and self.picker.currentText() != self.picker.itemText(i):
+            self.picker.setEditText(self.picker.itemText(i))
+
+    def selected(self) -> ModelChoice | None:
+        spec = self.picker.currentData()
+        return next((c for c in self.options if c.spec == spec), None)
+
+    def _toggle_load_options(self, on: bool) -> None:
+        if on:
+            n_ctx, threads = self.load_defaults
+            self.load_options.open_with(n_ctx, threads, self.model_max)
+        elif self.load_options.isVisible():
+            self.load_options.close_strip()
+
+    def _load_with(self, n_ctx: int, threads: int) -> None:
+        choice = self.selected() or self.current
+        if choice is not None:
+            if self.picker.itemText(0) == PLACEHOLDER and self.picker.currentIndex() != 0:
+                self.picker.removeItem(0)
+            self.load_with.emit(choice, n_ctx, threads)

@@ -64,6 +64,9 @@ class MarkdownView(QTextBrowser):
         self.document().setDocumentMargin(1)
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self._source = ""
+        self._frozen: str | None = None  # while a paragraph is continued: the source before its open part
+        self._tail_start = 0  # … and where that open part starts in the document
+        self._tail_key: object = None  # which continuation the open part is
         self.setFixedHeight(self._line_height())
 
     @property
@@ -71,6 +74,7 @@ class MarkdownView(QTextBrowser):
         return self._source
 
     def set_markdown(self, text: str) -> None:
+        self._frozen, self._tail_key = None, None
         if text == self._source:
             return
         self._source = text
@@ -80,6 +84,31 @@ class MarkdownView(QTextBrowser):
         else:
             doc.setMarkdown(text, _FEATURES)
             style_document(doc)
+        self._fit()
+
+    def continue_markdown(self, key: object, text: str) -> None:
+        """Show `text` as the continuation of this view's last paragraph (a block a long paragraph was
+        cut into while it streams), rendering only `text`: the paragraph reads as one, exactly as when
+        the whole reply is shown at once. `key` names the continuation; a new key freezes the last one."""
+        doc = self.document()
+        if self._frozen is None or key != self._tail_key:
+            self._frozen = self._source
+            self._tail_start = doc.characterCount() - 1
+            self._tail_key = key
+        cur = QTextCursor(doc)
+        cur.setPosition(self._tail_start)
+        cur.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cur.removeSelectedText()
+        if text:
+            part = QTextDocument()
+            part.setDefaultFont(doc.defaultFont())
+            part.setMarkdown(text, _FEATURES)
+            style_document(part)
+            whole = QTextCursor(part)
+            whole.select(QTextCursor.SelectionType.Document)
+            cur.insertText(" ")  # the soft line break (or the space) the paragraph was cut at
+            cur.insertFragment(whole.selection())
+        self._source = self._frozen + "\n" + text
         self._fit()
 
     def _line_height(self) -> int:

@@ -26,6 +26,7 @@ class MessageBody(QWidget):
         self.layout_.setSpacing(0)  # gaps are added per block: none before a `continued` one
         self.segments: list[Segment] = []
         self.stream: MarkdownStream | None = None
+        self._seg_of: list[int] = []  # while streaming: the segment each block is drawn in
 
     # -- a finished text --------------------------------------------------------------------
     def set_text(self, text: str) -> None:
@@ -45,8 +46,10 @@ class MessageBody(QWidget):
         while self.layout_.count():
             item = self.layout_.takeAt(0)
             if item.widget() is not None:
+                item.widget().hide()  # at once: the widget goes when the event loop next runs
                 item.widget().deleteLater()
         self.segments = []
+        self._seg_of = []
 
     # -- a streaming text -------------------------------------------------------------------
     def start_stream(self, initial: str = "") -> None:
@@ -71,17 +74,34 @@ class MessageBody(QWidget):
                            for s in self.segments)
 
     def _apply(self, changed: list[int]) -> None:
+        """Draw the blocks that changed. A block split from a long paragraph only for speed (`continued`)
+        goes on in the paragraph's own view, so streaming never shows a break the text does not have."""
         assert self.stream is not None
+        blocks = self.stream.blocks
+        del self._seg_of[len(blocks):]  # a block dropped unshown (never expected) takes its mapping along
         for i in changed:
-            block = self.stream.blocks[i]
-            while len(self.segments) <= i:
-                self._add(self.stream.blocks[len(self.segments)])
-            self._update(self.segments[i], block)
+            while len(self._seg_of) <= i:
+                j = len(self._seg_of)
+                b = blocks[j]
+                joins = (b.continued and b.kind == "md" and j > 0 and blocks[j - 1].kind == "md"
+                         and isinstance(self.segments[self._seg_of[j - 1]], MarkdownView))
+                if joins:
+                    self._seg_of.append(self._seg_of[j - 1])
+                else:
+                    self._add(b)
+                    self._seg_of.append(len(self.segments) - 1)
+            seg, block = self.segments[self._seg_of[i]], blocks[i]
+            head = i == 0 or self._seg_of[i - 1] != self._seg_of[i]
+            if head or not isinstance(seg, MarkdownView):
+                self._update(seg, block)
+            else:
+                seg.continue_markdown(i, block.text)
 
     def _add(self, block: Block) -> Segment:
         seg: Segment = CodeBlock(block.lang, self) if block.kind == "code" else MarkdownView(self)
-        if self.segments and not block.continued:
-            self.layout_.addSpacing(GAP)
+        prev = self.segments[-1] if self.segments else None
+        if prev is not None and not (isinstance(prev, MarkdownView) and isinstance(seg, MarkdownView)):
+            self.layout_.addSpacing(GAP)  # paragraphs keep their own margin, as in one view of the whole text
         self.segments.append(seg)
         self.layout_.addWidget(seg)
         return seg

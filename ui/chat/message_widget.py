@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -19,44 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend.store import CANCELLED, FAILED, INTERRUPTED, STREAMING, Message
+from backend.chat.session import can_continue
+from backend.store import FAILED, INTERRUPTED, STREAMING, Message
 from ui import theme
 from ui.chat.message_body import MessageBody
-
-STOP_WORDS = {"eos": "finished", "length": "token limit reached", "cancelled": "stopped by you",
-              "error": "failed"}
-
-
-def _ms(v: float | None) -> str:
-    if v is None:
-        return "—"
-    return f"{v:,.0f} ms" if v < 1000 else f"{v / 1000:,.2f} s"
-
-
-def figures_text(stats: dict[str, Any] | None) -> tuple[str, str]:
-    """(footer line, tooltip) for a reply's TurnStats, with "—" for what was not measured."""
-    if not stats or "output_tokens" not in stats or stats.get("stop_reason") == "error":
-        return "", ""
-    tps = stats.get("decode_tps")
-    parts = [
-        f"TTFT {_ms(stats.get('ttft_ms'))}",
-        f"{tps:,.1f} tok/s" if tps else "— tok/s",
-        f"{stats.get('output_tokens', 0):,} tokens",
-        STOP_WORDS.get(str(stats.get("stop_reason")), str(stats.get("stop_reason", ""))),
-    ]
-    tip = ["Measured by the engine for this reply:",
-           f"• time to first token: {_ms(stats.get('ttft_ms'))} (request received → first token, "
-           f"including the prompt: {stats.get('prompt_tokens', '—')} tokens, "
-           f"{stats.get('prompt_cached', 0)} reused from the cache)"]
-    if tps:
-        tip.append(f"• decode: {tps:,.1f} tokens/s (tokens after the first ÷ time from first to last token)")
-    else:
-        tip.append("• decode: — (needs at least two tokens)")
-    if stats.get("prefill_tps"):
-        tip.append(f"• prompt evaluation: {stats['prefill_tps']:,.0f} tokens/s")
-    if stats.get("total_ms") is not None:
-        tip.append(f"• total: {_ms(stats.get('total_ms'))}")
-    return "  ·  ".join(parts), "\n".join(tip)
+from ui.chat.reply_text import badge_for, figures_text
 
 
 class _ActionButton(QToolButton):
@@ -75,6 +43,9 @@ class MessageWidget(QFrame):
 
     edit_submitted = Signal(int, str)  # message id, new text
     regenerate_requested = Signal(int)  # message id
+    continue_requested = Signal(int)  # message id
+    delete_requested = Signal(int)  # message id
+    version_requested = Signal(int, int)  # message id, version index (0-based)
 
     def __init__(self, message: Message, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +56,8 @@ class MessageWidget(QFrame):
         self.stats = message.stats
         self.setObjectName("UserMessage" if self.role == "user" else "AssistantMessage")
         self.setAccessibleName("Your message" if self.role == "user" else "Reply")
+        self._last_reply = False
+        self._enabled = True
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(4)
@@ -151,8 +124,11 @@ class MessageWidget(QFrame):
         self.edit_button.clicked.connect(self.begin_edit)
         self.copy_button = _ActionButton("copy", "Copy message", "Copy this message to the clipboard", self)
         self.copy_button.clicked.connect(self.copy)
-        actions.addWidget(self.edit_button)
-        actions.addWidget(self.copy_button)
+        self.delete_button = _ActionButton("trash", "Delete message", "Delete this message (the reply to it "
+                                           "stays); Undo puts it back", self)
+        self.delete_button.clicked.connect(lambda: self.delete_requested.emit(self.mid))
+        for b_ in (self.edit_button, self.copy_button, self.delete_button):
+            actions.addWidget(b_)
         self.actions_row = actions
         outer.addLayout(actions)
         self.footer = None
@@ -167,8 +143,7 @@ class MessageWidget(QFrame):
         avatar.setAlignment(Qt.AlignmentFlag.AlignCenter)
         avatar.setPixmap(theme.icon("bird", theme.current().accent, 16).pixmap(16, 16))
         head.addWidget(avatar)
-        when = time.strftime("%H:%M", time.localtime(self.message.created_at))
-        self.meta = QLabel(f"{self.message.model or 'Model'}  ·  {when}", self)
+        self.meta = QLabel(self)
         self.meta.setObjectName("MessageMeta")
         head.addWidget(self.meta)
         head.addStretch(1)
@@ -184,20 +159,38 @@ class MessageWidget(QFrame):
         self.badge.setWordWrap(True)
         self.badge.hide()
         col.addWidget(self.badge)
-        foot = QHBoxLayout()
-        foot.setSpacing(2)
         self.footer = QLabel(self)
         self.footer.setObjectName("MessageFooter")
         self.footer.setAccessibleName("Reply figures")
-        foot.addWidget(self.footer)
+        self.footer.setWordWrap(True)  # narrow windows wrap the figures instead of cutting them
+        col.addWidget(self.footer)
+        foot = QHBoxLayout()
+        foot.setSpacing(2)
+        self.prev_button = _ActionButton("chevron-left", "Previous version", "Show the previous version of this "
+                                         "reply (regenerated replies are kept)", self)
+        self.prev_button.clicked.connect(lambda: self._flip(-1))
+        self.version_label = QLabel(self)
+        self.version_label.setObjectName("VersionLabel")
+        self.version_label.setAccessibleName("Reply version")
+        self.next_button = _ActionButton("chevron-right", "Next version", "Show the next version of this reply",
+                                         self)
+        self.next_button.clicked.connect(lambda: self._flip(1))
+        for w in (self.prev_button, self.version_label, self.next_button):
+            foot.addWidget(w)
         foot.addStretch(1)
+        self.continue_button = _ActionButton("continue", "Continue reply", "Let the model go on writing this "
+                                             "reply from where it stopped", self)
+        self.continue_button.clicked.connect(lambda: self.continue_requested.emit(self.mid))
         self.copy_button = _ActionButton("copy", "Copy reply", "Copy this reply to the clipboard", self)
         self.copy_button.clicked.connect(self.copy)
         self.regenerate_button = _ActionButton("regenerate", "Regenerate reply",
-                                               "Replace this reply with a new one", self)
+                                               "Write a new version of this reply (this one is kept: ‹ › flips "
+                                               "between them)", self)
         self.regenerate_button.clicked.connect(lambda: self.regenerate_requested.emit(self.mid))
-        foot.addWidget(self.copy_button)
-        foot.addWidget(self.regenerate_button)
+        self.delete_button = _ActionButton("trash", "Delete reply", "Delete this reply; Undo puts it back", self)
+        self.delete_button.clicked.connect(lambda: self.delete_requested.emit(self.mid))
+        for w in (self.continue_button, self.copy_button, self.regenerate_button, self.delete_button):
+            foot.addWidget(w)
         col.addLayout(foot)
         body_row.addLayout(col)
         outer.addLayout(body_row)
@@ -218,52 +211,82 @@ class MessageWidget(QFrame):
         """The message as written (and as stored), for Copy and for editing."""
         return "".join(self._raw)
 
-    def start_stream(self) -> None:
-        self._raw = []
-        self.body.start_stream()
+    def start_stream(self, initial: str = "") -> None:
+        """Start showing a reply as it is written (`initial`: the text so far, when continued or re-shown)."""
+        self._raw = [initial]
+        self.body.start_stream(initial)
         self.set_status(STREAMING, None)
 
     def feed(self, text: str) -> None:
         self._raw.append(text)
         self.body.feed(text)
 
-    def finish(self, status: str, stats: dict[str, Any] | None) -> None:
+    def finish(self, message: Message) -> None:
+        """The reply ended: show it as stored (status, figures, versions)."""
         self.body.finish_stream()
-        self.set_status(status, stats)
+        self.message = message
+        self.set_status(message.status, message.stats)
+
+    def show_message(self, message: Message) -> None:
+        """Show another state of the same message (a different version of a reply)."""
+        self.message = message
+        self._set_content(message.content, streaming=message.status == STREAMING)
+        self.set_status(message.status, message.stats)
 
     def set_status(self, status: str, stats: dict[str, Any] | None) -> None:
         self.status, self.stats = status, stats
         if self.role == "user":
             return
         assert self.badge is not None and self.footer is not None
-        badge = {
-            STREAMING: ("streaming", "Generating…  (Esc stops)"),
-            CANCELLED: ("cancelled", "Stopped — the reply ends where you stopped it."),
-            INTERRUPTED: ("interrupted", "Interrupted — Tern closed before this reply finished; "
-                                         "the text above is what had been saved."),
-            FAILED: ("error", "Not finished — the engine failed while writing this reply; "
-                              "the text above is what arrived before it stopped."),
-        }.get(status)
+        when = time.strftime("%H:%M", time.localtime(self.message.created_at))
+        self.meta.setText(f"{self.message.model or 'Model'}  ·  {when}")
+        badge = badge_for(status, stats)
         if badge:
             self.badge.setProperty("kind", badge[0])
             self.badge.setText(badge[1])
-            self.badge.setToolTip(str((stats or {}).get("error", "")) if status == FAILED else "")
+            self.badge.setToolTip(str((stats or {}).get("error", "")) if status in (FAILED, INTERRUPTED) else "")
             self.badge.style().unpolish(self.badge)
             self.badge.style().polish(self.badge)
         self.badge.setVisible(bool(badge))
         line, tip = figures_text(stats)
         self.footer.setText(line)
         self.footer.setToolTip(tip)
-        self.copy_button.setVisible(status != STREAMING)
-        self.regenerate_button.setVisible(status != STREAMING)
+        self.footer.setVisible(bool(line))
+        self._update_actions()
 
     def set_actions_enabled(self, enabled: bool, last_reply: bool = False) -> None:
+        self._enabled, self._last_reply = enabled, last_reply
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        enabled, streaming = self._enabled, self.status == STREAMING
         if self.role == "user":
             assert self.edit_button is not None
             self.edit_button.setEnabled(enabled)
-        else:
-            self.regenerate_button.setEnabled(enabled)
-            self.regenerate_button.setVisible(last_reply and self.status != STREAMING)
+            self.delete_button.setEnabled(enabled)
+            return
+        n = self.message.version_count
+        pos = max(0, min(self.message.version_pos, n - 1))
+        for w in (self.prev_button, self.version_label, self.next_button):
+            w.setVisible(n > 1 and not streaming)
+        self.version_label.setText(f"{pos + 1}/{n}")
+        self.version_label.setToolTip(f"Version {pos + 1} of {n} of this reply")
+        self.prev_button.setEnabled(enabled and pos > 0)
+        self.next_button.setEnabled(enabled and pos < n - 1)
+        self.copy_button.setVisible(not streaming)
+        self.delete_button.setVisible(not streaming)
+        self.delete_button.setEnabled(enabled)
+        self.regenerate_button.setVisible(self._last_reply and not streaming)
+        self.regenerate_button.setEnabled(enabled)
+        self.continue_button.setVisible(self._last_reply and not streaming and can_continue(self.message_now()))
+        self.continue_button.setEnabled(enabled)
+
+    def message_now(self) -> Message:
+        """The message as this widget shows it (status and figures as of now)."""
+        return dataclasses.replace(self.message, status=self.status, stats=self.stats, content=self.text)
+
+    def _flip(self, step: int) -> None:
+        self.version_requested.emit(self.mid, self.message.version_pos + step)
 
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.text)
@@ -277,6 +300,7 @@ class MessageWidget(QFrame):
         self.editor_box.show()
         self.edit_button.hide()
         self.copy_button.hide()
+        self.delete_button.hide()
         self.editor.setFocus()
         self.editor.selectAll()
 
@@ -285,6 +309,7 @@ class MessageWidget(QFrame):
         self.bubble.show()
         self.edit_button.show()
         self.copy_button.show()
+        self.delete_button.show()
 
     def _submit_edit(self) -> None:
         text = self.editor.toPlainText().strip()

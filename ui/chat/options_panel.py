@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
+    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QFrame,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backend.chat.context import DEFAULT_POLICY, POLICIES, POLICY_TIPS
 from ui import theme
 
 # key: (label, tooltip, minimum, maximum, step, decimals) — decimals None means an integer
@@ -42,14 +44,14 @@ FIELDS: dict[str, tuple[str, str, float, float, float, int | None]] = {
 
 
 class OptionsPanel(QFrame):
-    changed = Signal(str, object)  # system prompt, params dict
+    changed = Signal(str, object, str)  # system prompt, params dict, context policy
     close_requested = Signal()
 
     def __init__(self, defaults: Callable[[], dict[str, Any]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("OptionsPanel")
         self._defaults = defaults  # called when first needed: the defaults live with the engine's code
-        self._source: Callable[[], tuple[str, dict[str, Any]]] | None = None
+        self._source: Callable[[], tuple[str, dict[str, Any], str]] | None = None
         self._loading = False
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -123,10 +125,24 @@ class OptionsPanel(QFrame):
             form.addRow(row_label, spin)
             self.spins[key] = spin
         col.addLayout(form)
+        ctx_label = QLabel("When the context is full", body)
+        ctx_label.setObjectName("FieldLabel")
+        col.addSpacing(6)
+        col.addWidget(ctx_label)
+        self.policy = QComboBox(body)
+        self.policy.setAccessibleName("When the context is full")
+        for key, name in POLICIES.items():
+            self.policy.addItem(name, key)
+            self.policy.setItemData(self.policy.count() - 1, POLICY_TIPS[key], Qt.ItemDataRole.ToolTipRole)
+        self.policy.setToolTip("What Tern sends when this conversation no longer fits the model's context")
+        self.policy.currentIndexChanged.connect(self._edited)
+        ctx_label.setBuddy(self.policy)
+        col.addWidget(self.policy)
         col.addSpacing(8)
         self.reset_button = QPushButton("Reset to defaults", body)
         self.reset_button.setAccessibleName("Reset conversation settings to defaults")
-        self.reset_button.setToolTip("Empty system prompt and the default sampling settings")
+        self.reset_button.setToolTip("Empty system prompt, the default sampling settings, and leaving out the "
+                                     "middle when the context is full")
         self.reset_button.clicked.connect(self.reset)
         col.addWidget(self.reset_button, 0, Qt.AlignmentFlag.AlignLeft)
         hint = QLabel("Saved with this conversation. New conversations start from the defaults.", body)
@@ -145,7 +161,7 @@ class OptionsPanel(QFrame):
     def defaults(self) -> dict[str, Any]:
         return self._defaults()
 
-    def bind(self, source: Callable[[], tuple[str, dict[str, Any]]]) -> None:
+    def bind(self, source: Callable[[], tuple[str, dict[str, Any], str]]) -> None:
         """Follow a conversation: its settings are read now if the panel is open, else when it opens."""
         self._save_timer.stop()
         self._source = source
@@ -157,7 +173,7 @@ class OptionsPanel(QFrame):
             self.load(*self._source())
         super().showEvent(e)
 
-    def load(self, system_prompt: str, params: dict[str, Any]) -> None:
+    def load(self, system_prompt: str, params: dict[str, Any], policy: str = DEFAULT_POLICY) -> None:
         """Show a conversation's settings (without saving them back)."""
         self._save_timer.stop()
         self._source = None
@@ -167,19 +183,20 @@ class OptionsPanel(QFrame):
             self.system.setPlainText(system_prompt)
             for key, spin in self.spins.items():
                 spin.setValue(params.get(key, defaults[key]))
+            self.policy.setCurrentIndex(max(0, self.policy.findData(policy)))
         finally:
             self._loading = False
 
-    def values(self) -> tuple[str, dict[str, Any]]:
+    def values(self) -> tuple[str, dict[str, Any], str]:
         if self._source is not None:
             self.load(*self._source())
         params: dict[str, Any] = {}
         for key, spin in self.spins.items():
             params[key] = int(spin.value()) if isinstance(spin, QSpinBox) else round(float(spin.value()), 4)
-        return self.system.toPlainText(), params
+        return self.system.toPlainText(), params, str(self.policy.currentData())
 
     def reset(self) -> None:
-        self.load("", self.defaults)
+        self.load("", self.defaults, DEFAULT_POLICY)
         self._emit()
 
     def flush(self) -> None:

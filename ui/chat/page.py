@@ -3,16 +3,14 @@ them, the store and the chat controller."""
 
 from __future__ import annotations
 
-import functools
 import logging
-import sqlite3
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from backend.chat.choices import ModelChoice, choices, find_choice
+from backend.chat.context import DEFAULT_POLICY
 from backend.chat.session import default_params
 from backend.models.registry import Registry
 from backend.store import Store
@@ -20,30 +18,13 @@ from ui.chat.chat_view import ChatView
 from ui.chat.composer import Composer
 from ui.chat.controller import ChatController
 from ui.chat.header import ChatHeader
+from ui.chat.message_actions import UNDO_MS, MessageActions
 from ui.chat.options_panel import OptionsPanel
+from ui.chat.store_action import store_action
 from ui.conversations import ConversationPanel
 from ui.messages import MessageBridge
 
 log = logging.getLogger("tern.ui.chat")
-UNDO_MS = 10_000
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def store_action(doing: str) -> Callable[[F], F]:
-    """A user action that reads or writes the store: a failure becomes a message, never a crash.
-
-    What the user typed stays where it was (the composer is cleared only after a successful send).
-    """
-    def wrap(fn: F) -> F:
-        @functools.wraps(fn)
-        def guarded(self: ChatPage, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return fn(self, *args, **kwargs)
-            except (sqlite3.Error, OSError) as e:
-                self.bridge.exception(e, doing, key="store")
-                return None
-        return guarded  # type: ignore[return-value]
-    return wrap
 
 
 class ChatPage(QWidget):
@@ -62,7 +43,9 @@ class ChatPage(QWidget):
 
         self.conversations = ConversationPanel(store, self)
         self.header = ChatHeader(self)
+        self.header.load_defaults = (n_ctx, n_threads)
         self.view = ChatView(self)
+        self.view.live_text = self.controller.reply_text  # a streaming reply's text has one owner: its turn
         self.composer = Composer(self)
         self.options = OptionsPanel(default_params, self)
         self.options.hide()
@@ -73,6 +56,7 @@ class ChatPage(QWidget):
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(0)
         col.addWidget(self.header)
+        col.addWidget(self.header.load_options)
         col.addWidget(self.header.badge)
         col.addWidget(self.view, 1)
         col.addWidget(self.composer)
@@ -101,6 +85,8 @@ class ChatPage(QWidget):
         self.conversations.model.failed.connect(
             lambda e: self.bridge.exception(e, "renaming the conversation", key="store"))
         self.header.model_chosen.connect(self.choose_model)
+        self.header.load_with.connect(self.load_with)
+        self.header.eject_requested.connect(self.eject)
         self.header.options_toggled.connect(self.options.setVisible)
         self.options.close_requested.connect(lambda: self.header.options_button.setChecked(False))
         self.options.changed.connect(self._options_changed)
@@ -118,6 +104,7 @@ class ChatPage(QWidget):
         c.reply_tokens.connect(self.view.append_tokens)
         c.reply_finished.connect(self._reply_finished)
         c.busy_changed.connect(self._busy_changed)
+        self.actions = MessageActions(self)  # continue, delete, reply versions, and the context meter
         self._update_ready()
 
     # -- models -----------------------------------------------------------------------------
@@ -130,6 +117,22 @@ class ChatPage(QWidget):
     def choose_model(self, choice: ModelChoice) -> None:
         self.controller.load_model(choice)
         self.model_changed.emit(choice)
+
+    def load_with(self, choice: ModelChoice, n_ctx: int, n_threads: int) -> None:
+        """Load `choice` with this context length and these threads (this load only)."""
+        self.controller.load_model(choice, n_ctx, n_threads)
+        self.model_changed.emit(choice)
+
+    def eject(self) -> None:
+        self.controller.eject()
+        self.header.show_current(None)
+        self.header.set_state("Ejected", "")
+        self._update_ready()
+
+    def set_load_defaults(self, n_ctx: int, n_threads: int) -> None:
+        """The Settings values a load starts from (the load options show them)."""
+        self.controller.n_ctx, self.controller.n_threads = n_ctx, n_threads
+        self.header.load_defaults = (n_ctx, n_threads)
 
     def load_spec(self, spec: str) -> bool:
         """Load a model by registry spec (the last model at start-up); False if it is gone."""
@@ -146,10 +149,15 @@ class ChatPage(QWidget):
 
     def _engine_started(self, pid: int, info: dict[str, Any]) -> None:
         self.header.set_state("", "")
+        self.header.model_max = int(info.get("n_ctx_train") or 0) or None
+        self.header.load_defaults = (int(info.get("n_ctx") or self.controller.n_ctx),
+                                     self.controller.load_options[1] if self.controller.load_options else
+                                     self.controller.n_threads)
         self._update_ready()
+        self.controller.count_context(self.cid)
 
     def _engine_stopped(self) -> None:
-        if not self.controller.loading:
+        if not self.controller.loading and self.controller.choice is not None:
             self.header.set_state("Engine stopped", "error")
         self._update_ready()
 
@@ -158,14 +166,18 @@ class ChatPage(QWidget):
         self._update_ready()
 
     def _update_ready(self) -> None:
+        """The composer and the empty page say what state the model is in, by its name."""
         c = self.controller
+        label = c.choice.label if c.choice else "the model"
         if c.ready:
-            label = c.choice.label if c.choice else "the model"
             self.composer.set_ready(True, f"Message {label}…")
             self.view.empty.set_text("Start a conversation", self._empty_detail())
         elif c.loading:
-            self.composer.set_ready(False, "Loading the model…")
-            self.view.empty.set_text("Loading the model…", "You can start typing; send when it is ready.")
+            self.composer.set_ready(False, f"Loading {label}…")
+            self.view.empty.set_text(f"Loading {label}…", "You can start typing; send when it is ready.")
+        elif c.engine_gone:
+            self.composer.set_ready(True, f"Message {label}… (its engine starts again first)")
+            self.view.empty.set_text("Start a conversation", self._empty_detail())
         else:
             self.composer.set_ready(False, "Choose a model to start…")
             self.view.empty.set_text("Choose a model to start",
@@ -196,9 +208,13 @@ class ChatPage(QWidget):
         self.view.show_messages(messages)
         self.view.set_busy(self.controller.busy)
         if conv is not None:
-            self.options.bind(lambda: (conv.system_prompt, self.controller.session.params(cid)))
+            self.options.bind(lambda: (conv.system_prompt, self.controller.session.params(cid),
+                                       self.controller.session.policy(cid)))
         else:
-            self.options.bind(lambda: ("", default_params()))
+            self.options.bind(lambda: ("", default_params(), DEFAULT_POLICY))
+        self.actions.show_context()
+        if not self.controller.busy:
+            self.controller.count_context(cid)
         if self.conversations.current_id != cid:
             self.conversations.refresh(select=cid)
         self.conversation_changed.emit(cid)
@@ -249,14 +265,22 @@ class ChatPage(QWidget):
         self.open_conversation(cid)
 
     @store_action("saving the conversation settings")
-    def _options_changed(self, system_prompt: str, params: dict[str, Any]) -> None:
+    def _options_changed(self, system_prompt: str, params: dict[str, Any], policy: str) -> None:
         if self.cid:
-            self.controller.session.set_options(self.cid, system_prompt, params)
+            self.controller.session.set_options(self.cid, system_prompt, params, policy)
+            self.actions.show_context()
+            if not self.controller.busy:
+                self.controller.count_context(self.cid)
 
     # -- turns ------------------------------------------------------------------------------
     @store_action("saving your message")
     def send(self, text: str) -> None:
         if not self.controller.can_start():  # it says why, through the bridge
+            return
+        if self.actions.context_full():
+            self.bridge.warning("This conversation fills the model's context: a new message would not be answered.",
+                                "Start a new chat, delete some messages, or choose “Leave out the middle” under "
+                                "Conversation settings → When the context is full.", key="context-full")
             return
         self.options.flush()
         if not self.cid:  # the first message: the conversation starts now, with the settings shown
@@ -284,7 +308,14 @@ class ChatPage(QWidget):
         self.controller.stop()
 
     def _reply_finished(self, mid: int, status: str, stats: dict[str, Any]) -> None:
-        self.view.end_reply(mid, status, stats)
+        try:
+            message = self.store.message(mid)
+        except KeyError:  # its conversation was deleted meanwhile
+            message = None
+        if message is not None:
+            self.view.end_reply(message)
+        else:
+            self.view.streaming = None
         self.conversations.refresh()
 
     def _busy_changed(self, busy: bool) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from backend.bench.history import BenchHistory
@@ -31,6 +31,7 @@ from ui.compare.pair_picker import PairPicker
 from ui.compare.paper_view import PaperView
 from ui.compare.side_by_side import SideBySide
 from ui.compare.worker import BENCH, FAIR, RACE, CompareJob, CompareWorker, Prepared
+from ui.server_thread import serve
 
 log = logging.getLogger("tern.ui.compare")
 REPLY_TOKENS = 160
@@ -119,24 +120,19 @@ class ComparePanel(QWidget):
 
     def _start_worker(self, tern_version: str) -> None:
         s = self.settings
-        self.thread = QThread(self)
-        self.thread.setObjectName("compare-worker")
         self.worker = CompareWorker(self.registry, self.store, int(s.n_ctx), int(s.threads), float(s.sampler_hz),
                                     float(s.cpu_watts_per_core), tern_version or None)
-        self.worker.moveToThread(self.thread)
         self.request_prepare.connect(self.worker.prepare)
-        self.request_run.connect(self.worker.run)
+        self.request_run.connect(self.worker.run_job)
         self.request_shapes.connect(self.worker.paper_shapes)
         self.request_derive.connect(self.worker.derive)
         self.request_shutdown.connect(self.worker.shutdown)
         self.worker.prepared.connect(self._prepared)
         self.worker.event.connect(self._event)
-        self.worker.finished.connect(self._finished)
+        self.worker.done.connect(self._finished)
         self.worker.failed.connect(self._failed)
         self.worker.progress.connect(self._progress)
-        self.worker.closed.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)  # GUI thread may be waiting
-        self.thread.finished.connect(self.worker.deleteLater)
-        self.thread.start()
+        self.thread = serve(self.worker, "compare-worker")
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Cancel what runs, close the engines and the sampler, stop the thread (call before quitting)."""
@@ -270,7 +266,7 @@ class ComparePanel(QWidget):
 
     def cancel(self) -> None:
         if self.busy:
-            self.worker.cancel_now()
+            self.worker.cancel_now(self._active)
             self.banner.note.setText("Stopping… what was measured is kept.")
 
     # -- results from the worker ----------------------------------------------------------------

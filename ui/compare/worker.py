@@ -1,9 +1,14 @@
 """The comparison worker: a QObject on its own QThread that runs pairing, engines, benchmarks, derivation.
 
-STYLE.md's worker recipe. Requests arrive as queued signals tagged with a request id; events and
-results go back as signals with the same id, so the panel drops answers it no longer wants.
-Cancel is thread-safe and immediate (`cancel_now()` from the GUI thread): a queued slot could not
-run while this thread is busy generating.
+STYLE.md's server recipe (ui/server_thread.py). Requests arrive as queued signals tagged with a
+request id; events and results go back as signals with the same id, so the panel drops answers it
+no longer wants. Cancel carries the request id too and is thread-safe and immediate
+(`cancel_now(rid)` from the GUI thread: a queued slot could not run while this thread is busy
+generating). A cancel that arrives before its request has started is kept and honoured when it
+starts; one for a request that has ended is ignored, so it can never stop the next one.
+
+Replies are written by the turn runner (backend.chat.runner, through backend.bench.runner): an
+engine that hangs is ended after the hang bound and the next reply starts a fresh one.
 
 The engines of a fair comparison stay loaded between prompts (when RAM allows: see
 `backend.bench.engines`); a benchmark closes them first and runs with its own.
@@ -52,10 +57,10 @@ class CompareJob:
 class CompareWorker(QObject):
     prepared = Signal(int, object)  # request id, Prepared
     event = Signal(int, object)  # request id, RunEvent
-    finished = Signal(int, object)  # request id, RunResult | list[RunResult]
+    done = Signal(int, object)  # request id, RunResult | list[RunResult] | Variant
     failed = Signal(int, object)  # request id, exception
     progress = Signal(int, str, float)  # request id, what, fraction (derivation, paper shapes)
-    closed = Signal()
+    finished = Signal()  # after shutdown: the thread quits (ui/server_thread.serve)
 
     def __init__(self, registry: Registry, store: Store, n_ctx: int, threads: int, sampler_hz: float = 10.0,
                  watts_per_core: float = 0.0, tern_version: str | None = None) -> None:
@@ -71,19 +76,42 @@ class CompareWorker(QObject):
         self.engines: EnginePair | None = None
         self._runner: Runner | None = None
         self._job: Any = None  # PaperShapes while it runs
-        self._cancel = threading.Event()
+        self._cancel = threading.Event()  # the running request's (a fresh one per request)
         self._rid = 0  # the request being served (swap notices belong to it)
+        self._lock = threading.Lock()
+        self._cancelled: set[int] = set()  # requests cancelled before they started
+        self._done: set[int] = set()  # requests that have started (a late cancel for them is ignored)
 
     # -- called from the GUI thread -------------------------------------------------------------
-    def cancel_now(self) -> None:
-        self._cancel.set()
-        runner, job = self._runner, self._job
+    def cancel_now(self, rid: int | None = None) -> None:
+        """Stop request `rid` (None: whatever runs, at shutdown), now if it runs, else when it starts."""
+        with self._lock:
+            if rid is not None and rid != self._rid:
+                if rid not in self._done:
+                    self._cancelled.add(rid)
+                return
+            self._cancel.set()  # set before reading the runner: `_run` checks it after publishing its runner
+            runner, job = self._runner, self._job
         if runner is not None:
             runner.cancel()
         if job is not None:
             job.cancel()
 
+    def _begin(self, rid: int) -> threading.Event:
+        with self._lock:
+            self._rid = rid
+            self._done.add(rid)
+            self._cancel = threading.Event()
+            if rid in self._cancelled:
+                self._cancelled.discard(rid)
+                self._cancel.set()
+            return self._cancel
+
     # -- slots (this thread) --------------------------------------------------------------------
+    @Slot()
+    def run(self) -> None:
+        log.debug("compare worker ready")
+
     @Slot(int, str)
     def prepare(self, rid: int, spec: str) -> None:
         p = Prepared(spec)
@@ -95,9 +123,8 @@ class CompareWorker(QObject):
         self.prepared.emit(rid, p)
 
     @Slot(int, object)
-    def run(self, rid: int, job: CompareJob) -> None:
-        self._cancel.clear()
-        self._rid = rid
+    def run_job(self, rid: int, job: CompareJob) -> None:
+        self._begin(rid)
         try:
             pair = resolve_pair(self.registry, job.spec, job.f16)
             if job.mode == BENCH:
@@ -112,7 +139,7 @@ class CompareWorker(QObject):
                 result = self._run(rid, cls(pair, job.config, engines=engines, history=self._history(),
                                             meter=self._meter(), listener=self._listener(rid),
                                             tern_version=self.tern_version))
-            self.finished.emit(rid, result)
+            self.done.emit(rid, result)
         except Exception as e:
             log.info("comparison failed: %s", e)
             self.failed.emit(rid, e)
@@ -122,14 +149,17 @@ class CompareWorker(QObject):
         from backend.bench.paper_shapes import PaperShapes
         from backend.paths import paths
 
-        self._cancel.clear()
+        self._begin(rid)
         self._close_engines()
         say = lambda text: self.progress.emit(rid, text, -1.0)  # noqa: E731
         shapes = PaperShapes(paths().cache / "paper-shapes", job.config, self._history(), self._meter(), say,
                              listener=lambda name: self._listener(rid), tern_version=self.tern_version)
-        self._job = shapes
+        with self._lock:
+            self._job = shapes
+        if self._cancel.is_set():
+            shapes.cancel()
         try:
-            self.finished.emit(rid, shapes.run(job.extra.get("shapes", ["700M"])))
+            self.done.emit(rid, shapes.run(job.extra.get("shapes", ["700M"])))
         except Exception as e:
             self.failed.emit(rid, e)
         finally:
@@ -139,11 +169,11 @@ class CompareWorker(QObject):
     def derive(self, rid: int, spec: str) -> None:
         from backend.models.derive import derive_variant
 
-        self._cancel.clear()
+        self._begin(rid)
         try:
             variant = derive_variant(self.registry, spec, "f16", cancel=self._cancel,
                                      progress=lambda p: self.progress.emit(rid, p.phase, p.fraction))
-            self.finished.emit(rid, variant)
+            self.done.emit(rid, variant)
         except Exception as e:
             self.failed.emit(rid, e)
 
@@ -154,17 +184,19 @@ class CompareWorker(QObject):
             self.meter.close()
             self.meter = None
         self.store.close()  # this thread's connection
-        self.closed.emit()
+        self.finished.emit()
 
     # -- helpers --------------------------------------------------------------------------------
     def _run(self, rid: int, runner: Runner) -> RunResult:
-        self._runner = runner
-        if self._cancel.is_set():
+        with self._lock:
+            self._runner = runner
+        if self._cancel.is_set():  # cancelled before it started, or while it was being set up
             runner.cancel()
         try:
             return runner.run()
         finally:
-            self._runner = None
+            with self._lock:
+                self._runner = None
 
     def _listener(self, rid: int):  # type: ignore[no-untyped-def]
         def on_event(ev: RunEvent) -> None:

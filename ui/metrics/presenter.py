@@ -84,7 +84,7 @@ class MetricsPresenter(QObject):
         controller.engine_stopped.connect(self.engine_stopped)  # type: ignore[attr-defined]
         controller.turn_started.connect(self.turn_started)  # type: ignore[attr-defined]
         # Live tok/s from the engine's own token timestamps, the clock its final figure uses.
-        controller.reply_token_at.connect(lambda t_ns: self.token_arrived("", t_ns))  # type: ignore[attr-defined]
+        controller.reply_token_times.connect(self.tokens_arrived)  # type: ignore[attr-defined]
         controller.turn_finished.connect(self.turn_finished)  # type: ignore[attr-defined]
         pid = getattr(controller, "engine_pid", None)
         info = getattr(controller, "info", None)
@@ -115,7 +115,11 @@ class MetricsPresenter(QObject):
     # -- the engine and its replies ---------------------------------------------------------
     @Slot(int, object)
     def engine_started(self, pid: int, info: Any) -> None:
-        self.info = dict(info) if info else {}
+        info = dict(info) if info else {}
+        if self.info is None or info.get("path") != self.info.get("path") or info.get("pid") != self.info.get("pid"):
+            # another model, or a fresh engine: the last reply's figures belonged to the one before
+            self.stats, self.energy, self._pending = None, None, None
+        self.info = info
         self.sampler.watch(pid)
         self.refresh()
 
@@ -139,6 +143,12 @@ class MetricsPresenter(QObject):
         self.arrivals.append(t)
         if self.running:
             self.turn_arrivals.append(t)
+
+    @Slot(object)
+    def tokens_arrived(self, times: list[int]) -> None:
+        """One batch of tokens (the engine sends them ~25 ms apart), each with the engine's own time."""
+        for t in times:
+            self.token_arrived("", t)
 
     @Slot(object)
     def turn_finished(self, stats: dict[str, Any]) -> None:
