@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backend import units
 from backend.models import SYNTHETIC_LABEL
 from backend.models.registry import ENCODING_PREFERENCE, Registry
 
-__all__ = ["SYNTHETIC_LABEL", "ModelChoice", "choices", "find_choice", "human_size"]
+__all__ = ["SYNTHETIC_LABEL", "ModelChoice", "choices", "find_choice"]
 
 
 @dataclass
@@ -25,17 +26,8 @@ class ModelChoice:
     @property
     def title(self) -> str:
         """The picker's line: name, encoding, size, and the random-weights mark for synthetic models."""
-        text = f"{self.label}  ·  {human_size(self.file_bytes)}"
+        text = f"{self.label}  ·  {units.size(self.file_bytes)}"
         return text + "  ·  synthetic" if self.synthetic else text
-
-
-def human_size(n: float | None) -> str:
-    if n is None:
-        return "—"
-    for unit, div in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= div:
-            return f"{n / div:,.{1 if n / div < 100 else 0}f} {unit}"
-    return f"{n:,.0f} B"
 
 
 def _rank(encoding: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontInfo, QGuiApplication, QTextTable
+from PySide6.QtGui import QFontMetrics, QGuiApplication, QTextTable
 
 from app.context import AppContext
 from backend.chat.session import ChatSession
@@ -63,7 +63,8 @@ def test_markdown_renders_headings_lists_tables_and_code_with_a_copy_button(qtbo
     assert len(tables) == 1 and (tables[0].rows(), tables[0].columns()) == (3, 2)
     assert any(d.begin().textList() is not None for d in docs)  # the list is a real list
     code = next(s for s in body.segments if isinstance(s, CodeBlock))
-    assert code.lang == "python" and QFontInfo(code.view.font()).fixedPitch()
+    metrics = QFontMetrics(code.view.font())  # what a reader sees: every glyph the same width
+    assert code.lang == "python" and metrics.horizontalAdvance("i") == metrics.horizontalAdvance("W")
     assert code.view.toPlainText() == "def total(prices):\n    return sum(prices)"
     qtbot.mouseClick(code.copy_button, Qt.MouseButton.LeftButton)
     assert QGuiApplication.clipboard().text() == "def total(prices):\n    return sum(prices)"

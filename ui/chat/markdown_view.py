@@ -12,7 +12,6 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
-    QFontDatabase,
     QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
@@ -29,6 +28,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
 from ui import theme
+from ui.fonts import code_font
 
 _FEATURES = QTextDocument.MarkdownFeature.MarkdownDialectGitHub
 
@@ -40,11 +40,8 @@ HEADING_SCALE = {1: 1.45, 2: 1.25, 3: 1.12}
 
 
 def mono_font(pixel_size: int = CODE_PX) -> QFont:
-    f = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-    f.setStyleHint(QFont.StyleHint.Monospace)
-    f.setFixedPitch(True)
-    f.setPixelSize(pixel_size)
-    return f
+    """Code's font: one whose glyphs really share one advance (ui.fonts.code_font), not Qt's fixedPitch flag."""
+    return code_font(pixel_size)
 
 
 class MarkdownView(QTextBrowser):

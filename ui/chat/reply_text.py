@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend import units
 from backend.store import CANCELLED, FAILED, INTERRUPTED, STREAMING
 
 # Why a reply ended, as its footer says it.
@@ -16,20 +17,14 @@ STOP_WORDS = {"eos": "finished", "length": "token limit reached", "context": "co
               "context_full": "context full"}
 
 
-def _ms(v: float | None) -> str:
-    if v is None:
-        return "—"
-    return f"{v:,.0f} ms" if v < 1000 else f"{v / 1000:,.2f} s"
-
-
 def figures_text(stats: dict[str, Any] | None) -> tuple[str, str]:
     """(footer line, tooltip) for a reply's TurnStats, with "—" for what was not measured."""
     if not stats or "output_tokens" not in stats or stats.get("stop_reason") == "error":
         return "", ""
     tps = stats.get("decode_tps")
     parts = [
-        f"TTFT {_ms(stats.get('ttft_ms'))}",
-        f"{tps:,.1f} tok/s" if tps else "— tok/s",
+        f"TTFT {units.ms(stats.get('ttft_ms'))}",
+        units.tps(tps) if tps else f"{units.DASH} tok/s",
         f"{stats.get('output_tokens', 0):,} tokens",
         STOP_WORDS.get(str(stats.get("stop_reason")), str(stats.get("stop_reason", ""))),
     ]
@@ -37,7 +32,7 @@ def figures_text(stats: dict[str, Any] | None) -> tuple[str, str]:
     if ctx.get("dropped"):
         parts.append(f"{ctx['dropped']} earlier message{'s' if ctx['dropped'] != 1 else ''} left out")
     tip = ["Measured by the engine for this reply:",
-           f"• time to first token: {_ms(stats.get('ttft_ms'))} (request received → first token, "
+           f"• time to first token: {units.ms(stats.get('ttft_ms'))} (request received → first token, "
            f"including the prompt: {stats.get('prompt_tokens', '—')} tokens, "
            f"{stats.get('prompt_cached', 0)} reused from the cache)"]
     if tps:
@@ -47,7 +42,7 @@ def figures_text(stats: dict[str, Any] | None) -> tuple[str, str]:
     if stats.get("prefill_tps"):
         tip.append(f"• prompt evaluation: {stats['prefill_tps']:,.0f} tokens/s")
     if stats.get("total_ms") is not None:
-        tip.append(f"• total: {_ms(stats.get('total_ms'))}")
+        tip.append(f"• total: {units.ms(stats.get('total_ms'))}")
     if ctx.get("n_ctx"):
         tip.append(f"• context: {ctx.get('prompt_tokens', 0):,} of {ctx['n_ctx']:,} tokens held the conversation")
     if ctx.get("dropped"):

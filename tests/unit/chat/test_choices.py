@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backend.chat.choices import choices, find_choice, human_size
+from backend import units
+from backend.chat.choices import choices, find_choice
 from backend.models.registry import Registry
 from backend.store import Store
 
@@ -17,14 +18,9 @@ def test_choices_list_usable_variants_fastest_first_with_size_and_label(tmp_path
     missing.unlink()  # a file removed behind Tern's back is not offered
     got = choices(reg)
     assert [c.spec for c in got] == ["tiny:TQ2_0", "tiny:TQ1_0", "tiny:F16"]
-    assert got[0].title == f"tiny · TQ2_0  ·  {human_size(got[0].file_bytes)}  ·  synthetic"
+    assert got[0].title == f"tiny · TQ2_0  ·  {units.size(got[0].file_bytes)}  ·  synthetic"
     assert find_choice(got, "TINY:tq1_0") is got[1]
     assert find_choice(got, str(tiny_models["f16"].resolve())) is got[2]
-
-
-def test_sizes_read_like_a_file_manager() -> None:
-    assert [human_size(n) for n in (512, 625_000, 2_900_000, 217_000_000, 2_530_000_000)] == [
-        "512 B", "625 kB", "2.9 MB", "217 MB", "2.5 GB"]
 
 
 def test_the_random_weights_label_is_the_one_synthetic_models_carry(tiny: Path) -> None:
