@@ -140,3 +140,29 @@ def test_at_800_by_500_the_welcome_page_scrolls_instead_of_drawing_its_words_ove
         assert lab.height() >= lab.heightForWidth(lab.width()), (lab.text()[:40], lab.height())
     assert "random weights" in w.welcome.demo_card.text.text()
     assert w.welcome.scroll.verticalScrollBar().maximum() > 0  # the rest is a scroll away
+
+
+def test_at_800x500_the_conversation_settings_fit_without_sideways_scrolling(qtbot, chat_window) -> None:
+    """Bug 6: a small window with the settings open squeezed the chat to a strip and cut the spin boxes."""
+    from PySide6.QtWidgets import QScrollArea
+
+    w = chat_window
+    w.resize(800, 500)
+    page = w.chat
+    page.header.options_button.setChecked(True)
+    qtbot.waitUntil(lambda: page.options.isVisible())
+    qtbot.wait(50)  # let the layout settle
+    scroll = page.options.findChild(QScrollArea)
+    body = scroll.widget()
+    assert body.width() <= scroll.viewport().width()  # nothing hides to the right
+    for spin in page.options.spins.values():
+        assert spin.geometry().right() <= body.width(), spin.accessibleName()
+        assert spin.visibleRegion().boundingRect().width() == spin.width(), spin.accessibleName()
+    chat_area = page.view.width()
+    assert chat_area >= 400, f"the chat got {chat_area} px"
+    assert not page.conversations.isVisible()  # the list stepped aside for the settings
+    page.header.options_button.setChecked(False)
+    assert page.conversations.isVisible()  # and comes back when they close
+    w.resize(1280, 800)
+    page.header.options_button.setChecked(True)
+    assert page.conversations.isVisible() and page.options.isVisible()  # room for all three

@@ -43,6 +43,9 @@ FIELDS: dict[str, tuple[str, str, float, float, float, int | None]] = {
 }
 
 
+SPIN_MIN_WIDTH = 72  # room for "random", "0.70", "32768" with the arrows; the seed's full range scrolls inside
+
+
 class OptionsPanel(QFrame):
     changed = Signal(str, object, str)  # system prompt, params dict, context policy
     close_requested = Signal()
@@ -74,6 +77,8 @@ class OptionsPanel(QFrame):
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # The panel is as wide as the person makes it: the fields shrink to fit, never a sideways scroll.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget(scroll)
         body.setObjectName("PanelBody")
         col = QVBoxLayout(body)
@@ -101,6 +106,7 @@ class OptionsPanel(QFrame):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setHorizontalSpacing(12)
         form.setVerticalSpacing(8)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.spins: dict[str, QSpinBox | QDoubleSpinBox] = {}
         for key, (name, tip, lo, hi, step, decimals) in FIELDS.items():
             spin: QSpinBox | QDoubleSpinBox
@@ -118,6 +124,7 @@ class OptionsPanel(QFrame):
             spin.setAccessibleName(name)
             spin.setToolTip(tip)
             spin.setKeyboardTracking(False)
+            spin.setMinimumWidth(SPIN_MIN_WIDTH)  # a set minimum overrides the range's wide size hint
             spin.valueChanged.connect(self._edited)
             row_label = QLabel(name, body)
             row_label.setToolTip(tip)

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from backend.chat.choices import ModelChoice, choices, find_choice
@@ -25,6 +26,11 @@ from ui.conversations import ConversationPanel
 from ui.messages import MessageBridge
 
 log = logging.getLogger("tern.ui.chat")
+
+
+# Below this page width the conversation list, the chat and the open settings panel do not all fit
+# (list 200 + chat 440 + settings 260 px): the list steps aside while the settings are open.
+CROWDED_BELOW = 900
 
 
 class ChatPage(QWidget):
@@ -87,7 +93,7 @@ class ChatPage(QWidget):
         self.header.model_chosen.connect(self.choose_model)
         self.header.load_with.connect(self.load_with)
         self.header.eject_requested.connect(self.eject)
-        self.header.options_toggled.connect(self.options.setVisible)
+        self.header.options_toggled.connect(self._show_options)
         self.options.close_requested.connect(lambda: self.header.options_button.setChecked(False))
         self.options.changed.connect(self._options_changed)
         self.composer.send_requested.connect(self.send)
@@ -106,6 +112,21 @@ class ChatPage(QWidget):
         c.busy_changed.connect(self._busy_changed)
         self.actions = MessageActions(self)  # continue, delete, reply versions, and the context meter
         self._update_ready()
+
+    # -- layout -----------------------------------------------------------------------------
+    def _show_options(self, on: bool) -> None:
+        self.options.setVisible(on)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """A narrow window with the settings open gives the chat the conversation list's room: the list
+        comes back when the settings close or the window widens (the chat never gets squeezed to a strip)."""
+        crowded = self.options.isVisibleTo(self) and self.width() < CROWDED_BELOW
+        self.conversations.setVisible(not crowded)
+
+    def resizeEvent(self, e: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(e)
+        self._fit_columns()
 
     # -- models -----------------------------------------------------------------------------
     def refresh_models(self) -> list[ModelChoice]:
