@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
         self.settings.subscribe(self._settings_changed)
         self.shutdown_steps.add("the window's settings listener",
                                 lambda _ms: self.settings.unsubscribe(self._settings_changed))
-        self.shutdown_steps.add("the chat engine", lambda _ms: self.chat.shutdown())
+        self.shutdown_steps.add("the chat engine", self.chat.shutdown)
         self.shutdown_steps.add("the window's jobs (demo, catalog)", self._stop_jobs)
         self._actions()
         self.suggestion = None

@@ -354,6 +354,7 @@ class ChatPage(QWidget):
         if state.get("options_open"):
             self.header.options_button.setChecked(True)
 
-    def shutdown(self) -> bool:
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Save the open settings, then stop the chat's engine within `timeout_ms` (the window's budget)."""
         self.options.flush()
-        return self.controller.shutdown()
+        return self.controller.shutdown(timeout_ms)

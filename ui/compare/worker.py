@@ -42,7 +42,7 @@ class Prepared:
     spec: str
     pair: Pair | None = None
     plan: MemoryPlan | None = None
-    error: Exception | None = None  # PairError, MissingTwin (with its derive offer), ModelFileError…
+    error: Exception | None = None  # PairError, MissingVariant (with its derive offer), ModelFileError…
 
 
 @dataclass
@@ -146,13 +146,12 @@ class CompareWorker(QObject):
 
     @Slot(int, object)
     def paper_shapes(self, rid: int, job: CompareJob) -> None:
-        from backend.bench.paper_shapes import PaperShapes
-        from backend.paths import paths
+        from backend.bench.paper_shapes import PaperShapes, shapes_folder
 
         self._begin(rid)
         self._close_engines()
         say = lambda text: self.progress.emit(rid, text, -1.0)  # noqa: E731
-        shapes = PaperShapes(paths().cache / "paper-shapes", job.config, self._history(), self._meter(), say,
+        shapes = PaperShapes(shapes_folder(), job.config, self._history(), self._meter(), say,
                              listener=lambda name: self._listener(rid), tern_version=self.tern_version)
         with self._lock:
             self._job = shapes
