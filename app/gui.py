@@ -84,6 +84,16 @@ def follow_offline_setting(settings: Any) -> None:
     settings.subscribe(apply)
 
 
+def show_store_notices(window: Any, ctx: AppContext) -> None:
+    """Tell the user once what opening the store and settings found (a damaged database moved aside, saving
+    off), and later if saving stops mid-session (a disk that fills up). The bridge is safe from any thread."""
+    from backend.store_open import saving_off_text
+
+    for i, text in enumerate(ctx.notices()):
+        window.bridge.warning(text, key=f"startup-{i}")
+    ctx.store.on_saving_off(lambda reason: window.bridge.warning(saving_off_text(reason), key="saving-off"))
+
+
 def build_window(ctx: AppContext | None = None, extensions: bool = True) -> Any:
     """The themed, restored main window (not shown). The QApplication must exist."""
     from ui.main_window import MainWindow
@@ -98,6 +108,7 @@ def build_window(ctx: AppContext | None = None, extensions: bool = True) -> Any:
     themes = ThemeManager(ctx.settings.theme)
     themes.apply()
     window = MainWindow(ctx, theme_manager=themes)
+    show_store_notices(window, ctx)
     if extensions:
         install_extensions(window, ctx)
     window.restore()

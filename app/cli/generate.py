@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from app.cli.output import emit_json, mib, num
 from app.context import AppContext
@@ -11,6 +12,7 @@ from backend.engine import Done, EngineClient, EngineError, Token
 from backend.engine.protocol import DEFAULT_PARAMS
 from backend.errors import TernError
 from backend.models import SYNTHETIC_LABEL
+from backend.models.registry import looks_like_path
 
 ORDER = 20
 
@@ -38,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     ctx = AppContext()
     out_json = args.json
     try:
-        path = ctx.registry.resolve(args.model)
+        # a file path needs no database: a damaged or locked store must not stop `tern generate FILE.gguf`
+        path = Path(args.model).expanduser() if looks_like_path(args.model) else ctx.registry.resolve(args.model)
         params = {
             "max_tokens": args.max_tokens, "seed": args.seed, "temperature": args.temperature,
             "top_p": args.top_p, "top_k": args.top_k, "repeat_penalty": args.repeat_penalty,
