@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from app.cli.output import emit_json, mib, num
 from app.context import AppContext
+from backend.bench.energy import EnergyFigure
+from backend.bench.meter import MetricsMeter, default_meter
 from backend.engine import Done, EngineClient, EngineError, Token
 from backend.engine.protocol import DEFAULT_PARAMS
 from backend.errors import TernError
@@ -47,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
             "top_p": args.top_p, "top_k": args.top_k, "repeat_penalty": args.repeat_penalty,
             "ignore_eos": args.ignore_eos,
         }
-        with EngineClient("cli") as engine:
+        # --json carries the reply's energy as Compare measures it (the same meter); started before the load so
+        # the sampler has idle readings from before the reply to subtract
+        meter = default_meter(ctx.settings.sampler_hz, ctx.settings.cpu_watts_per_core) if out_json else None
+        with EngineClient("cli") as engine, _closing(meter):
             info = engine.load(path, n_ctx=args.ctx or ctx.settings.n_ctx,
                                n_threads=args.threads or ctx.settings.threads or None)
             if out_json:
@@ -55,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
                            SYNTHETIC_LABEL if info.synthetic else None})
             elif info.synthetic:
                 print(f"[{path.name}: {SYNTHETIC_LABEL}]", file=sys.stderr)
+            if meter is not None:
+                meter.begin(engine.pid or 0)
             messages = ([{"role": "system", "content": args.system}] if args.system else [])
             messages.append({"role": "user", "content": args.prompt})
             events = engine.generate(prompt=args.prompt if args.raw else None,
@@ -68,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                             sys.stdout.write(ev.text)
                             sys.stdout.flush()
                     elif isinstance(ev, Done):
-                        report(ev, out_json)
+                        report(ev, out_json, None if meter is None else meter.end(ev.stats))
             except KeyboardInterrupt:
                 events.close()  # cancels the reply in the engine
                 return 130
@@ -79,10 +89,35 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def report(done: Done, out_json: bool) -> None:
+@contextmanager
+def _closing(meter: MetricsMeter | None) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if meter is not None:
+            meter.close()
+
+
+# Units of the energy figures, as Compare's JSON names them (EnergyFigure).
+ENERGY_UNITS = {"j_per_token": "J/token", "joules": "J", "prefill_j": "J", "decode_j": "J", "avg_watts": "W",
+                "baseline_watts": "W"}
+
+
+def energy_fields(figure: EnergyFigure | None) -> dict[str, Any]:
+    """`energy`: the reply's figures with their units and power label (source, what it covers, measured or
+    estimated), or None with `energy_reason` saying why there is none."""
+    if figure is None:
+        return {}
+    if figure.j_per_token is None and figure.avg_watts is None:
+        label = figure.label or {}
+        return {"energy": None, "energy_reason": figure.reason or label.get("reason") or "no power reading"}
+    return {"energy": {**figure.to_dict(), "units": ENERGY_UNITS}, "energy_reason": figure.reason or None}
+
+
+def report(done: Done, out_json: bool, energy: EnergyFigure | None = None) -> None:
     s = done.stats
     if out_json:
-        emit_json({"event": "done", "stats": s.to_dict(), "tail": done.tail})
+        emit_json({"event": "done", "stats": {**s.to_dict(), **energy_fields(energy)}, "tail": done.tail})
         return
     sys.stdout.write(done.tail + "\n")
     print(
