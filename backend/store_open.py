@@ -49,8 +49,16 @@ def open_store(path: str | Path) -> Store:
             if not problems:
                 return store
             store.close()
-            damage = "SQLite's integrity check found damage (" + "; ".join(problems[:2]) + ")"
+            damage = f"SQLite's integrity check found damage ({_first_problem(problems)})"
     return _recover(path, damage)
+
+
+def _first_problem(problems: list[str]) -> str:
+    """SQLite's first complaint on one short line ("Page 7216: btreeInitPage() returns error code 11")."""
+    lines = [ln.strip() for p in problems for ln in p.splitlines() if ln.strip() and not ln.startswith("***")]
+    first = lines[0] if lines else "unknown damage"
+    more = f" and {len(lines) - 1} more" if len(lines) > 1 else ""
+    return (first[:100] + "…" if len(first) > 100 else first) + more
 
 
 def _damage(path: Path) -> str | None:

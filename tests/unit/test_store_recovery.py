@@ -132,7 +132,9 @@ def test_read_only_folder_works_in_memory_and_says_why(tmp_path: Path) -> None:
 
 
 def test_disk_filling_up_mid_session_keeps_everything_working(tmp_path: Path) -> None:
-    """Writes succeed, the disk fills, writes go on (in memory) with one notice; the file keeps what was saved."""
+    """Writes succeed, the disk fills, writes go on (in memory) with one notice; the file keeps what was saved.
+
+    The first write to fail is inside a transaction: the transaction is replayed in memory, whole."""
     need_namespaces()
     disk = tmp_path / "disk"
     path = disk / "t.sqlite3"
@@ -151,10 +153,13 @@ def test_disk_filling_up_mid_session_keeps_everything_working(tmp_path: Path) ->
                     f.flush()
             except OSError:
                 pass
-        for i in range(50):
-            store.add_message(c.id, "assistant", "x" * 4000)
-        with store.transaction() as db:
+        with store.transaction() as db:  # the first write to fail is part of a transaction: all of it is kept
             db.execute("UPDATE conversations SET title = ? WHERE id = ?", ("renamed", c.id))
+            for i in range(20):
+                db.execute("INSERT INTO messages (conversation_id, role, content, created_at, updated_at)"
+                           " VALUES (?, 'assistant', ?, 0, 0)", (c.id, "x" * 4000))
+        for i in range(30):
+            store.add_message(c.id, "assistant", "y" * 4000)
         print("TOLD:", told)
         print("COUNT:", len(store.messages(c.id)), store.conversation(c.id).title)
         os.remove({str(disk / "filler")!r})
@@ -183,3 +188,41 @@ def test_full_disk_at_start(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "OFF: the disk is full" in r.stdout and "TITLES: ['in memory']" in r.stdout
     assert "LEFT: ['filler', 'filler-tail']" in r.stdout  # no empty database left to be taken for a damaged one
+
+
+def test_the_in_memory_store_is_shared_safely_by_threads(tmp_path: Path) -> None:
+    """Once saving is off every thread uses one in-memory connection: concurrent writers and transactions
+    must neither fail nor interleave."""
+    import threading
+
+    store = Store.in_memory(tmp_path / "t.sqlite3", "the disk is full")
+    c = store.create_conversation("shared")
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(100):
+                if i % 10 == 0:
+                    with store.transaction() as db:
+                        db.execute("INSERT INTO messages (conversation_id, role, content, created_at, updated_at)"
+                                   " VALUES (?, 'user', ?, 0, 0)", (c.id, f"{n}-{i}-a"))
+                        db.execute("INSERT INTO messages (conversation_id, role, content, created_at, updated_at)"
+                                   " VALUES (?, 'user', ?, 0, 0)", (c.id, f"{n}-{i}-b"))
+                else:
+                    store.add_message(c.id, "user", f"{n}-{i}")
+                store.messages(c.id)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    contents = [m.content for m in store.messages(c.id)]
+    assert len(contents) == 4 * 110
+    for n in range(4):  # each transaction's two rows are next to each other: nothing slipped in between
+        for i in range(0, 100, 10):
+            k = contents.index(f"{n}-{i}-a")
+            assert contents[k + 1] == f"{n}-{i}-b"
