@@ -44,6 +44,7 @@ GGML_MAX_NAME = 64  # a tensor name must be shorter (ggml.h)
 INT64_MAX = 2**63 - 1
 # No header reaches this far; a count or length that points past it is corrupt, not a big file.
 MAX_HEADER_END = 1 << 40
+MAX_STRINGS = 1 << 24  # the largest vocabularies and merge lists hold a few hundred thousand
 # Multi-line metadata text (a template, a licence) keeps its newlines; everything else is one line.
 _MULTILINE_KEYS = ("tokenizer.chat_template", "general.license", "general.description")
 
@@ -298,6 +299,8 @@ def _read_metadata(cur: _Cursor, n_kv: int) -> tuple[dict[str, Any], dict[str, i
             if etype in _SCALAR:
                 cur.skip(struct.calcsize("<" + _SCALAR[etype]) * count, f"the array {key} ({count:,} values)")
             elif etype == STRING:
+                if count > MAX_STRINGS:  # walked one by one: a corrupt count over zeros would take minutes
+                    raise HeaderError(f"the header is corrupt: the array {key} claims {count:,} strings")
                 cur.check_room(8 * count, f"the array {key} ({count:,} strings)")
                 for _ in range(count):
                     cur.skip(cur.unpack("Q"), f"a string in the array {key}")

@@ -27,6 +27,7 @@ from backend.models.checks import preflight, split_parts
 from backend.models.derive import DeriveCancelled, DeriveProgress, sha256_file
 from backend.models.registry import Registry, Variant
 from backend.paths import paths
+from backend.text import printable
 
 ProgressFn = Callable[[DeriveProgress], None]
 NO_RAM_LIMIT = 1 << 62  # import does not refuse a model for today's free RAM; loading will say so
@@ -50,7 +51,7 @@ def import_model(registry: Registry, path: str | Path, name: str | None = None, 
     parts = split_parts(src, header)
     load_check(src, cancel)
     sha = sha256_file(src, progress, cancel)
-    name = name or guess_model_name("", src.name)
+    name = printable(name or guess_model_name("", src.name))  # a file name can carry escape sequences too
     dest = src
     if copy:
         folder = paths().models / "imported" / name

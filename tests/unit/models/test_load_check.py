@@ -36,3 +36,14 @@ def test_cancel_stops_the_check(tiny: Path) -> None:
     cancel.set()
     with pytest.raises(DeriveCancelled):
         load_check(tiny, cancel)
+
+
+def test_imported_names_carry_no_escape_sequences(tiny: Path, tmp_path: Path) -> None:
+    from backend.models.importer import import_model
+    from backend.models.registry import Registry
+    from backend.store import Store
+
+    evil = tmp_path / "evil\x1b[2J\x1b]0;title\x07-model.gguf"
+    evil.write_bytes(tiny.read_bytes())
+    v = import_model(Registry(Store(tmp_path / "t.sqlite3")), evil)
+    assert v.model_name and not any(ord(ch) < 0x20 for ch in v.model_name)
