@@ -139,13 +139,7 @@ class Store:
         Raises sqlite3.DatabaseError for a damaged file and RuntimeError for one from a newer Tern; a file
         that cannot be written gives an in-memory store with `saving_off` set instead.
         """
-        self.path = Path(path)
-        self._local = threading.local()
-        self._lock = threading.RLock()  # transactions; and every statement once in memory
-        self._memory: MemoryConnection | None = None
-        self.saving_off: str | None = None  # why changes are not being saved, or None
-        self.notices: list[str] = []  # things to tell the user once (a damaged database moved aside…)
-        self._saving_off_listeners: list[Callable[[str], None]] = []
+        self._setup(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -153,22 +147,22 @@ class Store:
         self._migrate()
 
     @classmethod
-    def in_memory(cls, path: str | Path, reason: str, copy_from: Path | None = None) -> Store:
-        """A store that saves nothing, starting with what `copy_from` holds (if it can be read)."""
+    def in_memory(cls, path: str | Path, reason: str) -> Store:
+        """An empty store that saves nothing (the file at `path` is left alone), saying `reason`."""
         store = cls.__new__(cls)
-        store.path = Path(path)
-        store._local = threading.local()
-        store._lock = threading.RLock()
-        store._memory = None
-        store.saving_off = None
-        store.notices = []
-        store._saving_off_listeners = []
-        store.fall_back_to_memory(reason, copy_from)
-        if store.schema_version > len(MIGRATIONS):  # a newer Tern's data: start empty rather than misread it
-            store._memory = None
-            store.fall_back_to_memory(reason, None)
+        store._setup(path)
+        store.fall_back_to_memory(reason, copy=False)
         store._migrate()
         return store
+
+    def _setup(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._lock = threading.RLock()  # transactions; and every statement once in memory
+        self._memory: MemoryConnection | None = None
+        self.saving_off: str | None = None  # why changes are not being saved, or None
+        self.notices: list[str] = []  # things to tell the user once (a damaged database moved aside…)
+        self._saving_off_listeners: list[Callable[[str], None]] = []
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -186,21 +180,21 @@ class Store:
                 reason = storage_failure(e)
                 if reason is None:
                     raise
-                return self.fall_back_to_memory(reason)
+                return self.fall_back_to_memory(explain(reason, self.path))
             self._local.conn = conn
         return conn
 
-    def fall_back_to_memory(self, reason: str, copy_from: Path | None | bool = True) -> sqlite3.Connection:
-        """Stop writing to the file: from now on every thread uses an in-memory copy of it (once; thread-safe)."""
+    def fall_back_to_memory(self, reason: str, copy: bool = True) -> sqlite3.Connection:
+        """Stop writing to the file: from now on every thread uses an in-memory copy of what it holds (or, with
+        `copy` False, an empty database). Happens once; safe from any thread."""
         with self._lock:
             if self._memory is not None:
                 return self._memory
-            source = self.path if copy_from is True else (copy_from or None)
-            conn, how = memory_copy(source, self._lock)  # type: ignore[arg-type]
+            conn, how = memory_copy(self.path if copy else None, self._lock)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys=ON")
             self._memory = conn
-            self.saving_off = f"{explain(reason, self.path)} ({self.path})"
+            self.saving_off = f"{reason} ({self.path})"
             if how == "unreadable":
                 self.saving_off += "; what it held could not be read either"
         for fn in list(self._saving_off_listeners):

@@ -93,7 +93,7 @@ class FileConnection(sqlite3.Connection):
             except sqlite3.Error:
                 pass
         self.retired = True
-        memory = self.owner.fall_back_to_memory(reason)
+        memory = self.owner.fall_back_to_memory(explain(reason, self.owner.path))
         for statement, params in replay or []:
             memory.execute(statement, params)
         return memory.execute(sql, parameters)

@@ -37,16 +37,16 @@ def open_store(path: str | Path) -> Store:
         except sqlite3.DatabaseError as e:
             damage = f"SQLite cannot read it ({e})"
         else:
-            store.check_writable()
-            if store.saving_off is not None:
-                if not existed:
-                    _remove_empty(path)  # SQLite created it and could not write a byte: nothing to keep
-                return _saving_off(store)
-            try:
+            try:  # on the file, or on the in-memory copy of an unwritable one (a copy keeps the damage)
                 problems = store.quick_check()
             except sqlite3.DatabaseError as e:
                 problems = [str(e)]
             if not problems:
+                store.check_writable()
+                if store.saving_off is not None:
+                    if not existed:
+                        _remove_empty(path)  # SQLite created it and could not write a byte: nothing to keep
+                    return _saving_off(store)
                 return store
             store.close()
             damage = f"SQLite's integrity check found damage ({_first_problem(problems)})"
@@ -77,7 +77,7 @@ def _recover(path: Path, damage: str) -> Store:
         moved = move_aside(path)
     except OSError as e:
         store = Store.in_memory(path, f"the database is damaged ({damage}) and could not be moved aside "
-                                      f"({e.strerror})", copy_from=None)
+                                      f"({e.strerror})")
         salvage(path, store)
         return _saving_off(store)
     store = Store(path)

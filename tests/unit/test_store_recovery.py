@@ -226,3 +226,24 @@ def test_the_in_memory_store_is_shared_safely_by_threads(tmp_path: Path) -> None
         for i in range(0, 100, 10):
             k = contents.index(f"{n}-{i}-a")
             assert contents[k + 1] == f"{n}-{i}-b"
+
+
+def test_damaged_store_in_a_read_only_folder_is_salvaged_into_memory(tmp_path: Path) -> None:
+    need_namespaces()
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "t.sqlite3"
+    written = damaged_store.filled_store(path)
+    damaged_store.overwrite_page(path, damaged_store.leaf_pages(path, "messages")[4])
+    before = path.read_bytes()
+    r = run_confined(_child(f"""
+        from backend.store_open import open_store
+        store = open_store({str(path)!r})
+        print("OFF:", store.saving_off)
+        print("KEPT:", len(store.conversations()), sum(len(store.messages(c.id)) for c in store.conversations()))
+    """), read_only=(folder,))
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "OFF: the database is damaged" in r.stdout and "could not be moved aside (Read-only file system)" in r.stdout
+    kept = r.stdout.split("KEPT: ")[1].split()
+    assert int(kept[0]) == written["conversations"] and written["messages"] * 0.9 < int(kept[1]) < written["messages"]
+    assert path.read_bytes() == before and not moved_aside(folder)
