@@ -22,11 +22,13 @@ from backend.store_salvage import salvage
 
 log = logging.getLogger("tern.store")
 SIDE_FILES = ("-wal", "-shm")
+NEW_FILE_S = 30.0  # an empty database file younger than this is being created, not damaged
 
 
-def open_store(path: str | Path) -> Store:
+def open_store(path: str | Path, _again: bool = True) -> Store:
     path = Path(path)
     existed = path.exists()
+    identity = _identity(path)
     damage = _damage(path)
     if damage is None:
         try:
@@ -50,7 +52,17 @@ def open_store(path: str | Path) -> Store:
                 return store
             store.close()
             damage = f"SQLite's integrity check found damage ({_first_problem(problems)})"
+    if _again and _identity(path) != identity:  # another Tern process recovered it meanwhile: open theirs
+        return open_store(path, _again=False)
     return _recover(path, damage)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _first_problem(problems: list[str]) -> str:
@@ -62,12 +74,17 @@ def _first_problem(problems: list[str]) -> str:
 
 
 def _damage(path: Path) -> str | None:
-    """A reason to call the file damaged before SQLite is asked (SQLite would silently reuse an empty file)."""
+    """A reason to call the file damaged before SQLite is asked (SQLite would silently reuse an empty file).
+
+    An empty file only just made is another Tern process creating the database (SQLite makes the file,
+    then writes it): that one is left to SQLite.
+    """
     try:
-        if path.is_file() and path.stat().st_size == 0:
-            return "it was empty (0 bytes): its content was lost before Tern started"
+        st = path.stat()
     except OSError:
-        pass
+        return None
+    if st.st_size == 0 and time.time() - st.st_mtime > NEW_FILE_S:
+        return "it was empty (0 bytes): its content was lost before Tern started"
     return None
 
 

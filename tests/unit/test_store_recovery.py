@@ -7,10 +7,12 @@ mount and a filled tmpfs in a private mount namespace: tests/support/confined.py
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,8 @@ def test_unreadable_files_are_moved_aside_and_a_fresh_store_starts(tmp_path: Pat
         damaged_store.garbage(path)
     else:
         path.write_bytes(b"")  # SQLite would silently treat this as a new, empty database
+        an_hour_ago = time.time() - 3600
+        os.utime(path, (an_hour_ago, an_hour_ago))
     before = path.read_bytes()
     store = open_store(path)
     [old] = moved_aside(tmp_path)
@@ -247,3 +251,33 @@ def test_damaged_store_in_a_read_only_folder_is_salvaged_into_memory(tmp_path: P
     kept = r.stdout.split("KEPT: ")[1].split()
     assert int(kept[0]) == written["conversations"] and written["messages"] * 0.9 < int(kept[1]) < written["messages"]
     assert path.read_bytes() == before and not moved_aside(folder)
+
+
+def test_an_empty_file_another_tern_is_creating_is_not_called_damaged(tmp_path: Path) -> None:
+    """Two Terns starting at once: SQLite makes the file, then writes it; the other must not move it aside."""
+    path = tmp_path / "t.sqlite3"
+    path.write_bytes(b"")  # just made: what the other process's sqlite3.connect leaves for a moment
+    store = open_store(path)
+    assert store.notices == [] and not moved_aside(tmp_path) and store.schema_version == len(MIGRATIONS)
+
+
+def test_a_database_another_tern_already_recovered_is_opened_not_moved_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two Terns find the same damage; the other one moves the file aside and starts a new database first.
+    This one must open that new database, not move it aside as if it were the damaged one."""
+    path = tmp_path / "t.sqlite3"
+    damaged_store.filled_store(path)
+    damaged_store.overwrite_page(path, damaged_store.leaf_pages(path, "messages")[3])
+    real_check = Store.quick_check
+
+    def check_while_the_other_recovers(self: Store) -> list[str]:
+        monkeypatch.setattr(Store, "quick_check", real_check)
+        other = open_store(path)  # the other process recovers first and writes to its new database…
+        other.create_conversation("made by the other Tern")
+        other.close()
+        return real_check(self)  # …while this one's check of the old file finds the damage
+
+    monkeypatch.setattr(Store, "quick_check", check_while_the_other_recovers)
+    store = open_store(path)
+    assert len(moved_aside(tmp_path)) == 1
+    assert "made by the other Tern" in [c.title for c in store.conversations()]
