@@ -69,6 +69,16 @@ def follow_offline_setting(settings: Any) -> Callable[[], None]:
     return lambda: settings.unsubscribe(apply)
 
 
+def show_store_notices(window: Any, ctx: AppContext) -> None:
+    """Tell the user once what opening the store and settings found (a damaged database moved aside, saving
+    off), and later if saving stops mid-session (a disk that fills up). The bridge is safe from any thread."""
+    from backend.store_open import saving_off_text
+
+    for i, text in enumerate(ctx.notices()):
+        window.bridge.warning(text, key=f"startup-{i}")
+    ctx.store.on_saving_off(lambda reason: window.bridge.warning(saving_off_text(reason), key="saving-off"))
+
+
 def build_shell(ctx: AppContext) -> Any:
     """The themed, restored main window with its Chat and welcome pages (not shown). The QApplication must exist."""
     from ui.context import About
@@ -84,6 +94,7 @@ def build_shell(ctx: AppContext) -> Any:
     window = MainWindow(ctx, About(APP_NAME, __version__), secrets, theme_manager=themes)
     stop_following = follow_offline_setting(ctx.settings)
     window.shutdown_steps.add("offline mode → HF_HUB_OFFLINE", lambda _ms: stop_following())
+    show_store_notices(window, ctx)
     window.restore()
     return window
 

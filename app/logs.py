@@ -12,14 +12,28 @@ from backend.paths import paths
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file; if the disk fills up or turns read-only, logging stops quietly instead of printing a
+    traceback for every line (logging's default)."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        if isinstance(sys.exc_info()[1], OSError):
+            self.emit = lambda _record: None  # type: ignore[method-assign]
+            return
+        super().handleError(record)
+
+
 def setup_logging(verbose: bool = False) -> None:
     root = logging.getLogger()
     if getattr(root, "_tern_configured", False):
         return
     logdir = paths().logs
-    logdir.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(logdir / "tern.log", maxBytes=2_000_000, backupCount=3,
-                                                   encoding="utf-8")
+    try:
+        logdir.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = _LogFile(logdir / "tern.log", maxBytes=2_000_000, backupCount=3,
+                                            encoding="utf-8")
+    except OSError:  # a read-only or full disk must not stop Tern: it runs without a log file
+        handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)

@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_self_test()
     if not args.command:  # only top-level options such as -v: open the window
         return _open_window([])
+    from app import context
+
+    context.announce = lambda text: print(f"tern: {text}", file=sys.stderr)  # a damaged store, saving off…
     try:
         return int(args.func(args) or 0)
     except TernError as e:

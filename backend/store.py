@@ -4,19 +4,26 @@ WAL mode, foreign keys on, a versioned schema migrated forward at open. Each thr
 own connection (sqlite3 connections must not cross threads). Conversations and messages are
 handled here; the model registry (`backend.models.registry`) and benchmark history
 (`backend.bench.history`) keep their queries next to their own logic and share this connection.
+
+A database that cannot be written (read-only, a full disk) does not stop Tern: the store moves to an
+in-memory copy and `saving_off` says why (`backend.store_connection`). Opening checks the file first
+and moves a damaged one aside (`backend.store_open.open_store`).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from backend.store_connection import MemoryConnection, connect_file, explain, memory_copy, storage_failure
 
 MIGRATIONS: list[str] = [
     # 1: the first schema
@@ -101,6 +108,8 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
+LOW_DISK_BYTES = 64 * 1024  # less free space than this and the next save would fail: call the disk full
+
 # Message states. A reply is written while it streams ("streaming"); one left "streaming" when
 # Tern starts was cut off by a crash or a kill, and becomes "interrupted".
 STREAMING, COMPLETE, INTERRUPTED, CANCELLED, FAILED = "streaming", "complete", "interrupted", "cancelled", "error"
@@ -148,39 +157,123 @@ class Message:
 
 class Store:
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        """Open (creating and migrating) the database at `path`.
+
+        Raises sqlite3.DatabaseError for a damaged file and RuntimeError for one from a newer Tern; a file
+        that cannot be written gives an in-memory store with `saving_off` set instead.
+        """
+        self._setup(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            self.fall_back_to_memory(f"its folder cannot be created ({e.strerror})")
         self._migrate()
+
+    @classmethod
+    def in_memory(cls, path: str | Path, reason: str) -> Store:
+        """An empty store that saves nothing (the file at `path` is left alone), saying `reason`."""
+        store = cls.__new__(cls)
+        store._setup(path)
+        store.fall_back_to_memory(reason, copy=False)
+        store._migrate()
+        return store
+
+    def _setup(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._lock = threading.RLock()  # transactions; and every statement once in memory
+        self._memory: MemoryConnection | None = None
+        self.saving_off: str | None = None  # why changes are not being saved, or None
+        self.notices: list[str] = []  # things to tell the user once (a damaged database moved aside…)
+        self._saving_off_listeners: list[Callable[[str], None]] = []
 
     @property
     def db(self) -> sqlite3.Connection:
+        if self._memory is not None:
+            return self._memory
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                conn = connect_file(self.path, self)
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error as e:
+                reason = storage_failure(e)
+                if reason is None:
+                    raise
+                return self.fall_back_to_memory(explain(reason, self.path))
             self._local.conn = conn
         return conn
 
+    def fall_back_to_memory(self, reason: str, copy: bool = True) -> sqlite3.Connection:
+        """Stop writing to the file: from now on every thread uses an in-memory copy of what it holds (or, with
+        `copy` False, an empty database). Happens once; safe from any thread."""
+        with self._lock:
+            if self._memory is not None:
+                return self._memory
+            conn, how = memory_copy(self.path if copy else None, self._lock)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._memory = conn
+            self.saving_off = f"{reason} ({self.path})"
+            if how == "unreadable":
+                self.saving_off += "; what it held could not be read either"
+        for fn in list(self._saving_off_listeners):
+            fn(self.saving_off)
+        return conn
+
+    def on_saving_off(self, fn: Callable[[str], None]) -> None:
+        """Call `fn(reason)` (from whichever thread hit the failure) if saving stops after this point."""
+        self._saving_off_listeners.append(fn)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._lock:
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def close(self) -> None:
+        """Close this thread's connection to the file (the in-memory copy lives as long as the store)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+    def check_writable(self) -> None:
+        """Find out now, not at the first save, whether the file can be written; if not, go to memory.
+
+        Rewriting the schema version with its own value, then rolling back, writes nothing to the file but
+        is refused by a read-only one; a disk with (almost) no space left would refuse the next page written,
+        so it counts as full already.
+        """
+        with self._lock:
+            if self._memory is not None:
+                return
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(f"PRAGMA user_version={int(db.execute('PRAGMA user_version').fetchone()[0])}")
+            finally:
+                db.execute("ROLLBACK")
+        try:
+            free = shutil.disk_usage(self.path.parent).free
+        except OSError:
+            return
+        if free < LOW_DISK_BYTES:
+            self.fall_back_to_memory("the disk is full")
+
+    def quick_check(self) -> list[str]:
+        """SQLite's quick integrity check: [] when the file is sound, else what is wrong (first few problems)."""
+        rows = [r[0] for r in self.db.execute("PRAGMA quick_check(5)").fetchall()]
+        return [] if rows == ["ok"] else rows
 
     @property
     def schema_version(self) -> int:

@@ -8,10 +8,12 @@ hint and follows it when the system changes.
 from __future__ import annotations
 
 import logging
+import tempfile
 import weakref
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from string import Template
 
 from PySide6.QtCore import QByteArray, QObject, QSize, Qt, Signal
@@ -109,12 +111,19 @@ def _arrow_file(direction: str, color: str) -> str:
     """A small arrow PNG for style sheets (which take image files, not icons), made once per colour."""
     from backend.paths import paths
 
-    folder = paths().cache / "ui"
-    path = folder / f"chevron-{direction}-{color.lstrip('#')}.png"
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        icon(f"chevron-{direction}", color, 12).pixmap(12, 12).save(str(path))
-    return path.as_posix()
+    name = f"chevron-{direction}-{color.lstrip('#')}.png"
+    # the cache may be on a read-only or full disk: then the system's temporary folder, else no arrow image
+    for folder in (paths().cache / "ui", Path(tempfile.gettempdir()) / "tern-ui"):
+        path = folder / name
+        try:
+            if not path.exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                if not icon(f"chevron-{direction}", color, 12).pixmap(12, 12).save(str(path)):
+                    continue
+            return path.as_posix()
+        except OSError:
+            continue
+    return ""
 
 
 @cache

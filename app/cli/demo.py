@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     ctx = AppContext()
+    ctx.require_saving("make the demo models")
     last = [-1]
 
     def progress(enc: str, frac: float) -> None:

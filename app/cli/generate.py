@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from app.cli.output import emit_json
 from app.context import AppContext
 from backend import units
+from backend.bench.energy import EnergyFigure
+from backend.bench.meter import MetricsMeter, default_meter
 from backend.chat.model_engine import ModelEngine
 from backend.chat.runner import Delta, Turn, TurnSpec
 from backend.chat.text import strict_text
@@ -17,6 +22,7 @@ from backend.engine.hardware import logical_cpus
 from backend.engine.protocol import DEFAULT_PARAMS
 from backend.errors import TernError
 from backend.models import SYNTHETIC_LABEL
+from backend.models.registry import looks_like_path
 
 ORDER = 20
 
@@ -47,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         prompt = strict_text(args.prompt, "The prompt (--prompt)")
         system = strict_text(args.system, "The system prompt (--system)")
-        path = ctx.registry.resolve(args.model)
+        # a file path needs no database: a damaged or locked store must not stop `tern generate FILE.gguf`
+        path = Path(args.model).expanduser() if looks_like_path(args.model) else ctx.registry.resolve(args.model)
         params = {
             "max_tokens": args.max_tokens, "seed": args.seed, "temperature": args.temperature,
             "top_p": args.top_p, "top_k": args.top_k, "repeat_penalty": args.repeat_penalty,
@@ -57,9 +64,13 @@ def run(args: argparse.Namespace) -> int:
         if threads > logical_cpus():
             print(f"tern: {threads:,} threads asked for; this computer runs {logical_cpus()} at once, "
                   f"so the engine uses {logical_cpus()}.", file=sys.stderr)
+        # --json carries the reply's energy as Compare measures it (the same meter); started before the load so
+        # the sampler has idle readings from before the reply to subtract
+        meter = default_meter(ctx.settings.sampler_hz, ctx.settings.cpu_watts_per_core) if out_json else None
         model = ModelEngine(path, n_ctx=args.ctx or ctx.settings.n_ctx, n_threads=threads, name="cli")
         try:
-            return _generate(model, prompt, system, params, args.raw, out_json)
+            with _closing(meter):
+                return _generate(model, prompt, system, params, args.raw, out_json, meter)
         finally:
             model.close()
     except EngineError as e:
@@ -69,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _generate(model: ModelEngine, prompt: str, system: str, params: dict[str, Any], raw: bool,
-              out_json: bool) -> int:
+              out_json: bool, meter: MetricsMeter | None = None) -> int:
     info = model.load()
     if out_json:
         emit_json({"event": "loaded", "info": info.to_dict(), "synthetic_label":
@@ -81,6 +92,8 @@ def _generate(model: ModelEngine, prompt: str, system: str, params: dict[str, An
     turn = Turn(TurnSpec(messages, params, prompt=prompt if raw else None))
     tail = ""
     with model.slot() as engine:
+        if meter is not None:
+            meter.begin(engine.pid or 0)
         events = turn.events(engine)
         try:
             for ev in events:
@@ -99,7 +112,8 @@ def _generate(model: ModelEngine, prompt: str, system: str, params: dict[str, An
     result = turn.result
     assert result is not None
     if result.error is None:
-        report(Done(TurnStats.from_dict(result.stats), tail), out_json)
+        stats = TurnStats.from_dict(result.stats)
+        report(Done(stats, tail), out_json, None if meter is None else meter.end(stats))
         return 0
     if not out_json and result.text:
         sys.stdout.write("\n")  # the partial reply stays on screen; the reason follows on stderr
@@ -108,10 +122,35 @@ def _generate(model: ModelEngine, prompt: str, system: str, params: dict[str, An
     return fail(err if isinstance(err, TernError) else TernError(str(err)), out_json, code)
 
 
-def report(done: Done, out_json: bool) -> None:
+@contextmanager
+def _closing(meter: MetricsMeter | None) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if meter is not None:
+            meter.close()
+
+
+# Units of the energy figures, as Compare's JSON names them (EnergyFigure).
+ENERGY_UNITS = {"j_per_token": "J/token", "joules": "J", "prefill_j": "J", "decode_j": "J", "avg_watts": "W",
+                "baseline_watts": "W"}
+
+
+def energy_fields(figure: EnergyFigure | None) -> dict[str, Any]:
+    """`energy`: the reply's figures with their units and power label (source, what it covers, measured or
+    estimated), or None with `energy_reason` saying why there is none."""
+    if figure is None:
+        return {}
+    if figure.j_per_token is None and figure.avg_watts is None:
+        label = figure.label or {}
+        return {"energy": None, "energy_reason": figure.reason or label.get("reason") or "no power reading"}
+    return {"energy": {**figure.to_dict(), "units": ENERGY_UNITS}, "energy_reason": figure.reason or None}
+
+
+def report(done: Done, out_json: bool, energy: EnergyFigure | None = None) -> None:
     s = done.stats
     if out_json:
-        emit_json({"event": "done", "stats": s.to_dict(), "tail": done.tail})
+        emit_json({"event": "done", "stats": {**s.to_dict(), **energy_fields(energy)}, "tail": done.tail})
         return
     sys.stdout.write(done.tail + "\n")
     print(

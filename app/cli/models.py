@@ -34,6 +34,8 @@ from backend.models.importer import import_model
 from backend.units import rate, size
 
 ORDER = 30
+WRITES = {"download": "download a model", "derive": "make a variant", "import": "import a model",
+          "remove": "remove a model"}  # subcommands whose point is to record something in the library
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -96,9 +98,12 @@ def _token(args: argparse.Namespace) -> str | None:
 
 
 def _guard(func: Any, args: argparse.Namespace) -> int:
-    if AppContext().settings.offline:  # the app's "work offline" setting means the same as HF_HUB_OFFLINE
+    ctx = AppContext()
+    if ctx.settings.offline:  # the app's "work offline" setting means the same as HF_HUB_OFFLINE
         os.environ["HF_HUB_OFFLINE"] = "1"
     try:
+        if args.models_command in WRITES:
+            ctx.require_saving(WRITES[args.models_command])
         return int(func(args) or 0)
     except TernError as e:
         if args.json:

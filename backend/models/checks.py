@@ -26,7 +26,15 @@ def split_parts(path: Path, header: GGUFHeader) -> list[Path]:
 
 
 def check_header(path: Path, header: GGUFHeader) -> None:
-    """Refuse tensor encodings this llama.cpp cannot run, naming them."""
+    """Refuse tensor encodings this llama.cpp cannot run, naming them, and headers that cannot describe a model."""
+    if not header.tensors:
+        raise ModelFileError(path, "it holds no tensors (no weights)", code="not_gguf")
+    if header.split_count > 1 and not SPLIT_RE.match(path.name):
+        raise ModelFileError(
+            path, f"its header says it is one of {header.split_count} parts of a split model, but its name does not "
+            f"say which (NAME-00001-of-{header.split_count:05d}.gguf)", "Keep the parts' original names.",
+            code="missing_part",
+        )
     if any(t.type_id == I2_S_TYPE for t in header.tensors):
         raise ModelFileError(
             path,

@@ -8,10 +8,14 @@ are skipped, never read; string arrays are walked but not kept.
 from __future__ import annotations
 
 import math
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from backend.models.gguf_values import ARRAY, STRING, ValueProblem, check_metadata
+from backend.text import printable
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
@@ -35,7 +39,14 @@ GGML_TYPES: dict[int, tuple[str, int, int]] = {
 _SCALAR = {  # GGUF value type -> struct format
     0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d",
 }
-_STRING, _ARRAY = 8, 9
+GGML_MAX_DIMS = 4
+GGML_MAX_NAME = 64  # a tensor name must be shorter (ggml.h)
+INT64_MAX = 2**63 - 1
+# No header reaches this far; a count or length that points past it is corrupt, not a big file.
+MAX_HEADER_END = 1 << 40
+MAX_STRINGS = 1 << 24  # the largest vocabularies and merge lists hold a few hundred thousand
+# Multi-line metadata text (a template, a licence) keeps its newlines; everything else is one line.
+_MULTILINE_KEYS = ("tokenizer.chat_template", "general.license", "general.description")
 
 
 class HeaderError(Exception):
@@ -63,6 +74,7 @@ class ByteSource(Protocol):
 class FileSource:
     def __init__(self, path: Path) -> None:
         self._f = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self.size: int | None = os.fstat(self._f.fileno()).st_size
 
     def read_at(self, offset: int, size: int) -> bytes:
         self._f.seek(offset)
@@ -108,10 +120,15 @@ class GGUFHeader:
 
     @property
     def architecture(self) -> str:
-        return str(self.metadata.get("general.architecture", "unknown"))
+        return str(self.metadata.get("general.architecture") or "unknown")
 
     def arch_value(self, key: str, default: Any = None) -> Any:
         return self.metadata.get(f"{self.architecture}.{key}", default)
+
+    def arch_int(self, key: str) -> int | None:
+        """A whole-number value of the architecture's (checked at parse time), or None if absent or an array."""
+        v = self.arch_value(key)
+        return v if isinstance(v, int) and not isinstance(v, bool) else None
 
     @property
     def name(self) -> str:
@@ -119,8 +136,7 @@ class GGUFHeader:
 
     @property
     def context_length(self) -> int | None:
-        v = self.arch_value("context_length")
-        return int(v) if v is not None else None
+        return self.arch_int("context_length")
 
     @property
     def n_params(self) -> int:
@@ -133,7 +149,8 @@ class GGUFHeader:
 
     @property
     def split_count(self) -> int:
-        return int(self.metadata.get("split.count", 1) or 1)
+        v = self.metadata.get("split.count")  # a uint16, checked at parse time
+        return v if isinstance(v, int) and v > 1 else 1
 
     @property
     def data_bytes(self) -> int | None:
@@ -184,14 +201,27 @@ def type_name(type_id: int) -> str:
 
 
 class _Cursor:
+    """Reads little-endian values in order; every length and count from the file is bounded before use."""
+
     def __init__(self, src: ByteSource, chunk: int) -> None:
         self.src, self.pos, self.chunk = src, 0, chunk
         self.buf, self.buf_start = b"", 0
 
+    @property
+    def limit(self) -> int:
+        """Where the source ends, if it says (a local file, or a Hub file once its size is known)."""
+        size = getattr(self.src, "size", None)
+        return size if isinstance(size, int) else MAX_HEADER_END
+
+    def check_room(self, n: int, what: str) -> None:
+        """`what` claims the next `n` bytes: refuse a claim the source cannot hold."""
+        if self.pos + n > min(self.limit, MAX_HEADER_END):
+            raise HeaderError(f"the file is truncated or corrupt: {what} runs past its end")
+
     def _need(self, n: int) -> memoryview:
         end = self.pos + n
         if self.pos < self.buf_start or end > self.buf_start + len(self.buf):
-            want = max(n, self.chunk)
+            want = min(max(n, self.chunk), MAX_HEADER_END - self.pos)
             self.buf = self.src.read_at(self.pos, want)
             self.buf_start = self.pos
             if len(self.buf) < n:
@@ -204,18 +234,24 @@ class _Cursor:
         size = struct.calcsize("<" + fmt)
         return struct.unpack("<" + fmt, self._need(size))[0]
 
-    def string(self, limit: int = 1 << 26) -> str:
+    def string(self, what: str, limit: int = 1 << 26) -> str:
         n = self.unpack("Q")
         if n > limit:
-            raise HeaderError(f"implausible string length {n}")
+            raise HeaderError(f"the header is corrupt: {what} claims {n:,} bytes")
+        self.check_room(n, what)
         return bytes(self._need(n)).decode("utf-8", errors="replace")
 
-    def skip(self, n: int) -> None:
+    def skip(self, n: int, what: str) -> None:
+        self.check_room(n, what)
         self.pos += n
 
 
 def parse_header(src: ByteSource, chunk: int = 1 << 20) -> GGUFHeader:
-    """Parse the header from `src`; raises HeaderError or NeedMoreData."""
+    """Parse the header from `src`; raises HeaderError (naming the key or tensor at fault) or NeedMoreData.
+
+    Strings come back without control characters (`backend.text.printable`), numbers checked against
+    what llama.cpp accepts (`gguf_values`), tensors against the rules of llama.cpp's own reader (gguf.cpp).
+    """
     cur = _Cursor(src, chunk)
     try:
         magic = bytes(cur._need(4))
@@ -229,45 +265,88 @@ def parse_header(src: ByteSource, chunk: int = 1 << 20) -> GGUFHeader:
     n_tensors, n_kv = cur.unpack("Q"), cur.unpack("Q")
     if n_tensors > 1 << 24 or n_kv > 1 << 24:
         raise HeaderError("the header is corrupt (implausible tensor or key count)")
+    metadata, array_lengths, types = _read_metadata(cur, n_kv)
+    try:
+        check_metadata(metadata, types)
+    except ValueProblem as e:
+        raise HeaderError(str(e)) from None
+    align = int(metadata.get("general.alignment", DEFAULT_ALIGNMENT))
+    tensors = _read_tensors(cur, n_tensors, align)
+    header_end = cur.pos
+    data_start = (header_end + align - 1) // align * align
+    return GGUFHeader(version, metadata, array_lengths, tensors, header_end, data_start)
 
+
+def _read_metadata(cur: _Cursor, n_kv: int) -> tuple[dict[str, Any], dict[str, int], dict[str, tuple[int, int | None]]]:
     metadata: dict[str, Any] = {}
     array_lengths: dict[str, int] = {}
-    for _ in range(n_kv):
-        key = cur.string(1 << 16)
+    types: dict[str, tuple[int, int | None]] = {}
+    for i in range(n_kv):
+        key = printable(cur.string(f"the name of key {i + 1}", 1 << 16))
+        if key in types:
+            raise HeaderError(f"the header is corrupt: key {key} appears twice")
         vtype = cur.unpack("I")
         if vtype in _SCALAR:
             metadata[key] = cur.unpack(_SCALAR[vtype])
-        elif vtype == _STRING:
-            metadata[key] = cur.string()
-        elif vtype == _ARRAY:
+            types[key] = (vtype, None)
+        elif vtype == STRING:
+            metadata[key] = printable(cur.string(key), multiline=key in _MULTILINE_KEYS)
+            types[key] = (vtype, None)
+        elif vtype == ARRAY:
             etype, count = cur.unpack("I"), cur.unpack("Q")
             array_lengths[key] = count
+            types[key] = (vtype, etype)
             if etype in _SCALAR:
-                cur.skip(struct.calcsize("<" + _SCALAR[etype]) * count)
-            elif etype == _STRING:
+                cur.skip(struct.calcsize("<" + _SCALAR[etype]) * count, f"the array {key} ({count:,} values)")
+            elif etype == STRING:
+                if count > MAX_STRINGS:  # walked one by one: a corrupt count over zeros would take minutes
+                    raise HeaderError(f"the header is corrupt: the array {key} claims {count:,} strings")
+                cur.check_room(8 * count, f"the array {key} ({count:,} strings)")
                 for _ in range(count):
-                    cur.skip(cur.unpack("Q"))
+                    cur.skip(cur.unpack("Q"), f"a string in the array {key}")
             else:
                 raise HeaderError(f"the header is corrupt (array of value type {etype} in {key})")
         else:
             raise HeaderError(f"the header is corrupt (value type {vtype} in {key})")
+    return metadata, array_lengths, types
 
+
+def _read_tensors(cur: _Cursor, n_tensors: int, align: int) -> list[TensorInfo]:
+    """The tensor table, checked as llama.cpp's reader checks it: names, dimensions, sizes, offsets."""
     tensors: list[TensorInfo] = []
-    for _ in range(n_tensors):
-        name = cur.string(1 << 16)
+    seen: set[str] = set()
+    expected_offset: int | None = 0  # None once a tensor of an unknown encoding makes sizes unknowable
+    for i in range(n_tensors):
+        raw = cur.string(f"the name of tensor {i + 1}", 1 << 16)
+        name = printable(raw)
+        if len(raw.encode()) >= GGML_MAX_NAME:
+            raise HeaderError(f"the header is corrupt: tensor name {name[:40]}… is longer than "
+                              f"{GGML_MAX_NAME - 1} bytes")
+        if name in seen:
+            raise HeaderError(f"the header is corrupt: tensor {name} appears twice")
+        seen.add(name)
         n_dims = cur.unpack("I")
-        if n_dims > 8:
+        if n_dims > GGML_MAX_DIMS:
             raise HeaderError(f"the header is corrupt (tensor {name} has {n_dims} dimensions)")
         shape = tuple(cur.unpack("Q") for _ in range(n_dims))
+        if any(d > INT64_MAX for d in shape) or math.prod(shape) > INT64_MAX:
+            raise HeaderError(f"the header is corrupt: tensor {name} has an impossible shape {shape}")
         info_offset = cur.pos
         type_id = cur.unpack("I")
         offset = cur.unpack("Q")
-        tensors.append(TensorInfo(name, shape, type_id, offset, info_offset))
-
-    header_end = cur.pos
-    align = int(metadata.get("general.alignment", DEFAULT_ALIGNMENT) or DEFAULT_ALIGNMENT)
-    data_start = (header_end + align - 1) // align * align
-    return GGUFHeader(version, metadata, array_lengths, tensors, header_end, data_start)
+        t = TensorInfo(name, shape, type_id, offset, info_offset)
+        known = GGML_TYPES.get(type_id)
+        if known is not None and shape and shape[0] % known[1]:
+            raise HeaderError(f"the header is corrupt: tensor {name} has rows of {shape[0]} values, not a multiple "
+                              f"of its {known[0]} block of {known[1]}")
+        if expected_offset is not None:
+            if offset != expected_offset:
+                raise HeaderError(f"the header is corrupt: tensor {name}'s data is said to start at byte {offset:,} "
+                                  f"of the data section, where byte {expected_offset:,} was expected")
+            n = t.nbytes
+            expected_offset = None if n is None else offset + (n + align - 1) // align * align
+        tensors.append(t)
+    return tensors
 
 
 def read_header(path: Path) -> GGUFHeader:

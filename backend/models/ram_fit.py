@@ -31,14 +31,18 @@ class RamFit:
 
 
 def kv_cache_bytes(header: GGUFHeader, n_ctx: int, bytes_per_value: int = 2) -> int:
-    """K and V cache for every layer at `n_ctx` tokens in F16 (llama.cpp's default cache type)."""
-    n_layer = int(header.arch_value("block_count", 0) or 0)
-    n_embd = int(header.arch_value("embedding_length", 0) or 0)
-    n_head = int(header.arch_value("attention.head_count", 0) or 0)
-    n_head_kv = int(header.arch_value("attention.head_count_kv", n_head) or n_head)
-    if not (n_layer and n_embd and n_head):
+    """K and V cache for every layer at `n_ctx` tokens in F16 (llama.cpp's default cache type).
+
+    0 when the header does not say enough (per-layer head counts, an architecture without attention).
+    The values are whole numbers in llama.cpp's ranges: `parse_header` checked them where it read them.
+    """
+    n_layer = header.arch_int("block_count") or 0
+    n_embd = header.arch_int("embedding_length") or 0
+    n_head = header.arch_int("attention.head_count") or 0
+    n_head_kv = header.arch_int("attention.head_count_kv") or n_head
+    if not (n_layer and n_embd and n_head and n_ctx > 0):
         return 0
-    head_dim = int(header.arch_value("attention.key_length", n_embd // n_head) or n_embd // n_head)
+    head_dim = header.arch_int("attention.key_length") or n_embd // n_head
     return kv_bytes(n_layer, n_head_kv, head_dim, n_ctx, bytes_per_value)
 
 

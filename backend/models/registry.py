@@ -163,7 +163,7 @@ class Registry:
     def resolve(self, spec: str | Path) -> Path:
         """A GGUF path from a path, a model name, or `name:ENCODING` (e.g. `demo:f16`)."""
         p = Path(spec).expanduser()
-        if p.suffix.lower() == ".gguf" or p.exists() or "/" in str(spec) or "\\" in str(spec):
+        if looks_like_path(spec):
             return p
         name, _, encoding = str(spec).partition(":")
         model = self.find(name)
@@ -188,6 +188,12 @@ class Registry:
 
     def remove_variant(self, vid: int) -> None:
         self.store.db.execute("DELETE FROM variants WHERE id = ?", (vid,))
+
+
+def looks_like_path(spec: str | Path) -> bool:
+    """Is `spec` a file (a path or a .gguf name) rather than a model name? Paths need no registry."""
+    p = Path(spec).expanduser()
+    return p.suffix.lower() == ".gguf" or p.exists() or "/" in str(spec) or "\\" in str(spec)
 
 
 def _abs(path: str | Path) -> Path:

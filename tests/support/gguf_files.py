@@ -47,3 +47,12 @@ def larger_than_ram(src: Path, dst: Path, total_bytes: int) -> Path:
     with open(dst, "r+b") as f:
         f.truncate(expected)
     return dst
+
+
+def with_uint32(src: Path, dst: Path, key: str, value: int) -> Path:
+    """A copy whose uint32 metadata value `key` is `value` (the rest of the file unchanged)."""
+    from tests.support.gguf_fuzz import patched, read_layout
+
+    data = src.read_bytes()
+    dst.write_bytes(patched(data, read_layout(data).entry(key).value_at, "I", value))
+    return dst

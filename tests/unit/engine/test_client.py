@@ -152,8 +152,9 @@ def test_bad_file_is_refused_before_the_engine_sees_it(engine: EngineClient, tin
 
 
 def test_file_llama_cpp_rejects_is_a_clear_error(engine: EngineClient, tiny: Path, tmp_path: Path) -> None:
-    # A norm tensor that claims another encoding: the header reads fine, llama.cpp's loader refuses.
-    bad = gguf_files.with_tensor_type(tiny, tmp_path / "mislabelled.gguf", 35, "blk.0.attn_norm.weight")
+    # No feed-forward width: every header check passes (some architectures have none), llama.cpp's loader
+    # refuses it for bitnet.
+    bad = gguf_files.with_uint32(tiny, tmp_path / "mislabelled.gguf", "bitnet.feed_forward_length", 0)
     with pytest.raises(EngineError) as err:
         engine.load(bad)
     assert err.value.code == "load_failed" and "mislabelled.gguf" in str(err.value)
