@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from backend.server.config import DEFAULT_HOST, DEFAULT_PORT
+from backend.server.config import DEFAULT_HOST, DEFAULT_PORT, MAX_QUEUE
 
 ORDER = 40
 KEY_ENV = "TERN_API_KEY"
@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--ctx", type=int, default=0, help="context length per model, in tokens (default: from settings)")
     p.add_argument("--threads", type=int, default=-1, help="CPU threads per model (default: from settings; "
                    "0: physical cores)")
+    p.add_argument("--max-queue", type=int, default=MAX_QUEUE, metavar="N",
+                   help=f"requests that may wait for one model beyond the one it runs (default {MAX_QUEUE}); "
+                   "more get 503")
     p.add_argument("--cors-origin", metavar="ORIGIN", nargs="+", default=[],
                    help="browser origins allowed to call the API, e.g. http://localhost:3000 (none by default)")
     p.set_defaults(func=run)
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, api_key=args.api_key or os.environ.get(KEY_ENV, ""),
         cors_origins=tuple(args.cors_origin), default_model=args.model, n_ctx=args.ctx or settings.n_ctx,
         n_threads=settings.threads if args.threads < 0 else args.threads, sampler_hz=settings.sampler_hz,
-        watts_per_core=settings.cpu_watts_per_core,
+        watts_per_core=settings.cpu_watts_per_core, max_queue=args.max_queue,
     )
     server = LocalServer(config, store=ctx.store)  # checks the configuration: a clear error, nothing started
     server.requests.subscribe(lambda record: print(record.line(), file=sys.stderr, flush=True))

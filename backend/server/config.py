@@ -75,6 +75,8 @@ class ServerConfig:
                 )
         if self.n_ctx < 256:
             raise ServerConfigError(f"A context of {self.n_ctx} tokens is too short.", "Use --ctx 256 or more.")
+        if self.max_queue < 0:
+            raise ServerConfigError(f"A queue of {self.max_queue} requests is not possible.", "Use 0 or more.")
         if self.n_threads < 0:
             raise ServerConfigError(f"{self.n_threads} threads is not a thread count.", "Use 0 for physical cores.")
 

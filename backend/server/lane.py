@@ -118,7 +118,7 @@ class Lane:
         with self._cond:
             if self._closing:
                 raise unavailable("The server is stopping.", "server_stopping")
-            if len(self._waiting) >= self.max_queue:
+            if len(self._waiting) + (self._running is not None) > self.max_queue:  # one runs, max_queue wait
                 doing = "is loading" if self.loading else "is busy"
                 raise unavailable(
                     f"Model {self.spec} {doing} and {len(self._waiting)} requests are already waiting for it "

@@ -77,8 +77,8 @@ class TurnResponse:
             self._record_error(err)
             return
         tern, counts, energy = await self._figures(ev)
+        self._record(ev, energy, 200)  # before the answer: a client that has it finds it in the log
         await _send_json(send, 200, self.render.whole("".join(parts), ev.finish_reason, counts, tern))
-        self._record(ev, energy, 200)
 
     async def _stream(self, send: Any) -> None:
         ev = await self._next()
@@ -108,8 +108,8 @@ class TurnResponse:
         await _body(send, sse(self.render.closing(ev.finish_reason, tern)))
         if self.req.include_usage:
             await _body(send, sse(self.render.usage_chunk(counts)))
-        await _body(send, DONE, more=False)
         self._record(ev, energy, 200)
+        await _body(send, DONE, more=False)
 
     # -- helpers ----------------------------------------------------------------------------
     async def _next(self) -> Any:
