@@ -15,7 +15,7 @@ from app.context import AppContext
 
 log = logging.getLogger("tern.gui")
 # Pages and readouts other parts of Tern add to the window: a module with `install(window, ctx)`.
-EXTENSIONS = ("ui.library", "ui.compare", "ui.metrics")
+EXTENSIONS = ("ui.library", "ui.compare", "ui.metrics", "ui.server")
 
 
 def freeze_startup_objects() -> None:
