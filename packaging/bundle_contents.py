@@ -7,6 +7,8 @@ list — assets, llama.cpp libraries, the worker entry point — without buildin
   assets are read with importlib.resources, so import analysis alone would miss them.
 - `assets/**` data files at the same relative paths (importlib.resources works in the bundle).
 - the engine build's manifest `llama_cpp/tern_engine.json` (which patches the engine carries).
+- the local server's uvicorn parts, which uvicorn imports by name from its settings
+  (backend/server/local.py picks h11, the asyncio loop and no lifespan; SERVER_MODULES).
 - llama-cpp-python's shared libraries from `llama_cpp/lib`: PyInstaller does not see ctypes
   loads. Unversioned names (libllama.so, loaded by path) and soname copies (libggml.so.0, which
   libllama links against) are kept; the fully versioned duplicates wheels also carry
@@ -38,7 +40,11 @@ EXCLUDES = [
     "PIL",
     "llama_cpp.server",
     "PyInstaller",
+    "openai",  # the server's tests drive it with the openai client; the app never imports it
 ]
+# uvicorn loads these by name (uvicorn.config: HTTP_PROTOCOLS, LOOP_FACTORIES, LIFESPAN) for the
+# settings backend/server/local.py gives it; import analysis cannot see them.
+SERVER_MODULES = ["uvicorn.protocols.http.h11_impl", "uvicorn.loops.asyncio", "uvicorn.lifespan.off"]
 
 _VERSIONED_SO = re.compile(r".+\.so\.\d+\.\d+.*")  # libfoo.so.0.25.3: a duplicate of libfoo.so.0
 
@@ -112,7 +118,7 @@ def cpu_variants(binaries: list[tuple[str, str]]) -> list[str]:
 
 
 def hiddenimports() -> list[str]:
-    return [*own_modules(), WORKER_MODULE, "llama_cpp", "llama_cpp.llama_chat_format"]
+    return [*own_modules(), WORKER_MODULE, "llama_cpp", "llama_cpp.llama_chat_format", *SERVER_MODULES]
 
 
 def bundle_requirements(root: Path = ROOT) -> list[str]:

@@ -23,6 +23,9 @@ from backend.server.requestlog import RequestLog
 
 log = logging.getLogger("tern.server")
 GRACE_S = 3  # open connections get this long to finish after the turns were stopped
+# Named, not "auto": pure-Python h11 and asyncio (no uvloop/httptools to bundle), no websockets, no
+# lifespan (engines are closed here, after uvicorn returns). The bundle lists the modules these name.
+UVICORN_PARTS = {"http": "h11", "ws": "none", "loop": "asyncio", "lifespan": "off"}
 
 
 class LocalServer:
@@ -172,9 +175,8 @@ class LocalServer:
                                                                         self.config.watts_per_core)
         self._pool = pool = ModelPool(Registry(store), self.config, energy)
         app = create_app(Parts(self.config, pool, energy, self.requests))
-        config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="off",
-                                http="h11", ws="none", loop="asyncio", timeout_graceful_shutdown=GRACE_S,
-                                server_header=False)
+        config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False,
+                                timeout_graceful_shutdown=GRACE_S, server_header=False, **UVICORN_PARTS)
         self._uvicorn = _Uvicorn(config, pool.stop)
         if self.config.default_model:
             pool.preload(self.config.default_model)
