@@ -210,7 +210,7 @@ class Lane:
                     end = ev
                     continue
                 assert isinstance(ev, Piece)
-                tokens += 1
+                tokens += ev.tokens
                 if scanner.hit:
                     continue  # the engine is stopping; these tokens are past the stop sequence
                 text = scanner.feed(ev.text)

@@ -8,7 +8,7 @@ module without touching the rest of the server. The interface the server uses:
     turns.load() -> ModelInfo          # a fresh engine process with the model loaded
     turns.ready, turns.pid, turns.info
     for ev in turns.run(TurnInput(messages=…, params=…)):   # blocking; one turn at a time
-        Piece(text, t_ns)              # one token's text (an engine batch arrives as consecutive pieces)
+        Piece(text, t_ns, tokens)      # generated text (today one token per piece)
         TurnEnd(stats, tail)           # the engine's TurnStats (TTFT, decode tok/s, peak RSS, stop reason)
     turns.cancel()                     # thread-safe: stops the turn in progress within one token
     turns.close()
@@ -45,7 +45,8 @@ class TurnInput:
 @dataclass(frozen=True)
 class Piece:
     text: str
-    t_ns: int  # the engine's wall clock when the token was sampled
+    t_ns: int  # the engine's wall clock when the (last) token was sampled
+    tokens: int = 1  # tokens in this piece: 1 today; a batch when the runner hands batches on
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ def test_other_computers_need_a_key_and_a_busy_port_is_explained(qtbot, open_win
     page.key.clear()
     page.controller.start(page.config())  # refused before anything listens
     qtbot.waitUntil(lambda: page.state.text() == "Could not start", timeout=START_MS)
+    assert page.controller.server is None
     assert "without an API key" in page.hint.text() and not page.switch.isChecked()
 
     page.lan.setChecked(False)
@@ -80,8 +81,7 @@ def test_other_computers_need_a_key_and_a_busy_port_is_explained(qtbot, open_win
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         page.port.setValue(taken.getsockname()[1])
-        page.controller.start(page.config())
-        qtbot.waitUntil(lambda: page.controller.job is None and page.state.text() == "Could not start",
-                        timeout=START_MS)
-    assert "is in use" in page.hint.text()
+        page.controller.start(page.config())  # waits for the last job if it is still finishing
+        qtbot.waitUntil(lambda: "is in use" in page.hint.text(), timeout=START_MS)
+    assert page.state.text() == "Could not start" and not page.switch.isChecked()
     assert page.shutdown()

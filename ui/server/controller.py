@@ -34,6 +34,7 @@ class ServerController(QObject):
         self.url = ""
         self.job: Job | None = None
         self._stop_after_job = False  # stop was asked for while the start job was still finishing
+        self._start_after_job: ServerConfig | None = None  # start was asked for while a job was finishing
         self.state_changed.connect(self._remember)
 
     @property
@@ -42,7 +43,10 @@ class ServerController(QObject):
 
     def start(self, config: ServerConfig) -> None:
         self._stop_after_job = False
-        if self.busy or self.state == "running":
+        if self.busy:
+            self._start_after_job = config
+            return
+        if self.state == "running":
             return
         self.state_changed.emit("starting", "")
 
@@ -60,6 +64,7 @@ class ServerController(QObject):
         self._run(work, self._started)
 
     def stop(self) -> None:
+        self._start_after_job = None
         if self.busy:
             self._stop_after_job = True
             return
@@ -103,6 +108,9 @@ class ServerController(QObject):
         if self._stop_after_job:
             self._stop_after_job = False
             self.stop()
+        elif self._start_after_job is not None:
+            config, self._start_after_job = self._start_after_job, None
+            self.start(config)
 
     @Slot(str, str)
     def _remember(self, state: str, detail: str) -> None:
