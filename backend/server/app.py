@@ -96,8 +96,7 @@ async def _turn(request: Request, parse: Any) -> Any:
     req: TurnRequest | None = None
     try:
         req = parse(load_json(await request.body()))
-        ref = await anyio.to_thread.run_sync(parts.pool.find, req.model)
-        lane = await anyio.to_thread.run_sync(parts.pool.lane, ref)
+        ref, lane = parts.pool.recent(req.model) or await anyio.to_thread.run_sync(parts.pool.resolve, req.model)
         turn = TurnInput(messages=req.messages, prompt=req.prompt, params=req.engine_params(parts.config.n_ctx))
         job = Job(turn, req.stop, asyncio.get_running_loop())
         lane.submit(job)

@@ -179,7 +179,12 @@ class LocalServer:
                                 timeout_graceful_shutdown=GRACE_S, server_header=False, **UVICORN_PARTS)
         self._uvicorn = _Uvicorn(config, pool.stop)
         if self.config.default_model:
-            pool.preload(self.config.default_model)
+            from backend.server.errors import ApiError
+
+            try:
+                pool.preload(self.config.default_model)
+            except ApiError as e:  # an unknown model, or one that cannot fit: say so before listening
+                raise ServerConfigError(f"Cannot serve --model {self.config.default_model}: {e.message}") from e
 
     def _request_exit(self) -> None:
         if self._pool is not None:

@@ -212,6 +212,12 @@ def test_listening_beyond_this_computer_needs_a_key(serve_home: Path) -> None:
     assert r.returncode == 1 and "at least 8" in r.stderr
 
 
+def test_an_unknown_start_model_is_a_clear_error(serve_home: Path) -> None:
+    r = tern("serve", "--port", "0", "--model", "nosuch", env=serve_env(serve_home))
+    assert r.returncode == 1 and r.stdout == "" and "Traceback" not in r.stderr
+    assert "Cannot serve --model nosuch: There is no local model 'nosuch'" in r.stderr
+
+
 def test_a_port_in_use_is_a_clear_error(server: Serve, serve_home: Path) -> None:
     r = tern("serve", "--port", str(server.port), env=serve_env(serve_home))
     assert r.returncode == 1 and f"Port {server.port} on 127.0.0.1 is in use" in r.stderr
