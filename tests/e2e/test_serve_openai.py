@@ -106,20 +106,22 @@ def test_max_completion_tokens_limits_the_reply(server: Serve) -> None:
 
 
 def test_eight_concurrent_clients_all_complete(server: Serve) -> None:
+    n = 23  # a length no other test asks for: the server's log lines of this test are the ones with it
+
     def one(i: int) -> tuple[str, int, str]:
         chunks = list(client(server).chat.completions.create(
-            model="tiny", messages=[{"role": "user", "content": f"Client {i} says hello"}], max_tokens=24,
+            model="tiny", messages=[{"role": "user", "content": f"Client {i} says hello"}], max_tokens=n,
             stream=True, stream_options={"include_usage": True}, seed=i, **GREEDY))
         text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
         finish = next(ch.choices[0].finish_reason for ch in chunks if ch.choices and ch.choices[0].finish_reason)
         return text, chunks[-1].usage.completion_tokens, finish
 
-    served = "/v1/chat/completions tiny:TQ2_0 200 · "
-    before = sum(line.startswith(served) for line in server.lines())
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(one, range(8)))
-    assert all(text and n == 24 and finish == "length" for text, n, finish in results), results
-    server.wait_until(lambda lines: sum(line.startswith(served) for line in lines) - before == 8)
+    assert all(text and count == n and finish == "length" for text, count, finish in results), results
+    mine = f"+{n} tokens · finish: length"
+    server.wait_until(lambda lines: sum(line.startswith("/v1/chat/completions tiny:TQ2_0 200 · ") and mine in line
+                                        for line in lines) == 8)
 
 
 def test_unknown_model_is_a_404_naming_the_models_here(server: Serve) -> None:
