@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from backend.chat.runner import TurnSpec
 from backend.server.auth import ApiKeyGate
 from backend.server.config import ServerConfig
 from backend.server.errors import ApiError
@@ -29,7 +30,6 @@ from backend.server.params import TurnRequest, load_json, parse_chat, parse_comp
 from backend.server.pool import ModelPool
 from backend.server.requestlog import RequestLog, RequestRecord
 from backend.server.respond import TurnResponse
-from backend.server.turns import TurnInput
 
 log = logging.getLogger("tern.server")
 
@@ -97,8 +97,9 @@ async def _turn(request: Request, parse: Any) -> Any:
     try:
         req = parse(load_json(await request.body()))
         ref, lane = parts.pool.recent(req.model) or await anyio.to_thread.run_sync(parts.pool.resolve, req.model)
-        turn = TurnInput(messages=req.messages, prompt=req.prompt, params=req.engine_params(parts.config.n_ctx))
-        job = Job(turn, req.stop, asyncio.get_running_loop())
+        spec = TurnSpec(req.messages or [], req.engine_params(parts.config.n_ctx), policy=req.context_policy,
+                        prompt=req.prompt, stops=req.stop)
+        job = Job(spec, asyncio.get_running_loop())
         lane.submit(job)
     except ApiError as e:
         parts.requests.add(RequestRecord(endpoint, req.model if req else "", e.status, "error",

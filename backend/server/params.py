@@ -3,7 +3,10 @@
 Standard fields: `model`, `messages` (chat) or `prompt` (completions), `max_tokens` /
 `max_completion_tokens`, `temperature`, `top_p`, `seed`, `stop`, `stream`, `stream_options`.
 llama.cpp's own sampling fields are accepted too, as llama-server does: `top_k`, `min_p`,
-`repeat_penalty`, `ignore_eos`. A field asking for something Tern does not do (tools, logprobs,
+`repeat_penalty`, `ignore_eos`. Tern's own, for chat: `context_policy` (`truncate_middle`, `rolling`
+or `stop`) leaves older messages out of a conversation too long for the context, as the app does;
+without it a prompt that does not fit is a 400 `context_length_exceeded`, as OpenAI clients
+expect. A field asking for something Tern does not do (tools, logprobs,
 n > 1, penalties other than `repeat_penalty`) is refused rather than silently ignored; fields
 that change nothing about the reply (`user`, `metadata`, …) are ignored.
 """
@@ -14,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.chat.context import POLICIES
 from backend.server.errors import ApiError, bad_request
 
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
@@ -35,6 +39,7 @@ class TurnRequest:
     stop: tuple[str, ...] = ()
     stream: bool = False
     include_usage: bool = False
+    context_policy: str | None = None  # chat only: leave out older messages that do not fit (None: 400)
 
     def engine_params(self, default_max_tokens: int) -> dict[str, Any]:
         return {**self.sampling, "max_tokens": self.max_tokens or default_max_tokens}
@@ -64,7 +69,11 @@ def parse_chat(body: dict[str, Any]) -> TurnRequest:
     if fmt is not None and not (isinstance(fmt, dict) and fmt.get("type") == "text"):
         raise bad_request("Only `response_format: {\"type\": \"text\"}` is supported.", "response_format")
     max_tokens = _max_tokens(body, "max_completion_tokens") or _max_tokens(body, "max_tokens")
-    return _common(body, "chat", max_tokens, messages=out)
+    policy = body.get("context_policy")
+    if policy is not None and policy not in POLICIES:
+        raise bad_request(f"`context_policy` must be one of {', '.join(POLICIES)}: which older messages to leave "
+                          "out when the conversation does not fit the model's context.", "context_policy")
+    return _common(body, "chat", max_tokens, messages=out, context_policy=policy)
 
 
 def parse_completion(body: dict[str, Any]) -> TurnRequest:
@@ -78,6 +87,8 @@ def parse_completion(body: dict[str, Any]) -> TurnRequest:
         raise bad_request("`echo` is not supported by this server.", "echo")
     _refuse(body, "suffix", "`suffix` (insertion) is not supported by this server")
     _refuse(body, "logprobs", "logprobs are not supported by this server")
+    _refuse(body, "context_policy", "a context policy leaves out chat messages; a prompt has none (use "
+            "/v1/chat/completions)")
     if body.get("best_of") not in (None, 1):
         raise bad_request("`best_of` must be 1: this server returns one completion per request.", "best_of")
     max_tokens = _max_tokens(body, "max_tokens") or COMPLETIONS_DEFAULT_MAX_TOKENS

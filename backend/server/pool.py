@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backend.chat.model_engine import ModelEngine
 from backend.errors import ModelFileError
 from backend.models.checks import preflight
 from backend.models.gguf_header import GGUFHeader
@@ -24,7 +25,6 @@ from backend.models.registry import Registry
 from backend.server.config import ServerConfig
 from backend.server.errors import ApiError, bad_request, unavailable
 from backend.server.lane import Job, Lane
-from backend.server.turns import ModelTurns
 
 log = logging.getLogger("tern.server")
 _NO_RAM_LIMIT = 1 << 62  # checks a file without judging its fit (the fit is judged apart, with real figures)
@@ -141,8 +141,9 @@ class ModelPool:
                     f"{ref.spec} does not fit in the memory available: {fit.describe()}. Close other programs, "
                     "start the server with a shorter context (--ctx), or use a smaller encoding such as TQ1_0.",
                     "model_too_large")
-            turns = ModelTurns(ref.path, self.config.n_ctx, self.config.n_threads, ref.spec)
-            lane = Lane(ref.spec, turns, self.config.max_queue, self.energy, on_loaded=self._loaded)
+            model = ModelEngine(ref.path, self.config.n_ctx, self.config.n_threads, label=ref.spec,
+                                name=f"server-{ref.spec}")
+            lane = Lane(ref.spec, model, self.config.max_queue, self.energy, on_loaded=self._loaded)
             self._lanes[ref.spec] = lane
             return lane
 
@@ -187,7 +188,7 @@ class ModelPool:
 
     def _loaded(self, lane: Lane) -> None:
         if self.energy is not None:
-            self.energy.watch(lane.turns.pid)
+            self.energy.watch(lane.model.pid)
 
     def stop(self) -> None:
         """Refuse new requests and stop every turn now, without waiting (a signal handler calls it)."""

@@ -50,6 +50,7 @@ def tern_figures(ref: ModelRef, fin: Finished, energy: EnergyFigure) -> dict[str
         "prompt_tokens": s.prompt_tokens, "prompt_cached_tokens": s.prompt_cached, "generated_tokens": s.output_tokens,
         "stop_reason": s.stop_reason, "peak_rss_bytes": s.peak_rss, "rss_bytes": s.rss, "cpu_s": s.cpu_s,
         "queue_ms": fin.queue_ms, "load_ms": fin.load_ms,
+        "context": fin.context,  # with `context_policy`: {policy, dropped (messages left out), prompt_tokens, n_ctx}
         "energy": {
             "j_per_token": energy.j_per_token, "joules": energy.joules, "avg_watts": energy.avg_watts,
             "status": energy.status, "label": label.describe(), "source": label.source, "method": label.method,

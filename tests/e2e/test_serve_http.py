@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import subprocess
 import sys
@@ -223,14 +224,22 @@ def test_a_port_in_use_is_a_clear_error(server: Serve, serve_home: Path) -> None
     assert r.returncode == 1 and f"Port {server.port} on 127.0.0.1 is in use" in r.stderr
 
 
+@pytest.mark.skipif(os.name == "nt", reason="process groups and SIGINT are POSIX")
 def test_ctrl_c_stops_the_server_and_closes_every_engine(serve_home: Path) -> None:
-    s = Serve.start("--model", "tiny", env=serve_env(serve_home))
+    s = Serve.start("--model", "tiny", "--ctx", "65536", env=serve_env(serve_home), own_group=True)
     try:
         assert request(s, "POST", "/v1/chat/completions", {"model": "tiny:f16", "messages": STORY,
                                                           "max_tokens": 2})[0] == 200
+        conn, _ = open_stream(s, LONG)  # a reply streaming when Ctrl+C comes
         engines = [psutil.Process(pid) for pid in s.engine_pids()]
-        assert len(engines) == 2  # tiny:TQ2_0 (loaded at start) and tiny:F16, one process each
+        assert len(engines) == 3  # tiny:TQ2_0 (loaded at start), tiny:F16 and long: one process each
+        assert all(os.getpgid(p.pid) == os.getpgid(s.proc.pid) for p in engines)  # the terminal's SIGINT reaches them
     finally:
-        code = s.stop()
-    assert code == 0 and any("every engine process is closed" in line for line in s.lines())
+        code = s.ctrl_c()  # SIGINT to the whole process group, engines too, as a terminal's Ctrl+C does
+    conn.close()
+    lines = s.lines()
+    assert code == 0 and any("every engine process is closed" in line for line in lines)
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in engines)
+    stopped = [line for line in lines if line.startswith("/v1/chat/completions long:TQ2_0")]
+    assert len(stopped) == 1 and "The server is stopping" in stopped[0], lines  # not "the engine failed"
+    assert not any("failed" in line or "Traceback" in line for line in lines), lines

@@ -128,3 +128,19 @@ def test_unknown_model_is_a_404_naming_the_models_here(server: Serve) -> None:
     with pytest.raises(openai.NotFoundError) as e:
         client(server).chat.completions.create(model="gpt-4o", messages=STORY)
     assert "tiny:TQ2_0" in str(e.value)
+
+
+def test_a_conversation_longer_than_the_context_is_a_400_unless_a_policy_is_asked_for(server: Serve) -> None:
+    chat = [m for i in range(10) for m in ({"role": "user", "content": f"Question {i}: " + "tell me more. " * 12},
+                                           {"role": "assistant", "content": "Here is more of it. " * 12})]
+    chat.append({"role": "user", "content": "And the last question?"})  # ~4,000 tokens; tiny's context is 2,048
+    c = client(server)
+    with pytest.raises(openai.BadRequestError) as e:
+        c.chat.completions.create(model="tiny", messages=chat, max_tokens=4)
+    assert e.value.code == "context_length_exceeded" and "2048" in str(e.value)
+    r = c.chat.completions.create(model="tiny", messages=chat, max_tokens=4, temperature=0,
+                                  extra_body={"ignore_eos": True, "context_policy": "truncate_middle"})
+    context = r.model_extra["tern"]["context"]
+    assert r.choices[0].finish_reason == "length" and r.usage.completion_tokens == 4
+    assert context["policy"] == "truncate_middle" and context["dropped"] >= 2 and context["n_ctx"] == 2048
+    assert r.usage.prompt_tokens == context["prompt_tokens"] < 2048

@@ -40,9 +40,11 @@ class Serve:
         self._err = err
 
     @classmethod
-    def start(cls, *args: str, env: dict[str, str], timeout: float = 60) -> Serve:
+    def start(cls, *args: str, env: dict[str, str], timeout: float = 60, own_group: bool = False) -> Serve:
+        """`own_group`: in a process group of its own, as a shell runs a command (see `ctrl_c`)."""
         proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", "0", *args],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                start_new_session=own_group)
         out: queue.Queue[str] = queue.Queue()
         err: list[str] = []
         readers = [threading.Thread(target=lambda: [out.put(line) for line in proc.stdout], daemon=True),  # type: ignore[union-attr]
@@ -92,6 +94,12 @@ class Serve:
             return [c.pid for c in psutil.Process(self.proc.pid).children() if "engine" in " ".join(c.cmdline())]
         except psutil.NoSuchProcess:
             return []
+
+    def ctrl_c(self, timeout: float = 30) -> int:
+        """Ctrl+C as a terminal sends it: SIGINT to every process of the group, engines included (POSIX;
+        the server must have been started with `own_group`)."""
+        os.killpg(self.proc.pid, signal.SIGINT)
+        return self.stop(timeout)
 
     def stop(self, timeout: float = 30) -> int:
         if self.proc.poll() is None:

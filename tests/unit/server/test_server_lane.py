@@ -1,4 +1,5 @@
-"""A model's lane on a real engine: turns in arrival order, cancel, stop sequences, energy with its label."""
+"""A model's lane on a real engine, running the turn runner: turns in arrival order, cancel while waiting or
+running, stop sequences, the bounded line, context full as OpenAI's error, energy with its label."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ from typing import Any
 
 import pytest
 
+from backend.chat.model_engine import ModelEngine
+from backend.chat.runner import TurnSpec
 from backend.metrics import Sampler
 from backend.server.energy import OVERLAP_REASON, ServerEnergy
+from backend.server.errors import ApiError
 from backend.server.lane import Failed, Finished, Job, Lane, Text
-from backend.server.turns import ModelTurns, TurnInput
+from tests.conftest import LONG_CTX
 from tests.support import gguf_files
 
 STORY = [{"role": "user", "content": "Tell me a story"}]
 
 
-def turn(n: int, **params: Any) -> TurnInput:
-    return TurnInput(messages=STORY, params={"max_tokens": n, "temperature": 0, "ignore_eos": True, **params})
+def turn(n: int, stops: tuple[str, ...] = (), **params: Any) -> TurnSpec:
+    return TurnSpec(STORY, {"max_tokens": n, "temperature": 0, "ignore_eos": True, **params}, stops=stops)
 
 
 async def collect(job: Job) -> tuple[str, Any]:
@@ -35,8 +39,8 @@ async def collect(job: Job) -> tuple[str, Any]:
 def lane(tiny: Path):
     lanes: list[Lane] = []
 
-    def make(path: Path = tiny, max_queue: int = 8, energy: Any = None) -> Lane:
-        lanes.append(Lane("tiny:TQ2_0", ModelTurns(path, 2048, 1, "tiny:TQ2_0"), max_queue, energy))
+    def make(path: Path = tiny, max_queue: int = 8, energy: Any = None, n_ctx: int = 2048) -> Lane:
+        lanes.append(Lane("tiny:TQ2_0", ModelEngine(path, n_ctx, 1, label="tiny:TQ2_0"), max_queue, energy))
         return lanes[-1]
 
     yield make
@@ -73,6 +77,67 @@ def test_a_job_cancelled_while_waiting_never_runs(lane) -> None:
     assert text == "" and second.stats is None and second.finish_reason == "cancelled"
 
 
+def test_leaving_the_line_is_answered_at_once_while_the_turn_ahead_still_runs(lane, long_tiny: Path) -> None:
+    async def main() -> tuple[Any, Any, bool, Any]:
+        loop, lanes = asyncio.get_running_loop(), lane(long_tiny, n_ctx=LONG_CTX)
+        first, second, third = (Job(turn(n), loop=loop) for n in (60000, 5, 5))
+        for job in (first, second, third):
+            lanes.submit(job)
+        assert (await asyncio.wait_for(first.events.get(), 60)).text  # the first one streams
+        assert lanes.queued == 2 and lanes.running == 1
+        second.cancel("the client disconnected")
+        left = await collect(second)
+        still_running = not first.done
+        first.cancel("test")
+        _, ended = await collect(first)
+        return left, ended, still_running, await collect(third)
+
+    (text, left), ended, still_running, (_, third) = asyncio.run(main())
+    assert still_running and text == "" and left.stats is None and left.finish_reason == "cancelled"
+    assert ended.finish_reason == "cancelled" and 0 < ended.stats.output_tokens < 60000  # stopped by its request id
+    assert third.finish_reason == "length" and third.completion_tokens == 5  # the line moved on past the one that left
+
+
+def test_stopping_the_lane_ends_the_waiting_with_503_and_cancels_the_running(lane, long_tiny: Path) -> None:
+    async def main() -> tuple[Any, Any]:
+        loop, lanes = asyncio.get_running_loop(), lane(long_tiny, n_ctx=LONG_CTX)
+        running, waiting = Job(turn(60000), loop=loop), Job(turn(5), loop=loop)
+        lanes.submit(running)
+        lanes.submit(waiting)
+        await asyncio.wait_for(running.events.get(), 60)
+        lanes.stop()
+        with pytest.raises(ApiError) as refused:
+            lanes.submit(Job(turn(5), loop=loop))
+        assert refused.value.code == "server_stopping"
+        return (await collect(running))[1], (await collect(waiting))[1]
+
+    running, waiting = asyncio.run(main())
+    assert running.finish_reason == "cancelled" and running.stats.output_tokens < 60000
+    assert isinstance(waiting, Failed) and waiting.error.status == 503 and waiting.error.code == "server_stopping"
+
+
+def test_a_prompt_longer_than_the_context_is_openais_400_unless_a_policy_is_asked_for(lane) -> None:
+    chat = [m for i in range(12) for m in ({"role": "user", "content": f"Question {i}: " + "tell me more " * 8},
+                                           {"role": "assistant", "content": "Here is more. " * 8})]
+    chat.append({"role": "user", "content": "And the last question?"})
+
+    async def main() -> tuple[Any, Any]:
+        loop, lanes = asyncio.get_running_loop(), lane(n_ctx=256)
+        plain = Job(TurnSpec(chat, {"max_tokens": 8, "temperature": 0}), loop=loop)
+        lanes.submit(plain)
+        fitted = Job(TurnSpec(chat, {"max_tokens": 8, "temperature": 0, "ignore_eos": True},
+                              policy="truncate_middle"), loop=loop)
+        lanes.submit(fitted)
+        return (await collect(plain))[1], await collect(fitted)
+
+    plain, (text, fitted) = asyncio.run(main())
+    assert isinstance(plain, Failed) and plain.error.status == 400
+    assert plain.error.code == "context_length_exceeded" and "256" in plain.error.message
+    assert isinstance(fitted, Finished) and fitted.finish_reason == "length" and text
+    assert fitted.context["policy"] == "truncate_middle" and fitted.context["dropped"] >= 2
+    assert fitted.context["prompt_tokens"] == fitted.stats.prompt_tokens < 256
+
+
 def test_a_stop_sequence_stops_the_engine(lane) -> None:
     async def main() -> tuple[str, str, Any]:
         loop, lanes = asyncio.get_running_loop(), lane()
@@ -80,14 +145,14 @@ def test_a_stop_sequence_stops_the_engine(lane) -> None:
         lanes.submit(whole)
         full, _ = await collect(whole)
         stop = full[20:23]
-        cut = Job(turn(2000), stops=(stop,), loop=loop)
+        cut = Job(turn(2000, stops=(stop,)), loop=loop)
         lanes.submit(cut)
         text, fin = await collect(cut)
         return full[: full.index(stop)], text, fin
 
     expected, text, fin = asyncio.run(main())
     assert text == expected and fin.finish_reason == "stop"
-    assert fin.stats.stop_reason == "cancelled" and fin.stats.output_tokens < 2000  # not generated to the end
+    assert fin.stats.stop_reason == "stop" and fin.stats.output_tokens < 2000  # not generated to the end
     assert fin.completion_tokens <= fin.stats.output_tokens
 
 

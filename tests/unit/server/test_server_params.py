@@ -28,9 +28,13 @@ def test_a_full_chat_request_becomes_engine_params() -> None:
         "user": "someone", "presence_penalty": 0})
     assert req.model == "tiny:tq2_0" and req.kind == "chat"
     assert req.messages == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello there"}]
-    assert req.stop == ("\n",) and req.stream and req.include_usage
+    assert req.stop == ("\n",) and req.stream and req.include_usage and req.context_policy is None
     assert req.engine_params(2048) == {"temperature": 0.0, "top_p": 0.5, "top_k": 20, "seed": 5,
                                        "ignore_eos": True, "max_tokens": 7}
+
+
+def test_a_chat_may_ask_for_the_apps_context_policy() -> None:
+    assert parse_chat({"messages": HI, "context_policy": "rolling"}).context_policy == "rolling"
 
 
 def test_chat_without_a_limit_runs_to_the_context_and_completions_default_to_16() -> None:
@@ -51,6 +55,7 @@ def test_chat_without_a_limit_runs_to_the_context_and_completions_default_to_16(
     ({"messages": [{"role": "tool", "content": "42"}]}, "messages[0].role"),
     ({"messages": [{"role": "user"}]}, "messages[0].content"),
     ({"messages": HI, "model": 3}, "model"),
+    ({"messages": HI, "context_policy": "forget_everything"}, "context_policy"),
 ])
 def test_bad_chat_fields_are_named(body: dict[str, Any], param: str) -> None:
     assert refused(parse_chat, body).param == param
@@ -62,6 +67,7 @@ def test_bad_chat_fields_are_named(body: dict[str, Any], param: str) -> None:
     ({"prompt": "a", "echo": True}, "echo"),
     ({"prompt": "a", "best_of": 3}, "best_of"),
     ({"prompt": "a", "suffix": "z"}, "suffix"),
+    ({"prompt": "a", "context_policy": "rolling"}, "context_policy"),
 ])
 def test_bad_completion_fields_are_named(body: dict[str, Any], param: str) -> None:
     assert refused(parse_completion, body).param == param

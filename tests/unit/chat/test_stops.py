@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.server.stops import StopScanner
+from backend.chat.stops import StopScanner
 
 
 def run(pieces: list[str], stops: list[str]) -> tuple[str, bool]:
