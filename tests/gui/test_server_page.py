@@ -1,4 +1,5 @@
-"""The "Local server" page in the window: the switch starts a real server, requests show in the log."""
+"""The "Local server" page in the window assembled as `tern` assembles it: the switch starts a real server,
+requests show in the log, and closing the window stops the server and every engine it started."""
 
 from __future__ import annotations
 
@@ -23,12 +24,10 @@ def free_port() -> int:
 
 
 def server_page(open_window, tiny_models: dict[str, Path]):
-    import ui.server
-
     ctx = AppContext()
     register_tiny(ctx, tiny_models, ("tq2_0", "f16"))
-    window = open_window(ctx, wait_ready=False)
-    page = ui.server.install(window, ctx)
+    window = open_window(ctx, wait_ready=False)  # build_window: every page, as `tern` builds them
+    page = window.pages["server"]
     window.show_page("server")
     return window, page
 
@@ -54,7 +53,7 @@ def test_the_switch_serves_and_the_log_shows_each_request(qtbot, open_window, ti
     assert energy == "—" or energy.endswith("J/token")
     assert page.energy.text().startswith("Energy: ")
     assert "Energy" in page.log.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
-    engines = [psutil.Process(lane.turns.pid) for lane in page.controller.server.pool.lanes().values()]
+    engines = [psutil.Process(lane.model.pid) for lane in page.controller.server.pool.lanes().values()]
     assert len(engines) == 1 and engines[0].is_running()
 
     qtbot.mouseClick(page.switch, Qt.MouseButton.LeftButton)
@@ -85,3 +84,24 @@ def test_other_computers_need_a_key_and_a_busy_port_is_explained(qtbot, open_win
         qtbot.waitUntil(lambda: "is in use" in page.hint.text(), timeout=START_MS)
     assert page.state.text() == "Could not start" and not page.switch.isChecked()
     assert page.shutdown()
+
+
+def test_closing_the_window_stops_the_server_and_its_engines(qtbot, open_window, tiny_models) -> None:
+    window, page = server_page(open_window, tiny_models)
+    assert "the local server (its engines)" in window.shutdown_steps.names()
+    window.ctx.settings.update(n_ctx=1024)
+    assert page.config().n_ctx == 1024  # a server started now takes the context length set now
+    page.port.setValue(free_port())
+    qtbot.mouseClick(page.switch, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.state.text() == "Running", timeout=START_MS)
+    client = openai.OpenAI(base_url=page.url.text(), api_key="unused", max_retries=0, timeout=60)
+    client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "hi"}], max_tokens=2)
+    server = page.controller.server
+    engines = [psutil.Process(lane.model.pid) for lane in server.pool.lanes().values()]
+    assert len(engines) == 1
+    window.close()  # the window's shutdown list runs, the server's step with it
+    assert window.closing and "the local server (its engines)" not in window.shutdown_steps.late
+    assert server.state == "stopped" and page.controller.server is None
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in engines)
+    with pytest.raises(openai.APIConnectionError):
+        client.models.list()

@@ -10,6 +10,7 @@ block, so both run on a job (ui.jobs), never on the GUI thread.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ class ServerController(QObject):
         super().__init__(parent)
         self.make_server = make_server
         self.server: Any = None
+        self._starting: Any = None  # the server a start job made, set on its thread: shutdown stops it even mid-start
         self.state = "stopped"
         self.url = ""
         self.job: Job | None = None
@@ -51,7 +53,7 @@ class ServerController(QObject):
         self.state_changed.emit("starting", "")
 
         def work(_report: Callable[[str, float], None], _cancel: Any) -> tuple[Any, str]:
-            server = self.make_server(config)  # checks the configuration (ServerConfigError)
+            server = self._starting = self.make_server(config)  # checks the configuration (ServerConfigError)
             server.on_state(self.state_changed.emit)  # from the server's threads: queued to the GUI thread
             server.requests.subscribe(self.request_logged.emit)
             try:
@@ -74,12 +76,14 @@ class ServerController(QObject):
         self.state_changed.emit("stopping", "")
         self._run(lambda _r, _c: server.stop(), lambda _ok: None)
 
-    def shutdown(self, timeout_s: float = 15.0) -> bool:
-        """Stop now, blocking (the window is closing): True when the server and its engines ended."""
-        ok = self.job.shutdown(int(timeout_s * 1000)) if self.job is not None else True
-        server, self.server = self.server, None
+    def shutdown(self, ms_left: int = 15_000) -> bool:
+        """Stop now, blocking (the window is closing), within `ms_left`: True when the server and its engines
+        ended, a server still starting included."""
+        deadline = time.monotonic() + ms_left / 1000
+        ok = self.job.shutdown(ms_left) if self.job is not None else True
+        server, self.server, self._starting = self.server or self._starting, None, None
         if server is not None:
-            ok = server.stop(timeout_s) and ok
+            ok = server.stop(max(0.5, deadline - time.monotonic())) and ok
         return ok
 
     # -- internals --------------------------------------------------------------------------
@@ -93,10 +97,12 @@ class ServerController(QObject):
     @Slot(object)
     def _started(self, result: tuple[Any, str]) -> None:
         self.server, label = result
+        self._starting = None
         self.energy_label.emit(label)
 
     @Slot(object)
     def _failed(self, exc: BaseException) -> None:
+        self._starting = None  # it stopped itself (LocalServer.start cleans up after a failed start)
         log.info("local server: %s", exc)
         self.state_changed.emit("failed", str(exc))
 

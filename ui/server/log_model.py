@@ -7,9 +7,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from backend import units
 from backend.server.requestlog import RequestRecord
-from ui.compare.format import jpt
-from ui.metrics.format import NONE, ms, tps
 
 COLUMNS = ("Time", "Model", "Request", "Tokens", "TTFT", "Decode", "Energy", "Result")
 KEEP = 500
@@ -57,10 +56,10 @@ class RequestLogModel(QAbstractTableModel):
 def cells(r: RequestRecord) -> tuple[str, ...]:
     kind = ("chat" if r.endpoint.endswith("chat/completions") else "completion" if r.endpoint.endswith(
         "/completions") else r.endpoint) + (" · stream" if r.stream else "")
-    tokens = NONE if r.prompt_tokens is None else f"{r.prompt_tokens:,} + {r.completion_tokens or 0:,}"
+    tokens = units.DASH if r.prompt_tokens is None else f"{r.prompt_tokens:,} + {r.completion_tokens or 0:,}"
     result = {"ok": r.finish_reason or "ok", "cancelled": "cancelled"}.get(r.outcome, f"error {r.status}")
-    return (time.strftime("%H:%M:%S", time.localtime(r.t)), r.model or NONE, kind, tokens, ms(r.ttft_ms),
-            tps(r.decode_tps), jpt(r.j_per_token), result)
+    return (time.strftime("%H:%M:%S", time.localtime(r.t)), r.model or units.DASH, kind, tokens, units.ms(r.ttft_ms),
+            units.tps(r.decode_tps), units.per_token(r.j_per_token), result)
 
 
 def tooltip(r: RequestRecord) -> str:

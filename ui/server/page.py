@@ -75,6 +75,7 @@ class ServerPage(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        self.table.resizeColumnsToContents()  # empty, the columns fit their titles: no sideways scrolling at 800 px
         col.addWidget(self.table, 1)
         self.empty = QLabel("No requests yet. Turn the server on and point a client at its URL.", self)
         self.empty.setObjectName("PageSubtitle")
@@ -198,5 +199,6 @@ class ServerPage(QWidget):
         self.empty.hide()
         self.table.resizeColumnsToContents()  # the columns fit their figures; the result column takes the rest
 
-    def shutdown(self) -> bool:
-        return self.controller.shutdown()
+    def shutdown(self, ms_left: int = 15_000) -> bool:
+        """Stop the server and its engines within `ms_left` (a step of the window's shutdown list)."""
+        return self.controller.shutdown(ms_left)
