@@ -2,9 +2,9 @@
 
 Read top to bottom, this is the whole window: `build_shell` makes the main window with its Chat and
 welcome pages (what must be on screen at once), `load_page_backends` imports what the other pages
-need (the Hub client, gguf, numpy: about a second), and `add_pages` builds the Library, Compare and
-the live figures, connects them to the window and to each other, and puts each one's shutdown on the
-window's shutdown list. `tern` shows the shell first and adds the pages as soon as their imports are
+need (the Hub client, gguf, numpy: about a second), and `add_pages` builds the Library, Compare, the
+local server and the live figures, connects them to the window and to each other, and puts each one's
+shutdown on the window's shutdown list. `tern` shows the shell first and adds the pages as soon as their imports are
 done on a job (`run_gui`); tests and screenshots assemble the same window in one go (`build_window`).
 """
 
@@ -119,12 +119,47 @@ class Pages:
 
     library: Any
     compare: Any
+    server: Any  # ui.server.page.ServerPage
     metrics: Any  # MetricsPresenter
     metrics_window: Any
 
 
+def server_config(settings: Any) -> Any:
+    """What the local server takes from Settings (context, threads, power); the page adds address, port and key."""
+    from backend.server.config import ServerConfig
+
+    return ServerConfig(n_ctx=settings.n_ctx, n_threads=settings.threads, sampler_hz=settings.sampler_hz,
+                        watts_per_core=settings.cpu_watts_per_core)
+
+
+def add_server_page(window: Any, ctx: AppContext) -> Any:
+    """The "Local server" page: the OpenAI-compatible server (backend.server) switched on and off in the window.
+
+    The server and its engines stop with the window (its step on the shutdown list); a server started
+    from the page takes the context, threads and power settings current when it starts.
+    """
+    from ui.server.controller import ServerController
+    from ui.server.page import ServerPage
+
+    def make_server(config: Any) -> Any:
+        from backend.server.local import LocalServer  # uvicorn and starlette are imported when a server starts
+
+        return LocalServer(config, store=ctx.store)
+
+    page = ServerPage(ServerController(make_server), server_config(ctx.settings), window)
+    window.add_page("server", "Server", page, "server", "Local server: an OpenAI-compatible API for other apps")
+
+    def follow(settings: Any) -> None:
+        page.base = server_config(settings)
+
+    ctx.settings.subscribe(follow)
+    window.shutdown_steps.add("the Server page's settings listener", lambda _ms: ctx.settings.unsubscribe(follow))
+    window.shutdown_steps.add("the local server (its engines)", page.shutdown)
+    return page
+
+
 def add_pages(window: Any, ctx: AppContext, catalog: Any, sampler: Any = None) -> Pages:
-    """Build the Library and Compare pages and the live figures, add them to `window` and wire them.
+    """Build the Library, Compare and Server pages and the live figures, add them to `window` and wire them.
 
     `sampler` replaces the platform's metrics sampler (tests, demos); the caller then stops it.
     """
@@ -165,6 +200,8 @@ def add_pages(window: Any, ctx: AppContext, catalog: Any, sampler: Any = None) -
     library.compare_requested.connect(compare_model)
     window.shutdown_steps.add("Compare (its engines and runs)", compare.shutdown)
 
+    server = add_server_page(window, ctx)
+
     presenter = MetricsPresenter(sampler, hz=settings.sampler_hz, watts_per_core=settings.cpu_watts_per_core,
                                  settings=settings, parent=window)
     readout = StatusReadout(window.status.figures_slot)
@@ -189,7 +226,7 @@ def add_pages(window: Any, ctx: AppContext, catalog: Any, sampler: Any = None) -
         themes.changed.connect(lambda _t: details.apply_theme())
 
     library.scan()  # partial downloads from an earlier session show (paused, resumable) at once
-    return Pages(library, compare, presenter, details)
+    return Pages(library, compare, server, presenter, details)
 
 
 def build_window(ctx: AppContext | None = None, *, pages: bool = True, sampler: Any = None) -> Any:

@@ -9,6 +9,8 @@ list — assets, llama.cpp libraries, the worker entry point — without buildin
 - the engine build's manifest `llama_cpp/tern_engine.json` (which patches the engine carries).
 - keyring's backends (the HF token goes to the OS keyring) and keyring's metadata: keyring finds
   its backends through entry points, which a frozen app only has if the metadata is bundled.
+- the local server's uvicorn parts, which uvicorn imports by name from its settings
+  (backend/server/local.py picks h11, the asyncio loop and no lifespan; SERVER_MODULES).
 - llama-cpp-python's shared libraries from `llama_cpp/lib`: PyInstaller does not see ctypes
   loads. Unversioned names (libllama.so, loaded by path) and soname copies (libggml.so.0, which
   libllama links against) are kept; the fully versioned duplicates wheels also carry
@@ -40,7 +42,11 @@ EXCLUDES = [
     "PIL",
     "llama_cpp.server",
     "PyInstaller",
+    "openai",  # the server's tests drive it with the openai client; the app never imports it
 ]
+# uvicorn loads these by name (uvicorn.config: HTTP_PROTOCOLS, LOOP_FACTORIES, LIFESPAN) for the
+# settings backend/server/local.py gives it; import analysis cannot see them.
+SERVER_MODULES = ["uvicorn.protocols.http.h11_impl", "uvicorn.loops.asyncio", "uvicorn.lifespan.off"]
 
 # keyring's OS backends (each imports its platform's libraries only when used) and what they need.
 KEYRING_MODULES = [
@@ -129,7 +135,7 @@ def cpu_variants(binaries: list[tuple[str, str]]) -> list[str]:
 
 def hiddenimports() -> list[str]:
     return [*own_modules(), WORKER_MODULE, "llama_cpp", "llama_cpp.llama_chat_format", *KEYRING_MODULES,
-            *KEYRING_DEPS.get(sys.platform, [])]
+            *KEYRING_DEPS.get(sys.platform, []), *SERVER_MODULES]
 
 
 def bundle_requirements(root: Path = ROOT) -> list[str]:

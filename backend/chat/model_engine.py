@@ -3,7 +3,9 @@
 Loading a model always starts a fresh engine process, so the process's RAM (current and peak)
 is that model's alone, never what an earlier model left behind. An engine that crashed or hung
 is replaced by the next request (`ensure`). Requests from several threads (the local API's
-clients) take turns in arrival order (`slot`); only `cancel` may be called at any time.
+clients) take turns in arrival order (`slot`): a request may take its place in line when it
+arrives (`reserve`) and give it up if it is cancelled before its turn (`leave`). Only `cancel`
+and `leave` may be called at any time.
 """
 
 from __future__ import annotations
@@ -20,29 +22,69 @@ from backend.engine.protocol import ModelInfo
 log = logging.getLogger("tern.chat")
 
 
+class QueueLeft(Exception):
+    """The request gave up its place in line before its turn came (it was cancelled while it waited)."""
+
+
 class FifoLock:
-    """A lock granted in the order it was asked for (threading.Lock promises no order)."""
+    """A lock granted in the order places in line were taken (threading.Lock promises no order).
+
+    A place is taken by `hold()` itself, or beforehand with `take()` so that the order is the order
+    requests arrived in, not the order their threads happened to run in. A place may be given up
+    while it waits (`leave`): the line moves on without it, and its `hold()` raises QueueLeft.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._next = 0  # the next ticket to hand out
-        self._serving = 0  # the ticket whose holder may run
-        self.waiting = 0
+        self._next = 0  # the next place to hand out
+        self._serving = 0  # the place whose holder may run (or runs, while `_held`)
+        self._held = False
+        self._left: set[int] = set()  # places given up that the line has not passed yet
+        self.waiting = 0  # places taken, neither granted nor given up
 
-    @contextmanager
-    def hold(self) -> Iterator[None]:
+    def take(self) -> int:
         with self._cond:
-            ticket = self._next
+            place = self._next
             self._next += 1
             self.waiting += 1
-            self._cond.wait_for(lambda: self._serving == ticket)
+            return place
+
+    def leave(self, place: int) -> bool:
+        """Give up a place that has not had its turn; False when it has (or was given up already)."""
+        with self._cond:
+            if place < self._serving or place in self._left or (place == self._serving and self._held):
+                return False
+            self._left.add(place)
+            self.waiting -= 1
+            self._pass_left()
+            self._cond.notify_all()
+            return True
+
+    @contextmanager
+    def hold(self, place: int | None = None) -> Iterator[None]:
+        if place is None:
+            place = self.take()
+        with self._cond:
+            self._cond.wait_for(lambda: self._serving >= place or place in self._left)
+            if self._serving != place or place in self._left:
+                raise QueueLeft
+            self._held = True
             self.waiting -= 1
         try:
             yield
         finally:
             with self._cond:
+                self._held = False
                 self._serving += 1
+                self._pass_left()
                 self._cond.notify_all()
+
+    def _pass_left(self) -> None:
+        """Move the line past places given up (the caller holds the condition)."""
+        if not self._held:
+            while self._serving in self._left:
+                self._left.discard(self._serving)
+                self._serving += 1
 
 
 class ModelEngine:
@@ -57,6 +99,7 @@ class ModelEngine:
         self.client: EngineClient | None = None
         self.info: ModelInfo | None = None
         self.starts = 0  # engine processes started for this model (1 + restarts after a crash or hang)
+        self.loading = False  # an engine process is being started and the model loaded into it
         self._lock = FifoLock()
 
     @property
@@ -73,12 +116,15 @@ class ModelEngine:
         """Start a fresh engine process and load the model in it (closing any earlier process)."""
         self.close()
         client = self._factory(self.name)
+        self.loading = True
         try:
             client.start()
             self.info = client.load(self.path, n_ctx=self.n_ctx, n_threads=self.n_threads or None)
         except BaseException:
             client.close()
             raise
+        finally:
+            self.loading = False
         self.client = client
         self.starts += 1
         return self.info
@@ -92,10 +138,20 @@ class ModelEngine:
         assert self.client is not None
         return self.client
 
+    def reserve(self) -> int:
+        """A place in line for the engine, taken now; `slot(place)` waits for exactly that turn."""
+        return self._lock.take()
+
+    def leave(self, place: int) -> bool:
+        """Thread-safe: give up a place that has not had its turn (its `slot` raises QueueLeft)."""
+        return self._lock.leave(place)
+
     @contextmanager
-    def slot(self) -> Iterator[EngineClient]:
-        """Exclusive use of the engine, granted in arrival order; the engine is (re)started if needed."""
-        with self._lock.hold():
+    def slot(self, place: int | None = None) -> Iterator[EngineClient]:
+        """Exclusive use of the engine, granted in arrival order; the engine is (re)started if needed.
+
+        Raises QueueLeft, without starting anything, when `place` was given up before its turn."""
+        with self._lock.hold(place):
             yield self.ensure()
 
     @property

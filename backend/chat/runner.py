@@ -4,7 +4,9 @@ A `Turn` fits the conversation into the model's context (backend.chat.context), 
 for the reply (the engine applies the model's chat template), streams it as events, writes it to
 the store while it grows (about once a second, then with its final status and figures) and can
 be cancelled from any thread, before or while it runs. The reply's text lives here while it
-streams: the window, the store and the local API all take it from the turn.
+streams: the window, the store and the local API all take it from the turn. A reply may end at
+a stop sequence (`TurnSpec.stops`): the text stops just before it, the engine is stopped, and
+the reply counts the tokens up to the one that completed it.
 
 Chat, Compare and the local API run turns; the window adapts the events to signals.
 """
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.chat.context import ContextFull, Fitted, fit, normalize
+from backend.chat.stops import StopScanner
 from backend.chat.text import clean_messages, clean_text
 from backend.engine.client import EngineClient
 from backend.engine.errors import EngineCrashed, EngineError, EngineHung
@@ -27,7 +30,7 @@ from backend.store import CANCELLED, COMPLETE, FAILED, INTERRUPTED, Store
 
 log = logging.getLogger("tern.chat")
 # OpenAI's names for why a reply ended (the local API reports these)
-FINISH_REASONS = {"eos": "stop", "length": "length", "context": "length", "cancelled": "cancelled"}
+FINISH_REASONS = {"eos": "stop", "stop": "stop", "length": "length", "context": "length", "cancelled": "cancelled"}
 
 
 @dataclass
@@ -40,6 +43,7 @@ class TurnSpec:
     prefix: str = ""  # the reply so far, when a cut-off reply is continued
     prompt: str | None = None  # a raw prompt instead of messages (no chat template)
     reply_id: int | None = None  # the store row the reply is written to (None: not recorded)
+    stops: tuple[str, ...] = ()  # stop sequences: the reply ends just before the first one it produces
 
 
 @dataclass
@@ -76,8 +80,9 @@ class TurnResult:
 
     @property
     def usage(self) -> dict[str, int]:
+        """OpenAI's token counts: a reply cut at a stop sequence counts the tokens up to the one that completed it."""
         prompt = int(self.stats.get("prompt_tokens") or 0)
-        out = int(self.stats.get("output_tokens") or 0)
+        out = int(self.stats.get("completion_tokens", self.stats.get("output_tokens")) or 0)
         return {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out}
 
 
@@ -130,6 +135,8 @@ class Turn:
         self.fitted: Fitted | None = None
         self.result: TurnResult | None = None
         self.recorder = _Recorder(store, spec.reply_id, save_interval_s, clock, last=clock())
+        self._stops = StopScanner(spec.stops)
+        self._kept_tokens = 0  # tokens whose text is in the reply (or held back as the start of a stop sequence)
 
     # -- any thread -------------------------------------------------------------------------
     @property
@@ -192,20 +199,22 @@ class Turn:
                                    prefix=spec.prefix, rid=rid)
             for ev in stream:
                 if isinstance(ev, TokenBatch):
-                    piece = ev.text
-                    with self._lock:
-                        offset = sum(len(p) for p in self._parts)
-                        self._parts.append(piece)
-                    self.recorder.maybe(self.text)
-                    yield Delta(piece, offset, ev.tokens)
+                    if self._stops.hit:
+                        continue  # tokens past a stop sequence, sampled before the engine stopped
+                    piece, tokens = self._scan(ev.tokens)
+                    if self._stops.hit:
+                        engine.cancel(rid)  # the reply is complete: stop generating
+                    if piece or tokens:
+                        yield self._append(piece, tokens)
                 elif isinstance(ev, Done):
-                    if ev.tail:
-                        with self._lock:
-                            offset = sum(len(p) for p in self._parts)
-                            self._parts.append(ev.tail)
-                        yield Delta(ev.tail, offset, [])
+                    rest = "" if self._stops.hit else self._stops.feed(ev.tail) + self._stops.flush()
+                    if rest:
+                        yield self._append(rest, [])
                     stats = self._stats(ev.stats.to_dict())
                     status = CANCELLED if ev.stats.stop_reason == "cancelled" else COMPLETE
+                    if self._stops.hit:
+                        stats.update(stop_reason="stop", completion_tokens=self._kept_tokens)
+                        status = COMPLETE
                     yield self._finish(status, stats)
                     return
             raise EngineError("The engine ended the reply without its figures.", code="no_done")
@@ -226,6 +235,27 @@ class Turn:
             log.exception("turn failed")
             yield self._finish(FAILED, self._stats({"stop_reason": "error", "error": f"{type(e).__name__}: {e}"}), e)
 
+    def _scan(self, tokens: list[Token]) -> tuple[str, list[Token]]:
+        """The text of `tokens` that may be shown now, and the tokens that came before any stop sequence."""
+        if not self._stops.stops:
+            self._kept_tokens += len(tokens)
+            return "".join(t.text for t in tokens), tokens
+        out = []
+        for i, t in enumerate(tokens):
+            out.append(self._stops.feed(t.text))
+            if self._stops.hit:
+                self._kept_tokens += i + 1
+                return "".join(out), tokens[: i + 1]
+        self._kept_tokens += len(tokens)
+        return "".join(out), tokens
+
+    def _append(self, piece: str, tokens: list[Token]) -> Delta:
+        with self._lock:
+            offset = sum(len(p) for p in self._parts)
+            self._parts.append(piece)
+        self.recorder.maybe(self.text)
+        return Delta(piece, offset, tokens)
+
     def _stats(self, stats: dict[str, Any]) -> dict[str, Any]:
         if self.fitted is not None:
             stats["context"] = self.fitted.to_dict()
@@ -234,6 +264,10 @@ class Turn:
         return stats
 
     def _finish(self, status: str, stats: dict[str, Any], error: BaseException | None = None) -> Finished:
+        held = self._stops.flush()  # a reply that ended otherwise keeps text that only looked like a stop's start
+        if held:
+            with self._lock:
+                self._parts.append(held)
         text = self.text
         try:
             self.recorder.final(text, status, stats)

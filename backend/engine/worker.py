@@ -11,6 +11,7 @@ import codecs
 import ctypes
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -73,7 +74,8 @@ class Worker:
                 self.cancel.cancel(req.get("id"))
             else:
                 self.requests.put(req)
-        self.requests.put(None)  # parent closed stdin: shut down
+        self.cancel.cancel(None)  # the parent closed stdin (or died): stop the reply in progress…
+        self.requests.put(None)  # … and shut down
 
     def run(self) -> None:
         self.emit({"ev": "ready", "pid": os.getpid()})
@@ -347,6 +349,10 @@ def _rss() -> int:
 
 
 def main() -> int:
+    # The parent decides when its engine stops. A terminal's Ctrl+C reaches every process in its group,
+    # engines included: without this they died mid-reply (a Python abort at shutdown) before the parent
+    # could cancel their replies and close them in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Keep the protocol channel private: C code that prints to fd 1 must not corrupt it.
     proto_fd = os.dup(1)
     os.dup2(2, 1)

@@ -178,7 +178,7 @@ def test_the_pages_join_the_window_after_it_shows_and_a_page_asked_for_meanwhile
     qtbot.waitUntil(lambda: "library" in w.pages, timeout=NET_MS)
     page = w.pages["library"]
     try:
-        assert list(w.nav.buttons) == ["chat", "library", "compare"]
+        assert list(w.nav.buttons) == ["chat", "library", "compare", "server"]
         assert w.current_page() == "library"  # the click was remembered
         click(qtbot, w.nav.buttons["chat"])
         click(qtbot, w.welcome.library_button)

@@ -9,6 +9,7 @@ from app.gui import build_window
 from ui.compare.panel import ComparePanel
 from ui.library.page import LibraryPage
 from ui.metrics.presenter import MetricsPresenter
+from ui.server.page import ServerPage
 
 
 def test_window_opens_and_lists_the_models_with_encoding_size_and_label(qtbot,
@@ -57,10 +58,11 @@ def test_the_window_as_tern_assembles_it_has_every_page_and_one_shutdown_list(qt
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    assert list(window.nav.buttons) == ["chat", "library", "compare"]
+    assert list(window.nav.buttons) == ["chat", "library", "compare", "server"]
     assert isinstance(window.pages["library"], LibraryPage) and isinstance(window.pages["compare"], ComparePanel)
+    assert isinstance(window.pages["server"], ServerPage)
     assert window.findChild(MetricsPresenter) is not None and not window.status.turn_figures.isVisible()
-    for key in ("library", "compare"):
+    for key in ("library", "compare", "server"):
         window.show_page(key)
         assert window.stack.currentWidget() is window.pages[key] and window.nav.buttons[key].isChecked()
     # nothing patched onto the window by the pages: only what MainWindow itself declares
@@ -69,6 +71,7 @@ def test_the_window_as_tern_assembles_it_has_every_page_and_one_shutdown_list(qt
     names = window.shutdown_steps.names()
     assert names.index("the live figures (metrics sampler)") < names.index("the chat engine")
     assert names.index("Compare (its engines and runs)") < names.index("the chat engine")
+    assert names.index("the local server (its engines)") < names.index("the chat engine")
     assert names[-1] == "the window's settings listener"
     compare = window.pages["compare"]
     sampler = window.findChild(MetricsPresenter).sampler

@@ -14,7 +14,7 @@ from backend.store import CANCELLED, FAILED, INTERRUPTED, STREAMING
 # Why a reply ended, as its footer says it.
 STOP_WORDS = {"eos": "finished", "length": "token limit reached", "context": "context full",
               "cancelled": "stopped by you", "hung": "engine stopped responding", "error": "failed",
-              "context_full": "context full"}
+              "context_full": "context full", "stop": "stop sequence reached"}
 
 
 def figures_text(stats: dict[str, Any] | None) -> tuple[str, str]:

@@ -174,6 +174,23 @@ def test_killed_engine_raises_crashed_and_parent_recovers(engine: EngineClient, 
     assert run(engine, 3)[1].stats.output_tokens == 3
 
 
+@pytest.mark.skipif(os.name == "nt", reason="SIGINT to one process is POSIX")
+def test_the_engine_ignores_ctrl_c_and_stops_when_its_parent_goes(engine: EngineClient, long_tiny: Path) -> None:
+    """A terminal's Ctrl+C reaches the engine too (same process group): the parent, not the signal, ends it.
+    A parent that dies (its end of stdin closes) stops the reply in progress and the engine exits."""
+    engine.load(long_tiny, n_ctx=4096)
+    stream = engine.generate(HELLO, {**GREEDY, "max_tokens": 1_000_000})
+    next(stream)
+    os.kill(engine.pid, signal.SIGINT)
+    time.sleep(0.3)
+    assert engine.alive and next(stream).text is not None  # still streaming
+    proc = engine.proc
+    assert proc is not None and proc.stdin is not None
+    proc.stdin.close()  # what the parent's death does to the pipe
+    assert proc.wait(10) == 0  # it stopped mid-reply (a million tokens would take minutes) and exited cleanly
+    stream.close()
+
+
 def test_abort_inside_llama_cpp_is_reported(engine: EngineClient, tmp_path: Path, tiny: Path) -> None:
     # A model llama.cpp loads but cannot compute: its first norm stored as TQ2_0 makes ggml abort.
     bad = make_model(tmp_path / "aborts.gguf", "tiny", "tq2_0", tensor_encodings={"blk.0.attn_norm.weight": "tq2_0"})
