@@ -53,14 +53,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("text", nargs="?", default="")
     c.add_argument("--limit", type=int, default=20)
     _token_args(c)
-    c = cmd("inspect", "read a Hub GGUF's header (a few hundred KB) and say whether it runs here", run_inspect)
+    c = cmd("inspect", "read a Hub file's header (a few hundred KB) — or a safetensors repo's config and headers — "
+            "and say whether it runs here, or converts here", run_inspect)
     c.add_argument("repo")
-    c.add_argument("file")
+    c.add_argument("file", nargs="?", help="a GGUF file, or a .safetensors file for the repo's safetensors weights "
+                                           "(default: what `download` would take)")
     c.add_argument("--ctx", type=int, default=0, help="context length for the RAM fit (default: settings)")
     _token_args(c)
-    c = cmd("download", "download a model into the Hugging Face cache (resumable, sha256-verified)", run_download)
+    c = cmd("download", "download a model (resumable, verified); a bitnet.cpp I2_S GGUF or a ternary safetensors repo "
+            "is converted to TQ2_0 on this computer", run_download)
     c.add_argument("repo")
-    c.add_argument("file", nargs="?", help="the GGUF file (default: the catalog's choice or the only ternary one)")
+    c.add_argument("file", nargs="?", help="the GGUF file, or a .safetensors file for the repo's safetensors weights "
+                                           "(default: the catalog's choice, the only ternary GGUF, the safetensors "
+                                           "weights, the only I2_S GGUF)")
+    c.add_argument("--keep-source", action="store_true", help="keep a converted model's downloaded source in the "
+                                                              "Hugging Face cache (default: the keep_source setting; "
+                                                              "off: removed once the conversion is verified)")
     c.add_argument("--name", help="local model name (default: from the catalog or the file name)")
     c.add_argument("--retries", type=int, default=3, help="resume attempts after a dropped connection")
     c.add_argument("--no-check", action="store_true", help="skip the header check (not recommended)")
@@ -129,12 +137,18 @@ def run_catalog(args: argparse.Namespace) -> int:
         return 0
     for e in cat.entries:
         chat = {True: "chat-tuned", False: "base model", None: "chat: unknown — see the repo page"}[e.chat]
-        check = "" if e.runs == "yes" else "  [not checked here: inspect before downloading]"
+        check = {"yes": "", "convert": "  [converted on this computer]"}.get(
+            e.runs, "  [not checked here: inspect before downloading]")
         print(f"{e.id}  —  {e.title}{check}\n  {e.repo}\n  {e.family}\n  parameters: {e.parameters}; {chat}; "
               f"licence: {e.license}")
         for f in e.files:
             print(f"    {f.name}  {f.encoding}  {f.size_text}  [{status[e.id][f.name]}]"
                   f"{'  (default)' if f.default and len(e.files) > 1 else ''}")
+        if e.converted:
+            out, disk = e.output_bytes(), e.disk_bytes()
+            print(f"  converted to TQ2_0 here: ≈ {size(out)} on disk (estimate from the published dimensions)"
+                  + (f", ≈ {size(disk)} of disk while converting" if disk else "") if out else
+                  "  converted to TQ2_0 here: sizes unknown until the headers are read (`tern models inspect`)")
         print(f"  RAM at {n_ctx} tokens: {e.ram_text(None, n_ctx)}\n  F16 variant: {e.fp16}\n")
     print("Known not to run on llama.cpp:")
     for b in cat.incompatible:
@@ -164,47 +178,75 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
+    from backend.hub.api import repo_listing
+    from backend.hub.library import choose_file
+
     ctx = AppContext()
-    ins = inspect_remote(args.repo, args.file, token=_token(args), n_ctx=_ctx(args, ctx))
+    listing = None if args.file else repo_listing(args.repo, token=_token(args))
+    name = args.file or choose_file(listing)  # type: ignore[arg-type]
+    ins = inspect_remote(args.repo, name, token=_token(args), n_ctx=_ctx(args, ctx), listing=listing)
     if args.json:
         emit_json({"event": "inspection", **ins.to_dict()})
         return 0
-    print(f"{args.repo}/{args.file}: {ins.verdict.text}")
+    print(f"{args.repo}/{name}: {ins.verdict.text}")
+    conv = ins.conversion
+    if conv is not None:
+        from backend.models.convert.plan import KIND_TEXT
+
+        if conv.kind:
+            print(f"  source: {KIND_TEXT.get(conv.kind, conv.kind)} → llama.cpp `{conv.arch or '?'}` graph, TQ2_0")
+        for note in conv.notes:
+            print(f"  note: {note}")
+        print(f"  download {size(conv.download_bytes)} · converted file ≈ {size(conv.output_bytes)}"
+              " (estimate from the headers)")
     h = ins.header
     if h is not None:
         encs = ", ".join(f"{k} {v / max(1, h.n_params):.0%}" for k, v in h.type_counts().items())
         print(f"  architecture {h.architecture} · {h.n_params / 1e6:,.1f}M parameters · context "
               f"{h.context_length or '—'} tokens · chat template: {'yes' if h.chat_template else 'no'}")
         print(f"  encodings (share of parameters): {encs}")
-    print(f"  file {size(ins.size)}" + (f" · model (all {len(ins.parts)} parts) {size(ins.model_bytes)}"
-                                         if len(ins.parts) > 1 else ""))
+    if conv is None:
+        print(f"  file {size(ins.size)}" + (f" · model (all {len(ins.parts)} parts) {size(ins.model_bytes)}"
+                                             if len(ins.parts) > 1 else ""))
     if ins.ram is not None:
         print(f"  RAM at {ins.n_ctx} tokens: {ins.ram.describe()}")
-    print(f"  read {size(ins.bytes_read)} of the file in {ins.requests} request(s)")
+    print(f"  read {size(ins.bytes_read)} from the Hub in {ins.requests} request(s), no weights")
     return 0
 
 
 # -- download --------------------------------------------------------------------------------
 
 class _Printer:
+    """One progress line for every stage (download → convert → verify), rewritten in place."""
+
     def __init__(self, as_json: bool) -> None:
-        self.as_json, self.last = as_json, 0.0
+        self.as_json, self.last, self.stage = as_json, 0.0, ""
 
     def __call__(self, p: Progress) -> None:
         now = time.monotonic()
-        if now - self.last < (0.5 if self.as_json else 0.2) and p.phase != "done":
+        if now - self.last < (0.5 if self.as_json else 0.2) and p.phase != "done" and p.stage == self.stage:
             return
-        self.last = now
+        if p.stage != self.stage and self.stage and not self.as_json:
+            print(file=sys.stderr)  # the finished stage keeps its last line
+        self.last, self.stage = now, p.stage
         if self.as_json:
-            emit_json({"event": "progress", "file": p.filename, "phase": p.phase, "done_bytes": p.done_bytes,
+            emit_json({"event": "progress", "file": p.filename, "stage": p.stage, "stage_index": p.stage_index,
+                       "stage_count": p.stage_count, "phase": p.phase, "done_bytes": p.done_bytes,
                        "total_bytes": p.total_bytes, "speed_bps": p.speed_bps, "eta_s": p.eta_s,
-                       "file_index": p.file_index, "file_count": p.file_count, "resumed_bytes": p.resumed_bytes})
+                       "file_index": p.file_index, "file_count": p.file_count, "resumed_bytes": p.resumed_bytes,
+                       "detail": p.detail})
+            return
+        step = f"[{p.stage_index}/{p.stage_count}] " if p.stage_count > 1 else ""
+        if p.stage != "download":
+            what = f" {p.detail}" if p.detail else ""
+            print(f"\r{step}{p.stage}{what}: {p.fraction:6.1%}  {size(p.done_bytes)} of {size(p.total_bytes)}"
+                  + " " * 12, end="", file=sys.stderr, flush=True)
             return
         speed = rate(p.speed_bps)
         eta = f"ETA {_duration(p.eta_s)}" if p.eta_s is not None else "ETA —"
         part = f" ({p.file_index}/{p.file_count})" if p.file_count > 1 else ""
-        print(f"\r{p.phase} {p.filename}{part}: {p.fraction:6.1%}  {size(p.done_bytes)} of {size(p.total_bytes)}"
-              f"  {speed}  {eta}   ", end="", file=sys.stderr, flush=True)
+        print(f"\r{step}{p.phase} {p.filename}{part}: {p.fraction:6.1%}  {size(p.done_bytes)} of "
+              f"{size(p.total_bytes)}  {speed}  {eta}   ", end="", file=sys.stderr, flush=True)
 
 
 def _duration(s: float) -> str:
@@ -244,9 +286,11 @@ def _run_cancellable(work: Any) -> Any:
 def run_download(args: argparse.Namespace) -> int:
     ctx = AppContext()
     printer = _Printer(args.json)
+    keep = args.keep_source or ctx.settings.keep_source
     result = _run_cancellable(lambda cancel: download_model(
         ctx.registry, args.repo, args.file, token=_token(args), progress=printer, cancel=cancel,
-        n_ctx=_ctx(args, ctx), check=not args.no_check, model_name=args.name, retries=args.retries))
+        n_ctx=_ctx(args, ctx), check=not args.no_check, model_name=args.name, retries=args.retries,
+        keep_source=keep))
     v = result.variant
     if args.json:
         emit_json({"event": "done", **result.to_dict()})
@@ -254,8 +298,17 @@ def run_download(args: argparse.Namespace) -> int:
     print(file=sys.stderr)
     resumed = sum(f.resumed_from for f in result.files)
     note = f" (resumed: {size(resumed)} were already here)" if resumed else ""
-    check = "sha256 verified" if v.verified else "not verified: the Hub lists no sha256 for it"
-    print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  {check}{note}\n  {v.path}")
+    if result.converted:
+        conv = v.info.get("converted", {})
+        print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  converted on this computer from "
+              f"{conv.get('source')} ({conv.get('kind_text')}), read back and checked against the source\n  {v.path}")
+        kept = "kept in the Hugging Face cache" if keep else (
+            "removed (" + ", ".join(result.source_removed) + ")" if result.source_removed
+            else "left in place: it was in the cache before this download")
+        print(f"  source files verified against the Hub's listing; downloaded source {kept}")
+    else:
+        check = "sha256 verified" if v.verified else "not verified: the Hub lists no sha256 for it"
+        print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  {check}{note}\n  {v.path}")
     if result.inspection and result.inspection.ram:
         print(f"  RAM at {result.inspection.n_ctx} tokens: {result.inspection.ram.describe()}")
     print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   F16 variant: "
@@ -320,7 +373,7 @@ def run_convert(args: argparse.Namespace) -> int:
     conv = v.info.get("converted", {})
     print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  {v.path}\n  from {conv.get('source')}: "
           f"{conv.get('kind_text')} → llama.cpp `{conv.get('arch')}` graph\n  sha256 {v.sha256}")
-    print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   FP16 variant: "
+    print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   F16 variant: "
           f"tern models derive {v.model_name} --to f16")
     return 0
 

@@ -37,6 +37,8 @@ class DownloadResult:
     inspection: Inspection | None
     files: list[FetchedFile]
     seconds: float
+    converted: bool = False  # the source was converted on this computer (backend.hub.convert_download)
+    source_removed: list[str] = field(default_factory=list)  # source files removed after a verified conversion
 
     @property
     def downloaded_bytes(self) -> int:
@@ -48,11 +50,16 @@ class DownloadResult:
                 "verified": self.variant.verified, "downloaded_bytes": self.downloaded_bytes,
                 "resumed_from": sum(f.resumed_from for f in self.files), "seconds": round(self.seconds, 3),
                 "verdict": self.inspection.verdict.to_dict() if self.inspection else None,
-                "ram": self.inspection.to_dict().get("ram") if self.inspection else None}
+                "ram": self.inspection.to_dict().get("ram") if self.inspection else None,
+                "converted": self.variant.info.get("converted") if self.converted else None,
+                "source_removed": self.source_removed}
 
 
 def choose_file(listing: RepoListing) -> str:
-    """The file to fetch when none is named: the catalog's default, else the only ternary GGUF."""
+    """The file to fetch when none is named: the catalog's default, else the only ternary GGUF, else the
+    repo's safetensors weights (converted here), else its only GGUF (an I2_S file is converted)."""
+    from backend.hub.convert_check import has_safetensors, safetensors_files
+
     entry = next((e for e in load_catalog().entries if e.repo.lower() == listing.repo.lower()), None)
     names = {f.name for f in listing.files}
     if entry and entry.default_file.name in names:
@@ -62,11 +69,17 @@ def choose_file(listing: RepoListing) -> str:
         hits = [f for f in ggufs if f.encoding_hint == enc]
         if len(hits) == 1:
             return hits[0].name
+    if has_safetensors(listing):
+        return safetensors_files(listing).key_file
+    i2s = [f for f in ggufs if f.encoding_hint == "I2_S"]
+    if len(i2s) == 1:
+        return i2s[0].name
     if len(ggufs) == 1:
         return ggufs[0].name
     if not ggufs:
-        raise HubError(f"{listing.repo} has no GGUF file.", "Tern runs GGUF files; pick a repo that has one "
-                       "(`tern models search`).", listing.repo)
+        raise NotRunnable(f"{listing.repo} has no weights Tern can use: no GGUF file, and no safetensors weights "
+                       "with a config.json.", "Tern runs GGUF files and converts ternary safetensors checkpoints; "
+                       "pick a repo that has one (`tern models search`).", listing.repo)
     names_txt = ", ".join(f.name for f in ggufs)
     raise HubError(f"{listing.repo} has several GGUF files; say which one to download.",
                    f"Its GGUF files: {names_txt}.", listing.repo)
@@ -84,24 +97,42 @@ def _model_fields(repo: str, filename: str, listing: RepoListing, inspection: In
 
 def download_model(registry: Registry, repo: str, filename: str | None = None, token: str | None = None,
                    progress: ProgressFn | None = None, cancel: threading.Event | None = None, n_ctx: int = 2048,
-                   check: bool = True, model_name: str | None = None, retries: int = 3) -> DownloadResult:
+                   check: bool = True, model_name: str | None = None, retries: int = 3,
+                   keep_source: bool = False) -> DownloadResult:
     """Download `repo`/`filename` (all parts of a split model) and register it as a variant.
+
+    The repo's kind decides the rest: a TQ1_0/TQ2_0 GGUF is registered as it is; a bitnet.cpp I2_S GGUF
+    and a ternary safetensors repo (`filename` ending in .safetensors, or none named) are converted on
+    this computer (`backend.hub.convert_download`; `keep_source` keeps the downloaded source).
 
     Raises (all TernError): RepoNotFound, FileNotFoundOnHub, AuthRequired, RateLimited, HubOffline,
     DiskFull (nothing written), NotRunnable (nothing written), Cancelled / DownloadInterrupted
-    (partial kept; call again to resume), ChecksumMismatch (file quarantined, recorded as such).
+    (partial kept; call again to resume), ChecksumMismatch (file quarantined, recorded as such),
+    ConvertError (a source that turned out not to convert: nothing registered).
     """
+    from backend.hub.convert_download import download_and_convert
+
     t0 = time.monotonic()
     check_repo(repo)  # (a file name is checked against the listing, which names what else the repo has)
     env = HubEnv.current(token)
     listing = repo_listing(repo, env=env)
     filename = filename or choose_file(listing)
+
+    def convert(name: str, inspection: Inspection | None = None) -> DownloadResult:
+        return download_and_convert(registry, env, listing, name, inspection=inspection, progress=progress,
+                                    cancel=cancel, n_ctx=n_ctx, model_name=model_name, retries=retries,
+                                    keep_source=keep_source)
+
+    if filename.lower().endswith(".safetensors"):
+        return convert(filename)
     parts = listing.parts_of(filename)
     first = parts[0].name
     check_disk(env, repo, parts)
     inspection = None
     if check:
         inspection = inspect_remote(repo, first, env.token, n_ctx, listing=listing, cancel=cancel)
+        if inspection.verdict.converts:
+            return convert(first, inspection)
         if not inspection.runs:
             raise NotRunnable(f"Tern will not download {repo}/{first}: {inspection.verdict.text}.",
                               _not_runnable_hint(inspection), repo, first)
@@ -128,8 +159,8 @@ def download_model(registry: Registry, repo: str, filename: str | None = None, t
 
 def _not_runnable_hint(ins: Inspection) -> str:
     code = ins.verdict.code
-    if code == "needs_bitnet_cpp":
-        return "Pick a TQ1_0 or TQ2_0 GGUF of the model instead (see `tern models catalog`)."
+    if code in ("needs_bitnet_cpp", "not_convertible"):
+        return "Nothing was downloaded. Pick another file or repo of the model (see `tern models catalog`)."
     if code == "unsupported_architecture":
         return "This build of llama.cpp has no graph for that architecture."
     if code == "not_gguf":
@@ -232,19 +263,12 @@ def _plan_hub_files(v: Variant, plan: RemovalPlan) -> None:
         if pointer.is_symlink():
             blob = pointer.resolve()
             plan.delete.append(pointer)
-            if _inside(blob, blobs) and blob.exists() and not _blob_referenced(blob, ignoring=set(pointers)):
+            if _inside(blob, blobs) and blob.exists() and not hc.blob_referenced(blob, ignoring=set(pointers)):
                 plan.delete.append(blob)
                 plan.freed_bytes += blob.stat().st_size
         elif pointer.exists():
             plan.delete.append(pointer)
             plan.freed_bytes += pointer.stat().st_size
-
-
-def _blob_referenced(blob: Path, ignoring: set[Path]) -> bool:
-    snaps = blob.parent.parent / "snapshots"
-    if not snaps.exists():
-        return False
-    return any(p.is_symlink() and p not in ignoring and p.resolve() == blob for p in snaps.rglob("*"))
 
 
 def remove_model(registry: Registry, name: str, encoding: str | None = None) -> RemoveResult:

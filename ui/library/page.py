@@ -245,6 +245,11 @@ class LibraryPage(QWidget):
             return
         self.chat_requested.emit(choice)
 
+    def show_catalog_entry(self, entry_id: str) -> None:
+        """Discover, scrolled to a catalog model (the welcome page's suggestion)."""
+        self.set_tab(DISCOVER)
+        self.discover.reveal(entry_id)
+
     def compare(self, model: str) -> None:
         """Open the Compare page on `model`."""
         self.compare_requested.emit(model)
