@@ -243,9 +243,11 @@ def _record(registry: Registry, v: Variant, repo: str, key: str, checks: dict[st
     return registry.variant_by_id(v.id)
 
 
-def discard_sources(repo: str, env: HubEnv | None = None) -> list[str]:
-    """Cancel for good: remove every source file Tern downloaded from `repo` for a conversion (and partials)."""
+def discard_sources(repo: str, env: HubEnv | None = None) -> int:
+    """Cancel for good: remove every source file Tern downloaded from `repo` for a conversion (and their
+    partial downloads); returns the bytes freed. Files Tern did not download stay."""
     env = env or HubEnv.current(None)
+    freed = sf.noted_bytes(env.cache_dir, repo)
     removed: list[str] = []
     snaps = hc.repo_dir(env.cache_dir, repo) / "snapshots"
     commits = [p.name for p in snaps.iterdir() if p.is_dir()] if snaps.is_dir() else []
@@ -256,7 +258,8 @@ def discard_sources(repo: str, env: HubEnv | None = None) -> list[str]:
         for p in [p for p in _pending(repo) if p.filename in leftover]:
             p.forget(delete_partial=True)
         sf.forget(repo)
-    return removed
+    log.info("discarded %s's conversion sources: %s", repo, ", ".join(removed) or "partials only")
+    return freed
 
 
 def _pending(repo: str) -> list[Any]:

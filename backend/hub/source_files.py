@@ -75,6 +75,18 @@ def note_downloads(cache: Path, repo: str, files: list[HubFile]) -> None:
     _write(repo, known)
 
 
+def noted_bytes(cache: Path, repo: str) -> int:
+    """Bytes on disk of the noted files (blobs and partial downloads): what removing them frees."""
+    total = 0
+    for blob_name in noted(repo).values():
+        for p in (hc.blob_path(cache, repo, blob_name), hc.incomplete_path(cache, repo, blob_name)):
+            try:
+                total += p.stat().st_size
+            except OSError:
+                pass
+    return total
+
+
 def forget(repo: str, names: list[str] | None = None) -> None:
     """The user keeps these files (keep_source): they are no longer Tern's to remove."""
     known = noted(repo)

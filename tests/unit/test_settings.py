@@ -27,3 +27,12 @@ def test_bad_values_fall_back(tern_home: Path) -> None:
     assert (s.theme, s.n_ctx, s.threads, s.offline) == ("system", 2048, 0, False)
     f.write_text("{not json")
     assert Settings.load().theme == "system"
+
+
+def test_keep_source_defaults_off_and_is_kept(tern_home: Path) -> None:
+    s = Settings.load()
+    assert s.keep_source is False  # a converted model's download is removed once the conversion is verified
+    s.update(keep_source=True)
+    assert Settings.load().keep_source is True
+    paths().settings_file.write_text(json.dumps({"keep_source": "yes"}))
+    assert Settings.load().keep_source is False  # not a bool: the default

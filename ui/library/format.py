@@ -53,6 +53,19 @@ def download_text(
     return "  ·  ".join(parts)
 
 
+STAGE_WORDS = {"download": "downloading", "convert": "converting to TQ2_0", "verify": "verifying against the source"}
+
+
+def stage_text(stage: str, index: int, count: int, done: int, total: int, detail: str = "") -> str:
+    """ "Step 2 of 3: converting to TQ2_0  ·  blk.3.ffn_up.weight  ·  412 kB of 1.07 MB" (download has its own)."""
+    parts = [f"Step {index} of {count}: {STAGE_WORDS.get(stage, stage)}"]
+    if detail:
+        parts.append(detail)
+    if total:
+        parts.append(f"{units.size(done)} of {units.size(total)}")
+    return "  ·  ".join(parts)
+
+
 def fit_text(fit: RamFit | None) -> str:
     """The badge's word: "fits", "tight", "won't fit" — or "RAM —" when it cannot be worked out."""
     if fit is None:
@@ -95,6 +108,11 @@ def provenance(v: Any) -> str:
     if v.source == "hub":
         check = "sha256 verified" if v.verified else NOT_VERIFIED
         return f"from the Hub: {v.source_repo}/{v.source_file}  ·  {check}"
+    if v.source == "converted":
+        conv = v.info.get("converted", {})
+        rev = f"@{str(conv['revision'])[:10]}" if conv.get("revision") else ""
+        return (f"converted on this computer from {conv.get('source') or v.source_repo}{rev} "
+                f"({conv.get('kind_text') or conv.get('kind') or 'ternary source'})  ·  checked against the source")
     if v.source == "derived":
         src = Path(v.derived_from_path).name if v.derived_from_path else "another variant"
         sha = f" (sha256 {v.derived_from_sha256[:10]}…)" if v.derived_from_sha256 else ""
