@@ -92,3 +92,18 @@ def test_cancel_in_the_middle_of_the_conversion_leaves_nothing(qtbot, open_libra
     assert KEY not in page.downloads.states and page.downloads_panel.isHidden()
     banner(w, "Cancelled the download of model.safetensors")
     assert r.action.isEnabled() and r.action.text() == "Download & convert"
+
+
+def test_search_results_offer_safetensors_repos_and_i2s_files_converted_here(qtbot, open_library, local_hub):
+    w, page = open_library()
+    d = page.discover
+    with qtbot.waitSignal(d.searched, timeout=NET_MS):
+        d.search("Chat-1.58bit")
+    cards = {c.hit.repo: c for c in d.search_cards}
+    st, gg = cards[C.CHAT].rows[0], cards[C.CHAT_GGUF].rows[0]
+    assert st.info.filename == C.WEIGHTS and "converted on this computer" in st.info.note
+    assert "safetensors weights" in cards[C.CHAT].meta.full
+    for r in (st, gg):
+        wait_verdict(qtbot, r, "runs here — converted on this computer (")
+        assert r.action.text() == "Download & convert" and r.action.isEnabled()
+    assert gg.enc.text() == "I2_S → TQ2_0" and st.enc.text() == "packed → TQ2_0"

@@ -90,3 +90,12 @@ def test_inspection_as_json_carries_the_conversion_numbers(local_hub: HubServer)
     json.dumps(d)
     assert d["verdict"]["code"] == "converts" and d["conversion"]["convertible"] is True
     assert d["conversion"]["output_bytes"] > 0 and d["ram"]["need_bytes"] > d["conversion"]["output_bytes"]
+
+
+def test_search_finds_ternary_safetensors_repos_with_their_weights(local_hub: HubServer) -> None:
+    from backend.hub import search
+
+    hits = {h.repo: h for h in search("Chat-1.58bit")}
+    assert hits[C.CHAT].weights and [w.name for w in hits[C.CHAT].weights] == [C.WEIGHTS]  # tagged bitnet
+    assert hits[C.CHAT].files == [] and [f.name for f in hits[C.CHAT_GGUF].files] == [C.I2S_FILE]
+    assert hits[C.CHAT].to_dict()["weights"][0]["size"] == local_hub.file(C.CHAT, C.WEIGHTS).size

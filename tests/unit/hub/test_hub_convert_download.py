@@ -96,7 +96,8 @@ def test_an_i2s_gguf_is_repacked_and_registered(local_hub: HubServer, registry: 
     v = r.variant
     assert r.converted and v.encoding == "TQ2_0" and v.source_file == C.I2S_FILE
     conv = v.info["converted"]
-    assert conv["kind"] == "i2_s" and conv["source_files"] == {C.I2S_FILE: local_hub.file(C.CHAT_GGUF, C.I2S_FILE).sha256}
+    sha = local_hub.file(C.CHAT_GGUF, C.I2S_FILE).sha256
+    assert conv["kind"] == "i2_s" and conv["source_files"] == {C.I2S_FILE: sha}
     assert conv["source_checks"] == {C.I2S_FILE: "sha256 (Hub listing)"}
     assert _cache_files(C.CHAT_GGUF) == [] or all(p.name == "main" for p in _cache_files(C.CHAT_GGUF))
 
@@ -182,6 +183,17 @@ except Exception as e:
     assert "for the download and" in out["message"] and "for the converted model" in out["message"]
     assert [f for f in out["files"] if "models--" in f] == []  # refused before a byte
     assert DiskFull.code == "disk_full"
+
+
+def test_a_file_already_in_the_cache_downloads_again_without_a_false_unsafe_path(local_hub: HubServer,
+                                                                                 registry: Registry) -> None:
+    """Regression: the snapshot entry of a cached file is a symlink into blobs/, which the path check took
+    for a symlink leaving the snapshot — so any second download of a cached file failed."""
+    from tests.support import hub_repos
+
+    download_model(registry, hub_repos.TERNARY, "tiny-TQ2_0.gguf")
+    again = download_model(registry, hub_repos.TERNARY, "tiny-TQ2_0.gguf")
+    assert again.files[0].downloaded_bytes == 0 and again.variant.verified
 
 
 def test_result_as_json_names_the_conversion(local_hub: HubServer, registry: Registry) -> None:
