@@ -31,7 +31,7 @@ def test_download_and_convert_shows_each_stage_then_the_model_gets_its_f16_varia
     w, page = open_library()
     r = row(page, *KEY)
     wait_verdict(qtbot, r, "runs here — converted on this computer (")
-    assert r.verdict.property("kind") == "ok" and r.action.text() == "Download & convert"
+    assert r.verdict.property("kind") == "ok" and r.action.text() == "Download && convert"
     assert r.enc.text() == "packed → TQ2_0" and "no weights" in r.verdict.toolTip()
     assert "converted TQ2_0 file" in r.ram.toolTip()
     seen: list[str] = []
@@ -91,7 +91,7 @@ def test_cancel_in_the_middle_of_the_conversion_leaves_nothing(qtbot, open_libra
     assert w.ctx.registry.models() == [] and _blobs(C.CHAT) == []  # nothing registered, the download deleted too
     assert KEY not in page.downloads.states and page.downloads_panel.isHidden()
     banner(w, "Cancelled the download of model.safetensors")
-    assert r.action.isEnabled() and r.action.text() == "Download & convert"
+    assert r.action.isEnabled() and r.action.text() == "Download && convert"
 
 
 def test_search_results_offer_safetensors_repos_and_i2s_files_converted_here(qtbot, open_library, local_hub):
@@ -105,5 +105,5 @@ def test_search_results_offer_safetensors_repos_and_i2s_files_converted_here(qtb
     assert "safetensors weights" in cards[C.CHAT].meta.full
     for r in (st, gg):
         wait_verdict(qtbot, r, "runs here — converted on this computer (")
-        assert r.action.text() == "Download & convert" and r.action.isEnabled()
+        assert r.action.text() == "Download && convert" and r.action.isEnabled()
     assert gg.enc.text() == "I2_S → TQ2_0" and st.enc.text() == "packed → TQ2_0"

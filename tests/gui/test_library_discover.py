@@ -88,8 +88,12 @@ def test_search_lists_gguf_files_with_sizes_and_verdicts(qtbot, open_library, lo
     }
     split = next(c for c in d.search_cards if c.hit.repo == hub_repos.SPLIT)
     assert len(split.rows) == 1 and "parts, downloaded together" in split.rows[0].info.note
+    # rows are checked when they come into view: once the results' layout has settled, scroll to them
+    qtbot.waitUntil(lambda: all(r.action.height() > 0 for c in d.search_cards for r in c.visible_rows()), timeout=5000)
+    d.scroll.ensureWidgetVisible(card.rows[0])
     wait_verdict(qtbot, card.rows[0], "runs here")
     i2s = next(c for c in d.search_cards if c.hit.repo == hub_repos.I2S).rows[0]
+    d.scroll.ensureWidgetVisible(i2s)
     wait_verdict(qtbot, i2s, "cannot be converted here")
     assert not i2s.action.isEnabled()
     click(qtbot, d.back_link)  # back to the catalog

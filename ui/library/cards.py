@@ -36,9 +36,8 @@ class FileCard(Card):
         self.title_key = title
         head = QHBoxLayout()
         head.setSpacing(8)
-        self.title = label(title, "LibCardTitle", self, selectable=True)
-        head.addWidget(self.title)
-        head.addStretch(1)
+        self.title = label(title, "LibCardTitle", self, wrap=True, selectable=True)  # wraps in a narrow window
+        head.addWidget(self.title, 1)
         self.chips = head
         self.body.addLayout(head)
         self.meta = ElidedLabel("", self)
@@ -169,8 +168,9 @@ class SearchCard(FileCard):
             self.add_chip(f"licence: {lic}", "", "From the repo's tags")
         downloads = f"{hit.downloads:,} downloads" if hit.downloads is not None else "downloads: —"
         ggufs = [f for f in hit.files if f.split is None or f.split[1] == 1]
-        weights = "  ·  safetensors weights" if hit.weights else ""
-        self.meta.set_full_text(f"{downloads}  ·  {len(ggufs)} GGUF file{'s' * (len(ggufs) != 1)}{weights}")
+        what = [f"{len(ggufs)} GGUF file{'s' * (len(ggufs) != 1)}" if ggufs or not hit.weights else "",
+                "safetensors weights (converted here)" if hit.weights else ""]
+        self.meta.set_full_text("  ·  ".join([downloads, *(w for w in what if w)]))
         if hit.error:
             err = label(f"Its files could not be listed: {hit.error}", "LibNote", self, wrap=True)
             self.body.addWidget(err)

@@ -60,7 +60,7 @@ class DiscoverView(QWidget):
         self.search_field = QLineEdit(self)
         self.search_field.setObjectName("LibSearch")
         self.search_field.setPlaceholderText(
-            "Search the Hugging Face Hub for GGUF models — leave empty for ternary ones"
+            "Search the Hugging Face Hub for GGUF and ternary models — leave empty for ternary ones"
         )
         self.search_field.setAccessibleName("Search the Hub")
         self.search_field.setToolTip(

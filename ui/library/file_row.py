@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QWidget
 
 from backend import units
 from backend.hub import AuthRequired, FileNotFoundOnHub, HubOffline, Inspection, RepoNotFound
@@ -82,35 +82,38 @@ class FileRow(QFrame):
         self.hub_ok = True
         self.hub_why = ""
 
-        row = QHBoxLayout(self)
+        # A grid: the chip, name, size, RAM badge and button on the first line; the verdict under them,
+        # across the whole row, so a long verdict (a conversion's figures, a reason) wraps instead of
+        # squeezing the name or widening a narrow window.
+        row = QGridLayout(self)
         row.setContentsMargins(0, 10, 0, 8)
-        row.setSpacing(10)
+        row.setHorizontalSpacing(10)
+        row.setVerticalSpacing(3)
+        mid = Qt.AlignmentFlag.AlignVCenter
         self.enc = chip(
             self, info.encoding or "GGUF", "enc", "Encoding, as the file name says until the header is read"
         )
-        row.addWidget(self.enc, 0, Qt.AlignmentFlag.AlignTop)
-        col = QVBoxLayout()
-        col.setSpacing(3)
+        row.addWidget(self.enc, 0, 0, mid)
         self.name = ElidedLabel(info.filename, self)
         self.name.setObjectName("LibFileName")
         self.name.setAccessibleName(f"File {info.filename}")
-        col.addWidget(self.name)
+        row.addWidget(self.name, 0, 1, mid)
+        row.setColumnStretch(1, 1)
         verdict_row = QHBoxLayout()
         verdict_row.setSpacing(5)
         self.verdict_icon = glyph(self, "info", "faint", 14)
-        verdict_row.addWidget(self.verdict_icon)
-        self.verdict = label("not checked yet", "LibVerdict", self, selectable=True)
+        verdict_row.addWidget(self.verdict_icon, 0, Qt.AlignmentFlag.AlignTop)
+        # wraps: a conversion verdict or a reason can be long, and must not widen a narrow window
+        self.verdict = label("not checked yet", "LibVerdict", self, wrap=True, selectable=True)
         self.verdict.setAccessibleName(f"Runs here? {info.filename}")
-        verdict_row.addWidget(self.verdict)
+        verdict_row.addWidget(self.verdict, 1)
         self.retry = link(
             "Check again", self, "Read this file's header on the Hub again", f"Check {info.filename} again"
         )
         self.retry.clicked.connect(lambda: self.check_requested.emit(self.info))
         self.retry.hide()
-        verdict_row.addWidget(self.retry)
-        verdict_row.addStretch(1)
-        col.addLayout(verdict_row)
-        row.addLayout(col, 1)
+        verdict_row.addWidget(self.retry, 0, Qt.AlignmentFlag.AlignTop)
+        row.addLayout(verdict_row, 1, 1, 1, 4)
         self.size = label(
             units.size(info.size) if info.size else (info.size_text or fmt.DASH), "LibSize", self
         )
@@ -121,13 +124,13 @@ class FileRow(QFrame):
         )
         self.size.setAccessibleName(f"Size of {info.filename}")
         self.size.setMinimumWidth(64)
-        self.size.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-        row.addWidget(self.size, 0, Qt.AlignmentFlag.AlignTop)
+        self.size.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        row.addWidget(self.size, 0, 2, mid)
         self.ram = chip(self, "", "busy")
         self.ram.setMinimumWidth(104)
         self.ram.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.ram.setAccessibleName(f"RAM fit of {info.filename}")
-        row.addWidget(self.ram, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.ram, 0, 3, mid)
         self.action = button(
             "Download",
             self,
@@ -138,7 +141,7 @@ class FileRow(QFrame):
         )
         self.action.setFixedWidth(156)
         self.action.clicked.connect(lambda: self.download_requested.emit(self.info))
-        row.addWidget(self.action, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.action, 0, 4, mid)
         self._show_fit(info.estimate, info.estimate_source)
         self._update_action()
 
@@ -245,7 +248,7 @@ class FileRow(QFrame):
         converts = self.inspection is not None and self.inspection.verdict.converts
         enabled, text, tip, primary = (
             True,
-            "Download & convert" if converts else "Download",
+            "Download && convert" if converts else "Download",  # (&& shows one &: a single one marks a shortcut)
             (f"Download {self.info.repo}'s weights and convert them to TQ2_0 on this computer" if converts
              else f"Download {self.info.filename} from {self.info.repo}"),
             True,
@@ -272,6 +275,7 @@ class FileRow(QFrame):
         if enabled and not self.hub_ok:
             enabled, tip = False, self.hub_why or "The Hub can't be reached"
         b.setText(text)
+        b.setFixedWidth(184 if converts else 156)
         b.setEnabled(enabled)
         icon = "check" if self.local == "downloaded" and s is None else "download"
         theme.set_icon(b, icon, "accent_text" if primary and enabled else "muted", 16)
