@@ -107,3 +107,15 @@ def test_search_results_offer_safetensors_repos_and_i2s_files_converted_here(qtb
         wait_verdict(qtbot, r, "runs here — converted on this computer (")
         assert r.action.text() == "Download && convert" and r.action.isEnabled()
     assert gg.enc.text() == "I2_S → TQ2_0" and st.enc.text() == "packed → TQ2_0"
+
+
+def test_a_source_that_fails_to_convert_says_why_and_the_window_carries_on(qtbot, open_library, local_hub, tern_home):
+    w, page = open_library()
+    with qtbot.waitSignal(page.downloads.failed, timeout=NET_MS) as failed:
+        page.downloads.start(C.BROKEN_TOKENIZER, C.WEIGHTS)
+    assert type(failed.args[1]).__name__ == "ConvertError"
+    b = banner(w, f"Cannot convert {C.BROKEN_TOKENIZER}/tokenizer.json")
+    assert b.notice.level == "error" and "Traceback" not in b.notice.text
+    assert not page.downloads.states and page.downloads_panel.isHidden()  # nothing to resume: it cannot convert
+    assert w.ctx.registry.models() == [] and _converted_dir(tern_home) == [] and _blobs(C.BROKEN_TOKENIZER) == []
+    assert page.isVisible()
