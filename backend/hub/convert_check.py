@@ -34,9 +34,10 @@ from backend.models.gguf_header import GGUFHeader
 
 SMALL_MAX = 1 << 20  # config.json, an index: anything bigger is not what it claims to be
 INDEX = "model.safetensors.index.json"
-# What a conversion reads besides the weights (generation_config.json is not read: llama.cpp takes the
-# end-of-turn token from the tokenizer files and the chat template).
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json")
+# What a conversion reads besides the weights: gguf-py's vocab helpers read these (special ids come from
+# tokenizer_config.json and tokenizer.json); special_tokens_map.json and generation_config.json are not read,
+# so they are not downloaded (the end-of-turn token is taken from the chat template and the vocabulary).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
 KIND_LABEL = {"packed-bitlinear": "packed ternary", "packed-autobitlinear": "packed ternary",
               "master-weights": "BF16 master weights", "ternary-floats": "ternary floats", "i2_s": "I2_S"}
 

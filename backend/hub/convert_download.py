@@ -38,7 +38,7 @@ from backend.hub.convert_check import check_safetensors_repo, is_safetensors_nam
 from backend.hub.download import FetchedFile, bytes_missing, fetch_files, free_space
 from backend.hub.env import HubEnv
 from backend.hub.errors import Cancelled, ChecksumMismatch, DiskFull, HubError, NotRunnable, amount
-from backend.hub.names import inside
+from backend.hub.names import check_filename, inside
 from backend.hub.progress import Progress, ProgressFn
 from backend.hub.remote import Inspection, inspect_remote
 from backend.models.convert import ConvertCancelled, ConvertError, ConvertProgress, convert_and_register
@@ -154,8 +154,8 @@ def download_and_convert(registry: Registry, env: HubEnv, listing: RepoListing, 
                        f"Remove it first (`tern models remove {name}:{enc.lower()}`) or choose another --name.",
                        repo, filename)
     if is_safetensors_name(filename):
-        st = safetensors_files(listing)
-        listing.file(filename)  # named file must exist (FileNotFoundOnHub / UnsafeName otherwise)
+        st = safetensors_files(listing)  # the name stands for the repo's weights (all shards), listed or not:
+        check_filename(filename, repo)  # the catalog names them "model.safetensors" whatever the shards are called
         small, weights = st.small, st.weights
         ins = inspection or check_safetensors_repo(repo, n_ctx=n_ctx, listing=listing, cancel=cancel, env=env)
     else:

@@ -28,6 +28,7 @@ LYING = "tern-test/lying-header-1.58bit"  # a shape that does not match its byte
 NO_WEIGHTS = "tern-test/no-weights-1.58bit"
 BROKEN_TOKENIZER = "tern-test/broken-tokenizer-1.58bit"  # only found once the small files are downloaded
 I2S_SIZE = "tern-test/i2s-size-mismatch-GGUF"  # an I2_S tensor whose shape claims more bytes than it has
+SHARDED = "tern-test/sharded-1.58bit"  # the 2B-4T-shaped weights in two shards with an index
 I2S_FILE = "ggml-model-i2_s.gguf"
 WEIGHTS = "model.safetensors"
 
@@ -56,6 +57,31 @@ def _claim_shape(path: Path, tensor: str, first_dim: int) -> None:
     assert n_dims == 2
     struct.pack_into("<Q", data, at + 4, first_dim)
     path.write_bytes(bytes(data))
+
+
+def _shard(src: Path, folder: Path, parts: int = 2) -> None:
+    """Split `src` (a safetensors file) into `model-0000i-of-0000n.safetensors` files and their index,
+    the way transformers saves a large model; the tensors' bytes are copied as they are."""
+    raw = src.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    header.pop("__metadata__", None)
+    names = sorted(header, key=lambda k: header[k]["data_offsets"][0])
+    weight_map = {}
+    for i in range(parts):
+        chunk = names[i::parts]
+        out, blobs, offset = {}, [], 0
+        for name in chunk:
+            b, e = header[name]["data_offsets"]
+            out[name] = {**header[name], "data_offsets": [offset, offset + e - b]}
+            blobs.append(raw[8 + n + b : 8 + n + e])
+            offset += e - b
+        head = json.dumps(out, separators=(",", ":")).encode()
+        head += b" " * (-len(head) % 8)
+        shard = f"model-{i + 1:05d}-of-{parts:05d}.safetensors"
+        (folder / shard).write_bytes(struct.pack("<Q", len(head)) + head + b"".join(blobs))
+        weight_map.update({name: shard for name in chunk})
+    (folder / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
 
 
 def build(folder: Path, server: HubServer) -> dict[str, Path]:
@@ -115,6 +141,11 @@ def build(folder: Path, server: HubServer) -> dict[str, Path]:
 
     _edit_header(lying / WEIGHTS, lie)
     server.add_repo(LYING, _files(lying), tags=["safetensors"])
+
+    sharded = variant("sharded")
+    _shard(sharded / WEIGHTS, sharded)
+    (sharded / WEIGHTS).unlink()
+    server.add_repo(SHARDED, _files(sharded), tags=["safetensors", "bitnet"])
 
     none = variant("none")
     (none / WEIGHTS).unlink()

@@ -91,6 +91,19 @@ def test_keep_source_keeps_the_download_and_a_second_conversion_is_refused_befor
     assert not [r for r in local_hub.requests("cdn") if r.method == "GET"]
 
 
+def test_a_sharded_repo_is_one_model_under_the_name_the_catalog_gives_it(local_hub: HubServer,
+                                                                        registry: Registry) -> None:
+    from backend.hub import inspect_remote
+
+    ins = inspect_remote(C.SHARDED, C.WEIGHTS)  # "model.safetensors" stands for the repo's weights
+    assert ins.verdict.converts and ins.requests == 1 + 2 * 2  # config.json, then 8 bytes + header per shard
+    r = download_model(registry, C.SHARDED, C.WEIGHTS)
+    conv = r.variant.info["converted"]
+    shards = {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"}
+    assert shards <= set(conv["source_files"]) and "model.safetensors.index.json" in conv["source_files"]
+    assert r.variant.source_file == C.WEIGHTS  # the catalog's row shows it as downloaded
+
+
 def test_an_i2s_gguf_is_repacked_and_registered(local_hub: HubServer, registry: Registry) -> None:
     r = download_model(registry, C.CHAT_GGUF, C.I2S_FILE)
     v = r.variant
