@@ -86,6 +86,7 @@ def test_inspect_gives_the_verdict_of_a_safetensors_repo_without_downloading(loc
     (C.I2S_SIZE, "not_runnable", "I2_S tensor blk.0.attn_q.weight"),
     (C.NO_WEIGHTS, "not_runnable", "has no weights Tern can use"),
     (C.BROKEN_TOKENIZER, "unknown_tokenizer", "tokenizer.json"),
+    (C.ZEROED, "zero_weights", "blk.1.ffn_down.weight is all zeros"),
 ])
 def test_bad_repos_give_one_clear_message_and_register_nothing(local_hub: HubServer, tern_home: Path, repo: str,
                                                                code: str, words: str) -> None:

@@ -28,6 +28,7 @@ LYING = "tern-test/lying-header-1.58bit"  # a shape that does not match its byte
 NO_WEIGHTS = "tern-test/no-weights-1.58bit"
 BROKEN_TOKENIZER = "tern-test/broken-tokenizer-1.58bit"  # only found once the small files are downloaded
 I2S_SIZE = "tern-test/i2s-size-mismatch-GGUF"  # an I2_S tensor whose shape claims more bytes than it has
+ZEROED = "tern-test/zeroed-1.58bit"  # a packed layer whose every weight is 0 (microsoft/BitNet#608's report)
 SHARDED = "tern-test/sharded-1.58bit"  # the 2B-4T-shaped weights in two shards with an index
 I2S_FILE = "ggml-model-i2_s.gguf"
 WEIGHTS = "model.safetensors"
@@ -57,6 +58,15 @@ def _claim_shape(path: Path, tensor: str, first_dim: int) -> None:
     assert n_dims == 2
     struct.pack_into("<Q", data, at + 4, first_dim)
     path.write_bytes(bytes(data))
+
+
+def _zero(path: Path, tensor: str) -> None:
+    """Overwrite a packed tensor's bytes with code 1 (weight 0) in all four bands: 0b01010101."""
+    raw = bytearray(path.read_bytes())
+    (n,) = struct.unpack("<Q", raw[:8])
+    b, e = json.loads(raw[8 : 8 + n])[tensor]["data_offsets"]
+    raw[8 + n + b : 8 + n + e] = b"\x55" * (e - b)
+    path.write_bytes(bytes(raw))
 
 
 def _shard(src: Path, folder: Path, parts: int = 2) -> None:
@@ -141,6 +151,10 @@ def build(folder: Path, server: HubServer) -> dict[str, Path]:
 
     _edit_header(lying / WEIGHTS, lie)
     server.add_repo(LYING, _files(lying), tags=["safetensors"])
+
+    zeroed = variant("zeroed")
+    _zero(zeroed / WEIGHTS, "model.layers.1.mlp.down_proj.weight")
+    server.add_repo(ZEROED, _files(zeroed), tags=["safetensors"])
 
     sharded = variant("sharded")
     _shard(sharded / WEIGHTS, sharded)

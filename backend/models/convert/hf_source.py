@@ -139,7 +139,7 @@ def hf_output(folder: Path, source: str, target: str, head_encoding: str, name: 
         t = tensors[spec.hf]
         if spec.role == "linear":
             out += linear_tensors(spec.gguf, spec.shape, qtype, _linear(folder, kind, spec, tensors, source),
-                                  spec.permute_heads)
+                                  spec.permute_heads, source)
         elif spec.role in ("embedding", "head"):
             out.append(_float_tensor(folder, t, spec.gguf, int(HEAD_ENCODINGS[head_encoding]), source))
         else:
