@@ -57,7 +57,11 @@ def test_download_and_convert_shows_each_stage_then_the_model_gets_its_f16_varia
     # on this computer: its provenance, and "Make F16 variant" works on the converted weights
     page.set_tab(0)
     card = page.local.cards["chat-1.58bit"]
-    assert "converted on this computer from tern-test/Chat-1.58bit" in card.variant_rows[0].provenance.full
+    prov = card.variant_rows[0].provenance
+    assert "converted on this computer from tern-test/Chat-1.58bit" in prov.full
+    tip = prov.toolTip()
+    assert f"at commit {local_hub.repos[C.CHAT].commit}" in tip and "(sha256 (Hub listing))" in tip
+    assert "config.json  sha256 " in tip and "(git blob id (Hub listing))" in tip and "was removed" in tip
     with qtbot.waitSignal(page.actions.derived, timeout=DERIVE_MS):
         click(qtbot, card.make_f16)
     m = w.ctx.registry.find("chat-1.58bit")

@@ -100,6 +100,24 @@ def params(n: int | None) -> str:
 NOT_VERIFIED = "not verified: the Hub lists no sha256 for it"
 
 
+def conversion_details(v: Any) -> str:
+    """A converted variant's provenance, for a tooltip: commit, each source file's sha256 and how it was
+    checked, the converter's version, what became of the downloaded source ("" for other variants)."""
+    conv = v.info.get("converted") if v.source == "converted" else None
+    if not conv:
+        return ""
+    checks = conv.get("source_checks", {})
+    lines = [f"\nConverted by Tern's converter {conv.get('converter_version', DASH)} from "
+             f"{conv.get('source')}" + (f" at commit {conv['revision']}" if conv.get("revision") else "") + ":"]
+    for name, sha in sorted(conv.get("source_files", {}).items()):
+        how = checks.get(name, "hashed here")
+        lines.append(f"  {name}  sha256 {str(sha)[:16]}…  ({how})")
+    if "source_kept" in conv:
+        lines.append("The downloaded source was kept in the Hugging Face cache." if conv["source_kept"]
+                     else "The downloaded source was removed after the conversion was verified.")
+    return "\n".join(lines)
+
+
 def provenance(v: Any) -> str:
     """Where a variant's file came from, in a line: the Hub repo, the file it was derived from, an import."""
     if v.quarantined:
