@@ -185,4 +185,6 @@ def check_i2s_header(ins: Inspection, header: GGUFHeader, file_size: int, n_ctx:
     ins.verdict = verdict_of(v)
     if v.ram is not None:
         ins.ram = v.ram
+    if v.output_bytes:
+        ins.model_bytes = v.output_bytes  # what lands on disk: the converted file (as for safetensors)
     return ins

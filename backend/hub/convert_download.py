@@ -28,7 +28,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.hub import cache as hc
 from backend.hub import source_files as sf
@@ -46,6 +46,9 @@ from backend.models.convert.plan import read_config
 from backend.models.convert.vocab import vocab_from_folder
 from backend.models.registry import Registry, Variant
 from backend.paths import paths
+
+if TYPE_CHECKING:
+    from backend.hub.library import DownloadResult
 
 log = logging.getLogger("tern.hub")
 STAGES = ("download", "convert", "verify")
@@ -136,12 +139,12 @@ def _stage_folder(fetched: list[FetchedFile]) -> Path:
 def download_and_convert(registry: Registry, env: HubEnv, listing: RepoListing, filename: str, *,
                          inspection: Inspection | None = None, progress: ProgressFn | None = None,
                          cancel: threading.Event | None = None, n_ctx: int = 2048, model_name: str | None = None,
-                         retries: int = 3, keep_source: bool = False, target: str = "tq2_0") -> Any:
+                         retries: int = 3, keep_source: bool = False, target: str = "tq2_0") -> DownloadResult:
     """Check, download, convert, verify and register `listing.repo`'s weights (`filename` names them:
     an I2_S .gguf, or a .safetensors file standing for the repo's safetensors weights). Returns a
     DownloadResult. Raises NotRunnable (before any byte), DiskFull, HubError subclasses, Cancelled,
     ConvertError (nothing registered, nothing of the conversion left)."""
-    from backend.hub.library import DownloadResult
+    from backend.hub.library import DownloadResult  # (library imports this module when it dispatches)
 
     t0 = time.monotonic()
     cancel = cancel or threading.Event()
@@ -163,7 +166,7 @@ def download_and_convert(registry: Registry, env: HubEnv, listing: RepoListing, 
         ins = inspection or inspect_remote(repo, filename, env.token, n_ctx, listing=listing, cancel=cancel)
     if not ins.verdict.converts:
         raise NotRunnable(f"Tern will not download {repo}/{filename}: {ins.verdict.text}.",
-                          "Nothing was downloaded. See `tern models catalog` for models that run here.", repo, filename)
+                          "Nothing was downloaded. Pick another file or repo of the model.", repo, filename)
     files = [*small, *weights]
     check_disk(env, repo, files, ins.model_bytes)
     stages = Stages(repo, filename, progress)
