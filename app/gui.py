@@ -163,7 +163,7 @@ def add_pages(window: Any, ctx: AppContext, catalog: Any, sampler: Any = None) -
 
     `sampler` replaces the platform's metrics sampler (tests, demos); the caller then stops it.
     """
-    from backend.chat.suggest import smallest_chat_model
+    from backend.hub.suggest import Suggestion, first_model
     from ui.compare.panel import ComparePanel
     from ui.library.page import LibraryPage
     from ui.metrics.panel import MetricsWindow
@@ -182,9 +182,15 @@ def add_pages(window: Any, ctx: AppContext, catalog: Any, sampler: Any = None) -
     window.models_changed.connect(library.refresh_local)
     window.loaded_model_changed.connect(library.set_loaded)
     library.set_loaded(window.loaded_spec())
-    hint = smallest_chat_model(catalog)  # the model the welcome page suggests: highlighted here too
-    if hint is not None:
+    hint = first_model(catalog, n_ctx=settings.n_ctx)  # the model the welcome page suggests: highlighted here too
+    if isinstance(hint, Suggestion):
         library.discover.highlight(hint.entry_id)
+
+    def show_suggested(entry_id: str) -> None:
+        window.show_page("library")
+        library.show_catalog_entry(entry_id)
+
+    window.welcome.suggestion_requested.connect(show_suggested)
     window.shutdown_steps.add("the Library (downloads pause, checks stop)", library.shutdown)
 
     compare = ComparePanel(ctx.registry, ctx.store, settings, __version__, window)

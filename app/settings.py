@@ -47,6 +47,7 @@ class Settings:
     n_ctx: int = 2048
     theme: str = "system"
     offline: bool = False
+    keep_source: bool = False  # keep a converted model's downloaded source (default: removed once verified)
     sampler_hz: float = 10.0
     cpu_watts_per_core: float = 0.0  # 0: from the bundled TDP table
     last_model: str = ""

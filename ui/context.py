@@ -24,6 +24,7 @@ class SettingsLike(Protocol):
     n_ctx: int
     theme: str
     offline: bool
+    keep_source: bool
     sampler_hz: float
     cpu_watts_per_core: float
     last_model: str

@@ -188,18 +188,20 @@ class MainWindow(QMainWindow):
         self.jobs.append(job)
         return job
 
-    def _suggest_first_model(self) -> Job:
-        """Find the smallest chat model in the catalog for the welcome page (off the GUI thread)."""
+    def _suggest_first_model(self, available_ram: int | None = None, free_disk: int | None = None) -> Job:
+        """Find the smallest chat model of the catalog that fits this computer (RAM and disk) for the
+        welcome page, off the GUI thread. RAM and free disk are measured unless given (tests)."""
         def work(_report: Callable[[str, float], None], _cancel: threading.Event) -> Any:
-            from backend.chat.suggest import suggest
+            from backend.hub.suggest import suggest
 
-            return suggest()
+            return suggest(available_ram=available_ram, free_disk=free_disk, n_ctx=n_ctx)
 
         def show(suggestion: Any) -> None:
             self.suggestion = suggestion
             if suggestion is not None:
-                self.welcome.set_suggestion(suggestion.text())
+                self.welcome.set_suggestion(suggestion.text(), getattr(suggestion, "entry_id", ""))
 
+        n_ctx = self.settings.n_ctx
         job = start_job(work, "catalog", self)
         job.succeeded.connect(show)
         job.failed.connect(lambda e: log.info("no catalog suggestion: %s", e))

@@ -153,6 +153,13 @@ class SettingsDialog(QDialog):
         self.offline.setToolTip("Search and downloads are switched off; chat works as always")
         self.offline.setChecked(settings.offline)
         form.addRow(self._label("Offline mode", self.offline), self.offline)
+        self.keep_source = QCheckBox("Keep the downloaded originals of converted models", self)
+        self.keep_source.setAccessibleName("Keep converted models' sources")
+        self.keep_source.setToolTip("Models published as safetensors or bitnet.cpp I2_S files are converted on this "
+                                    "computer. Off (the default): the downloaded original is removed from the Hugging "
+                                    "Face cache once the conversion is verified. On: it stays there.")
+        self.keep_source.setChecked(settings.keep_source)
+        form.addRow(self._label("Converted models", self.keep_source), self.keep_source)
 
         self._section("Storage")
         self.data_row = _FolderRow("Data folder", paths.data, self)
@@ -225,7 +232,8 @@ class SettingsDialog(QDialog):
 
     def values(self) -> dict[str, object]:
         return {"threads": self.threads.value(), "n_ctx": int(self.n_ctx.currentData()),
-                "theme": str(self.theme.currentData()), "offline": self.offline.isChecked()}
+                "theme": str(self.theme.currentData()), "offline": self.offline.isChecked(),
+                "keep_source": self.keep_source.isChecked()}
 
     def accept(self) -> None:
         """Save: settings through `Settings.update` (listeners hear of it), then the token through secrets,

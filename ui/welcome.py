@@ -55,6 +55,7 @@ class _Card(QFrame):
 class WelcomePage(QWidget):
     library_requested = Signal()
     demo_requested = Signal()
+    suggestion_requested = Signal(str)  # the catalog entry id of the suggested model
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -104,6 +105,15 @@ class WelcomePage(QWidget):
         self.suggestion.setWordWrap(True)
         self.suggestion.hide()
         self.catalog_card.body.addWidget(self.suggestion)
+        self.suggestion_button = QPushButton("See it in the Library", inner)
+        self.suggestion_button.setAccessibleName("See the suggested model in the Library")
+        self.suggestion_button.setToolTip("Open the Library at this model, to download it (and convert it when it "
+                                          "needs converting)")
+        self.suggestion_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.suggestion_button.clicked.connect(lambda: self.suggestion_requested.emit(self._suggested))
+        self.suggestion_button.hide()
+        self._suggested = ""
+        self.catalog_card.body.addWidget(self.suggestion_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.catalog_card.body.addStretch(1)
         self.library_button = QPushButton("Open the Library", inner)
         self.library_button.setProperty("variant", "primary")
@@ -148,10 +158,13 @@ class WelcomePage(QWidget):
         outer.addLayout(row)
         outer.addStretch(3)
 
-    def set_suggestion(self, text: str) -> None:
-        """The smallest chat-capable model of the catalog, when the catalog is available."""
+    def set_suggestion(self, text: str, entry_id: str = "") -> None:
+        """The smallest chat model of the catalog that fits this computer (`entry_id` set), or why none
+        does (no `entry_id`): figures from backend.hub.suggest."""
         self.suggestion.setText(text)
         self.suggestion.setVisible(bool(text))
+        self._suggested = entry_id
+        self.suggestion_button.setVisible(bool(entry_id))
 
     def set_demo_progress(self, stage: str, fraction: float | None) -> None:
         """fraction None: finished or idle (the button comes back)."""

@@ -10,28 +10,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from app.cli.models_hub import run_cancellable, run_catalog, run_download, run_inspect, run_search, token_args
 from app.cli.output import emit_json
 from app.context import AppContext
 from backend.errors import TernError
 from backend.hub import (
-    Progress,
-    catalog_status,
-    download_model,
-    inspect_remote,
-    load_catalog,
     pending_downloads,
     remove_model,
-    search,
 )
-from backend.hub.names import printable
 from backend.models.derive import DeriveProgress, derive_variant
 from backend.models.importer import import_model
-from backend.units import rate, size
+from backend.units import size
 
 ORDER = 30
 WRITES = {"download": "download a model", "derive": "make a variant", "import": "import a model",
@@ -50,24 +43,32 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     c = cmd("catalog", "the curated 1.58-bit models, with sizes, RAM needed and what is downloaded", run_catalog)
     c.add_argument("--ctx", type=int, default=0, help="context length for the RAM figures (default: settings)")
-    c = cmd("search", "search the Hub for ternary GGUF repos (no TEXT: TQ1_0, TQ2_0, 1.58, bitnet, ternary)",
-            run_search)
+    c = cmd("search", "search the Hub for GGUF repos and ternary safetensors repos (no TEXT: TQ1_0, TQ2_0, 1.58, "
+            "bitnet, ternary)", run_search)
     c.add_argument("text", nargs="?", default="")
     c.add_argument("--limit", type=int, default=20)
-    _token_args(c)
-    c = cmd("inspect", "read a Hub GGUF's header (a few hundred KB) and say whether it runs here", run_inspect)
+    token_args(c)
+    c = cmd("inspect", "read a Hub file's header (a few hundred KB) — or a safetensors repo's config and headers — "
+            "and say whether it runs here, or converts here", run_inspect)
     c.add_argument("repo")
-    c.add_argument("file")
+    c.add_argument("file", nargs="?", help="a GGUF file, or a .safetensors file for the repo's safetensors weights "
+                                           "(default: what `download` would take)")
     c.add_argument("--ctx", type=int, default=0, help="context length for the RAM fit (default: settings)")
-    _token_args(c)
-    c = cmd("download", "download a model into the Hugging Face cache (resumable, sha256-verified)", run_download)
+    token_args(c)
+    c = cmd("download", "download a model (resumable, verified); a bitnet.cpp I2_S GGUF or a ternary safetensors repo "
+            "is converted to TQ2_0 on this computer", run_download)
     c.add_argument("repo")
-    c.add_argument("file", nargs="?", help="the GGUF file (default: the catalog's choice or the only ternary one)")
+    c.add_argument("file", nargs="?", help="the GGUF file, or a .safetensors file for the repo's safetensors weights "
+                                           "(default: the catalog's choice, the only ternary GGUF, the safetensors "
+                                           "weights, the only I2_S GGUF)")
+    c.add_argument("--keep-source", action="store_true", help="keep a converted model's downloaded source in the "
+                                                              "Hugging Face cache (default: the keep_source setting; "
+                                                              "off: removed once the conversion is verified)")
     c.add_argument("--name", help="local model name (default: from the catalog or the file name)")
     c.add_argument("--retries", type=int, default=3, help="resume attempts after a dropped connection")
     c.add_argument("--no-check", action="store_true", help="skip the header check (not recommended)")
     c.add_argument("--ctx", type=int, default=0)
-    _token_args(c)
+    token_args(c)
     c = cmd("derive", "make another variant of the same weights (F16, TQ1_0, TQ2_0)", run_derive)
     c.add_argument("model", help="a model name (`name` or `name:ENCODING`)")
     c.add_argument("--to", required=True, choices=["f16", "tq1_0", "tq2_0"])
@@ -87,16 +88,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("model", help="`name` or `name:ENCODING`")
 
 
-def _token_args(c: argparse.ArgumentParser) -> None:
-    c.add_argument("--token-file", type=Path, help="read a Hugging Face token from this file (default: HF_TOKEN, "
-                                                   "then the token `hf auth login` saved)")
-
-
-def _token(args: argparse.Namespace) -> str | None:
-    f = getattr(args, "token_file", None)
-    return f.expanduser().read_text(encoding="utf-8").strip() if f else None
-
-
 def _guard(func: Any, args: argparse.Namespace) -> int:
     ctx = AppContext()
     if ctx.settings.offline:  # the app's "work offline" setting means the same as HF_HUB_OFFLINE
@@ -111,164 +102,6 @@ def _guard(func: Any, args: argparse.Namespace) -> int:
         print(f"tern: {e}", file=sys.stderr)
         return 130 if getattr(e, "code", "") == "cancelled" else 1
 
-
-def _ctx(args: argparse.Namespace, ctx: AppContext) -> int:
-    return getattr(args, "ctx", 0) or ctx.settings.n_ctx
-
-
-# -- catalog, search, inspect ----------------------------------------------------------------
-
-def run_catalog(args: argparse.Namespace) -> int:
-    ctx = AppContext()
-    n_ctx = _ctx(args, ctx)
-    cat = load_catalog()
-    status = catalog_status(ctx.registry)
-    if args.json:
-        for e in cat.entries:
-            d = e.to_dict(n_ctx)
-            for f in d["files"]:
-                f["status"] = status[e.id][f["name"]]
-            emit_json({"event": "entry", **d})
-        for b in cat.incompatible:
-            emit_json({"event": "incompatible", "repo": b.repo, "title": b.title, "reason": b.reason})
-        return 0
-    for e in cat.entries:
-        chat = {True: "chat-tuned", False: "base model", None: "chat: unknown — see the repo page"}[e.chat]
-        check = "" if e.runs == "yes" else "  [not checked here: inspect before downloading]"
-        print(f"{e.id}  —  {e.title}{check}\n  {e.repo}\n  {e.family}\n  parameters: {e.parameters}; {chat}; "
-              f"licence: {e.license}")
-        for f in e.files:
-            print(f"    {f.name}  {f.encoding}  {f.size_text}  [{status[e.id][f.name]}]"
-                  f"{'  (default)' if f.default and len(e.files) > 1 else ''}")
-        print(f"  RAM at {n_ctx} tokens: {e.ram_text(None, n_ctx)}\n  F16 variant: {e.fp16}\n")
-    print("Known not to run on llama.cpp:")
-    for b in cat.incompatible:
-        print(f"  {b.repo}: {b.reason}")
-    return 0
-
-
-def run_search(args: argparse.Namespace) -> int:
-    hits = search(args.text, token=_token(args), limit=args.limit)
-    for h in hits:
-        if args.json:
-            emit_json({"event": "hit", **h.to_dict()})
-            continue
-        gated = "  [gated: needs a token]" if h.gated else ""
-        print(f"{h.repo}  ({h.downloads or 0:,} downloads){gated}")
-        for f in h.files:
-            print(f"    {f.name}  {f.encoding_hint or '?'}  {size(f.size)}")
-        for r in h.refused:
-            print(f"    refused: {printable(r.name)} ({r.reason})")
-        if h.error:
-            print(f"    files unavailable: {h.error}")
-        if not h.files and not h.error:
-            print("    no GGUF files")
-    if not hits and not args.json:
-        print(f"No GGUF repos on the Hub match {args.text!r}." if args.text else "No ternary GGUF repos found.")
-    return 0
-
-
-def run_inspect(args: argparse.Namespace) -> int:
-    ctx = AppContext()
-    ins = inspect_remote(args.repo, args.file, token=_token(args), n_ctx=_ctx(args, ctx))
-    if args.json:
-        emit_json({"event": "inspection", **ins.to_dict()})
-        return 0
-    print(f"{args.repo}/{args.file}: {ins.verdict.text}")
-    h = ins.header
-    if h is not None:
-        encs = ", ".join(f"{k} {v / max(1, h.n_params):.0%}" for k, v in h.type_counts().items())
-        print(f"  architecture {h.architecture} · {h.n_params / 1e6:,.1f}M parameters · context "
-              f"{h.context_length or '—'} tokens · chat template: {'yes' if h.chat_template else 'no'}")
-        print(f"  encodings (share of parameters): {encs}")
-    print(f"  file {size(ins.size)}" + (f" · model (all {len(ins.parts)} parts) {size(ins.model_bytes)}"
-                                         if len(ins.parts) > 1 else ""))
-    if ins.ram is not None:
-        print(f"  RAM at {ins.n_ctx} tokens: {ins.ram.describe()}")
-    print(f"  read {size(ins.bytes_read)} of the file in {ins.requests} request(s)")
-    return 0
-
-
-# -- download --------------------------------------------------------------------------------
-
-class _Printer:
-    def __init__(self, as_json: bool) -> None:
-        self.as_json, self.last = as_json, 0.0
-
-    def __call__(self, p: Progress) -> None:
-        now = time.monotonic()
-        if now - self.last < (0.5 if self.as_json else 0.2) and p.phase != "done":
-            return
-        self.last = now
-        if self.as_json:
-            emit_json({"event": "progress", "file": p.filename, "phase": p.phase, "done_bytes": p.done_bytes,
-                       "total_bytes": p.total_bytes, "speed_bps": p.speed_bps, "eta_s": p.eta_s,
-                       "file_index": p.file_index, "file_count": p.file_count, "resumed_bytes": p.resumed_bytes})
-            return
-        speed = rate(p.speed_bps)
-        eta = f"ETA {_duration(p.eta_s)}" if p.eta_s is not None else "ETA —"
-        part = f" ({p.file_index}/{p.file_count})" if p.file_count > 1 else ""
-        print(f"\r{p.phase} {p.filename}{part}: {p.fraction:6.1%}  {size(p.done_bytes)} of {size(p.total_bytes)}"
-              f"  {speed}  {eta}   ", end="", file=sys.stderr, flush=True)
-
-
-def _duration(s: float) -> str:
-    s = int(s)
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
-
-
-def _run_cancellable(work: Any) -> Any:
-    """Run `work(cancel)` in a thread so Ctrl-C sets the cancel event instead of killing mid-write.
-
-    Waits on an Event, not Thread.join: in CPython 3.11 a join interrupted by Ctrl-C can mark the
-    thread stopped while it still runs (gh-90882), and the command would then return before the
-    work had cleaned up after itself."""
-    cancel, finished, box = threading.Event(), threading.Event(), {}
-
-    def target() -> None:
-        try:
-            box["result"] = work(cancel)
-        except BaseException as e:  # noqa: BLE001 - handed back to the main thread
-            box["error"] = e
-        finally:
-            finished.set()
-
-    t = threading.Thread(target=target, daemon=True, name="tern-models")
-    t.start()
-    try:
-        while not finished.wait(0.2):
-            pass
-    except KeyboardInterrupt:
-        cancel.set()
-        finished.wait()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
-
-
-def run_download(args: argparse.Namespace) -> int:
-    ctx = AppContext()
-    printer = _Printer(args.json)
-    result = _run_cancellable(lambda cancel: download_model(
-        ctx.registry, args.repo, args.file, token=_token(args), progress=printer, cancel=cancel,
-        n_ctx=_ctx(args, ctx), check=not args.no_check, model_name=args.name, retries=args.retries))
-    v = result.variant
-    if args.json:
-        emit_json({"event": "done", **result.to_dict()})
-        return 0
-    print(file=sys.stderr)
-    resumed = sum(f.resumed_from for f in result.files)
-    note = f" (resumed: {size(resumed)} were already here)" if resumed else ""
-    check = "sha256 verified" if v.verified else "not verified: the Hub lists no sha256 for it"
-    print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  {check}{note}\n  {v.path}")
-    if result.inspection and result.inspection.ram:
-        print(f"  RAM at {result.inspection.n_ctx} tokens: {result.inspection.ram.describe()}")
-    print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   F16 variant: "
-          f"tern models derive {v.model_name} --to f16")
-    return 0
-
-
-# -- derive, import, list, remove ------------------------------------------------------------
 
 def run_derive(args: argparse.Namespace) -> int:
     ctx = AppContext()
@@ -286,7 +119,7 @@ def run_derive(args: argparse.Namespace) -> int:
             print(f"\r{p.phase}: {p.fraction:6.1%} ({size(p.done_bytes)} of ≈{size(p.total_bytes)})   ", end="",
                   file=sys.stderr, flush=True)
 
-    v = _run_cancellable(lambda cancel: derive_variant(ctx.registry, args.model, args.to, progress, cancel,
+    v = run_cancellable(lambda cancel: derive_variant(ctx.registry, args.model, args.to, progress, cancel,
                                                        threads=args.threads or None))
     if args.json:
         emit_json({"event": "done", **_variant_dict(v)})
@@ -316,7 +149,7 @@ def run_convert(args: argparse.Namespace) -> int:
             amount = f": {p.fraction:6.1%} ({size(p.done_bytes)} of {size(p.total_bytes)})" if p.total_bytes else ""
             print(f"\r{p.phase}{what}{amount}" + " " * 12, end="", file=sys.stderr, flush=True)
 
-    v = _run_cancellable(lambda cancel: convert_and_register(ctx.registry, args.source, name=args.name,
+    v = run_cancellable(lambda cancel: convert_and_register(ctx.registry, args.source, name=args.name,
                                                              target=args.to, progress=progress, cancel=cancel))
     if args.json:
         emit_json({"event": "done", **_variant_dict(v), "converted": v.info.get("converted")})
@@ -325,14 +158,14 @@ def run_convert(args: argparse.Namespace) -> int:
     conv = v.info.get("converted", {})
     print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  {v.path}\n  from {conv.get('source')}: "
           f"{conv.get('kind_text')} → llama.cpp `{conv.get('arch')}` graph\n  sha256 {v.sha256}")
-    print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   FP16 variant: "
+    print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   F16 variant: "
           f"tern models derive {v.model_name} --to f16")
     return 0
 
 
 def run_import(args: argparse.Namespace) -> int:
     ctx = AppContext()
-    v = _run_cancellable(lambda cancel: import_model(ctx.registry, args.path, args.name, args.copy,
+    v = run_cancellable(lambda cancel: import_model(ctx.registry, args.path, args.name, args.copy,
                                                      n_ctx=ctx.settings.n_ctx, cancel=cancel))
     if args.json:
         emit_json({"event": "done", **_variant_dict(v)})

@@ -14,11 +14,15 @@ HF_HUB_CACHE, HF_TOKEN, HF_HUB_OFFLINE.
 Catalog (`backend.hub.catalog`) — instant, offline
     load_catalog() -> Catalog                       .entries: CatalogEntry, .incompatible, .entry(id|repo)
     CatalogEntry: id, name (local model name), title, family, parameters, license, chat, repo,
-        runs ("yes" | "check"), files: CatalogFile(name, encoding, size_text, approx_bytes, default),
-        fp16 (how the FP16 variant is obtained), ram(file, n_ctx) -> RamFit | None (estimate),
-        ram_text(file, n_ctx), to_dict(n_ctx)
+        runs ("yes" | "check" | "convert": converted on this computer), kind ("gguf" | "packed" | "bf16" |
+        "i2_s"), files: CatalogFile(name, encoding, size_text, approx_bytes, default), fp16 (how the F16
+        variant is obtained), dims (a converted model's published dimensions), output_bytes() (the
+        converted file, estimated by the converter's rule), disk_bytes() (download + converted file),
+        ram(file, n_ctx) -> RamFit | None (estimate), ram_text(file, n_ctx), to_dict(n_ctx)
     catalog_status(registry) -> {entry_id: {filename: "downloaded" | "partial (N bytes)" |
         "quarantined" | "not downloaded"}}                      (library.py; offline-safe)
+    suggest.first_model(catalog, available_ram=None, free_disk=None, n_ctx) -> Suggestion | NoFit
+        the smallest chat model that fits this computer's RAM and disk (the welcome page's suggestion)
 
 Hub queries (`backend.hub.api`, `backend.hub.remote`) — block, network
     search(text="", token=None, limit=20, with_files=True, cancel=None) -> list[SearchHit]
@@ -29,16 +33,26 @@ Hub queries (`backend.hub.api`, `backend.hub.remote`) — block, network
         Raises RepoNotFound, AuthRequired, RateLimited, HubOffline.
     inspect_remote(repo, filename, token=None, n_ctx=2048, cancel=None) -> Inspection
         Reads only the GGUF header with HTTP Range requests (1–2 requests, ≈256 KiB–1 MiB).
-        .verdict (.code: runs | needs_bitnet_cpp | unsupported_architecture | unsupported_type |
-        incomplete | not_gguf; .text e.g. "runs here (TQ2_0)"), .header (architecture, n_params,
-        type_counts(), context_length), .ram (RamFit: verdict fits/tight/won't fit + numbers),
-        .parts (split model file names), .requests, .bytes_read, to_dict().
+        .verdict (.code: runs | converts | not_convertible | needs_bitnet_cpp | unsupported_architecture |
+        unsupported_type | incomplete | not_gguf; .text e.g. "runs here (TQ2_0)"; .usable: runs or
+        converts), .header (architecture, n_params, type_counts(), context_length), .ram (RamFit: verdict
+        fits/tight/won't fit + numbers), .parts (split model file names), .requests, .bytes_read,
+        .conversion (the converter's ConvertVerdict for a source Tern converts), to_dict().
+        A bitnet.cpp I2_S GGUF gets Tern's conversion verdict ("runs here — converted on this computer
+        (N download, M on disk, needs ≈ R RAM)" or why not); a filename ending in .safetensors stands for
+        the repo's safetensors weights: config.json and each header are read with exact ranges, no
+        weight bytes (`backend.hub.convert_check`).
         Raises FileNotFoundOnHub, RepoNotFound, AuthRequired, RateLimited, HubOffline, Cancelled.
     inspect_local(path, n_ctx=2048) -> Inspection      the same for a file on disk (no network)
 
 Downloads (`backend.hub.library`, `backend.hub.download`) — block, network + disk
     download_model(registry, repo, filename=None, token=None, progress=None, cancel=None,
-                   n_ctx=2048, check=True, model_name=None, retries=3) -> DownloadResult
+                   n_ctx=2048, check=True, model_name=None, retries=3, keep_source=False) -> DownloadResult
+        The repo's kind decides: a TQ GGUF is registered as it is; an I2_S GGUF or a ternary
+        safetensors repo is downloaded, converted, verified and registered with provenance
+        (`backend.hub.convert_download`; progress has .stage download/convert/verify), and its
+        downloaded source removed unless keep_source (`backend.hub.source_files`: only files Tern
+        downloaded; discard_sources(repo) when cancelled for good).
         Lists the repo (bad names refused: UnsafeName), refuses before writing if the disk is too
         small (DiskFull, with numbers; DiskFull/WriteFailed with the partial kept if it fills up later),
         inspects the header and refuses what will not run (NotRunnable), fetches every part of

@@ -39,6 +39,8 @@ ENCODING_RE = re.compile(r"(?<![A-Za-z0-9])(TQ1_0|TQ2_0|I2_S|IQ2_TN|F16|BF16|F32
                          r"(?![A-Za-z0-9])", re.IGNORECASE)
 # Words that find ternary GGUF repos when a person searches with no text of their own.
 TERNARY_TERMS = ("TQ1_0", "TQ2_0", "1.58", "bitnet", "ternary")
+# Ternary checkpoints in safetensors (converted here) carry this tag: searched besides GGUF repos.
+TERNARY_TAG = "bitnet"
 
 
 @dataclass(frozen=True)
@@ -217,16 +219,17 @@ class SearchHit:
     files: list[HubFile] = field(default_factory=list)  # its GGUF files, with sizes
     error: str | None = None  # why the files could not be listed, if they could not
     refused: list[RefusedEntry] = field(default_factory=list)  # listed entries Tern will not use
+    weights: list[HubFile] = field(default_factory=list)  # its safetensors weights (with config.json): converted here
 
     def to_dict(self) -> dict[str, Any]:
         return {"repo": self.repo, "downloads": self.downloads, "likes": self.likes, "gated": self.gated,
-                "files": [f.to_dict() for f in self.files], "error": self.error,
-                "refused": [r.to_dict() for r in self.refused]}
+                "files": [f.to_dict() for f in self.files], "weights": [f.to_dict() for f in self.weights],
+                "error": self.error, "refused": [r.to_dict() for r in self.refused]}
 
 
-def _query(env: HubEnv, text: str, limit: int) -> list[ModelInfo]:
+def _query(env: HubEnv, text: str, limit: int, tag: str = "gguf") -> list[ModelInfo]:
     _api(env)  # refuses at once in offline mode
-    params: dict[str, Any] = {"search": text, "filter": "gguf", "limit": limit, "sort": "downloads"}
+    params: dict[str, Any] = {"search": text, "filter": tag, "limit": limit, "sort": "downloads"}
     headers = env.auth_headers()
     try:
         r = get_session().get(f"{env.endpoint}/api/models", params=params, headers=headers, timeout=TIMEOUT)
@@ -254,18 +257,22 @@ def _query(env: HubEnv, text: str, limit: int) -> list[ModelInfo]:
 
 def search(text: str = "", token: str | None = None, limit: int = 20, with_files: bool = True,
            cancel: threading.Event | None = None) -> list[SearchHit]:
-    """GGUF repos on the Hub matching `text` (or the ternary terms when empty), most downloaded first.
+    """GGUF repos and ternary safetensors repos (tagged `bitnet`) on the Hub matching `text` (or the
+    ternary terms when empty), most downloaded first.
 
-    With `with_files`, each hit lists its GGUF files and sizes (one request per hit, four at a
-    time); a hit whose listing fails keeps `error` instead of failing the search. Blocks.
+    With `with_files`, each hit lists its GGUF files and sizes and its safetensors weights (one request
+    per hit, four at a time); a hit whose listing fails keeps `error` instead of failing the search. Blocks.
     """
+    from backend.hub.convert_check import has_safetensors, safetensors_files
+
     env = HubEnv.current(token)
-    terms = [text.strip()] if text.strip() else list(TERNARY_TERMS)
+    queries = [(text.strip(), "gguf"), (text.strip(), TERNARY_TAG)] if text.strip() else \
+        [*((t, "gguf") for t in TERNARY_TERMS), ("", TERNARY_TAG)]
     seen: dict[str, SearchHit] = {}
-    for term in terms:
+    for term, tag in queries:
         if cancel is not None and cancel.is_set():
             raise Cancelled("Search cancelled.")
-        for info in _query(env, term, limit):
+        for info in _query(env, term, limit, tag):
             if info.id not in seen:
                 seen[info.id] = SearchHit(info.id, info.downloads, info.likes, bool(info.gated),
                                           list(info.tags or []))
@@ -277,6 +284,7 @@ def search(text: str = "", token: str | None = None, limit: int = 20, with_files
             try:
                 listing = repo_listing(hit.repo, env=env)
                 hit.files, hit.refused = listing.gguf_files, listing.refused
+                hit.weights = safetensors_files(listing).weights if has_safetensors(listing) else []
             except HubError as e:
                 hit.error = str(e)
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="hub-list") as pool:

@@ -52,8 +52,13 @@ def incomplete_path(cache: Path, repo: str, blob: str) -> Path:
 
 
 def pointer_path(cache: Path, repo: str, commit: str, filename: str) -> Path:
+    """A snapshot entry: its folders must lie in the snapshot; the entry itself, a symlink once the file
+    is there, must lead into the cache (to its blob) — not into the snapshot, which holds no bytes."""
     snapshot = repo_dir(cache, repo) / "snapshots" / check_revision(commit, repo)
-    return inside(cache, inside(snapshot, snapshot / check_filename(filename, repo)))
+    path = snapshot / check_filename(filename, repo)
+    if path.parent != snapshot:  # a file in a sub-folder: that folder must not lead out of the snapshot
+        inside(snapshot, path.parent)
+    return inside(cache, path)
 
 
 def lock_path(cache: Path, repo: str, blob: str) -> Path:
@@ -193,6 +198,14 @@ def pending_downloads() -> list[PendingDownload]:
             log.warning("ignoring the download note %s: %s", f.name, e)
             continue
     return sorted(out, key=lambda p: p.started_at)
+
+
+def blob_referenced(blob: Path, ignoring: set[Path]) -> bool:
+    """Whether a snapshot entry (other than those in `ignoring`) still points at `blob`."""
+    snaps = blob.parent.parent / "snapshots"
+    if not snaps.exists():
+        return False
+    return any(p.is_symlink() and p not in ignoring and p.resolve() == blob.resolve() for p in snaps.rglob("*"))
 
 
 def quarantine(src: Path, repo: str, filename: str, actual_sha: str) -> Path:

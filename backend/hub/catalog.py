@@ -4,6 +4,11 @@ The catalog states only what was checked (file listings, model cards, FACTS.md);
 reads "unknown — see the repo page". RAM figures are computed here, not stored: the Hub's listed
 file size plus the KV cache at the chosen context (from the model's published dimensions, when
 known) plus llama.cpp's runtime overhead — and labelled an estimate.
+
+An entry with `runs: "convert"` is a source Tern converts on this computer (a packed or BF16
+safetensors repo, a bitnet.cpp I2_S GGUF). Its size on disk and RAM are estimated from the model's
+published dimensions (`dims`) with the converter's own rule (backend.models.convert.verdict), and its
+disk need counts the download and the converted file, which are both on disk while it converts.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from backend import units
 from backend.hub.names import filename_problem, printable, repo_problem
 from backend.models.ram_fit import RamFit, ram_fit
 
@@ -53,6 +59,13 @@ class CatalogEntry:
     notes: dict[str, str] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
     split: bool = False
+    kind: str = "gguf"  # what the repo holds: "gguf" (runs as published), "packed", "bf16" or "i2_s" (converted)
+    dims: dict[str, Any] | None = None  # a converted model's published dimensions (n_layer, n_embd, …, source)
+
+    @property
+    def converted(self) -> bool:
+        """Tern converts this repo's weights on this computer (they do not run as published)."""
+        return self.runs == "convert"
 
     @property
     def default_file(self) -> CatalogFile:
@@ -64,10 +77,36 @@ class CatalogEntry:
 
     def kv_bytes(self, n_ctx: int = DEFAULT_CTX) -> int | None:
         """F16 K and V cache at `n_ctx` from the published dimensions; None when they are unknown."""
-        if not self.kv:
+        kv = self.kv or self.dims
+        if not kv:
             return None
-        ctx = min(n_ctx, int(self.kv.get("context_length") or n_ctx))
-        return 2 * int(self.kv["n_layer"]) * ctx * int(self.kv["n_head_kv"]) * int(self.kv["head_dim"]) * 2
+        ctx = min(n_ctx, int(kv.get("context_length") or n_ctx))
+        return 2 * int(kv["n_layer"]) * ctx * int(kv["n_head_kv"]) * int(kv["head_dim"]) * 2
+
+    def output_bytes(self, target: str = "tq2_0") -> int | None:
+        """A converted model's size on disk, from its published dimensions; None when they are unknown."""
+        if not (self.converted and self.dims):
+            return None
+        from backend.models.convert.verdict import estimate_output_bytes
+
+        d = self.dims
+        embd, ff, hd = int(d["n_embd"]), int(d["n_ff"]), int(d["head_dim"])
+        q, kv = int(d["n_head"]) * hd, int(d["n_head_kv"]) * hd
+        linear = [q * embd, kv * embd, kv * embd, embd * q, ff * embd, ff * embd, embd * ff]
+        norms = [embd, embd, *([embd, ff] if d.get("arch") == "bitnet" else [])]
+        tensors = [("embedding", int(d["n_vocab"]) * embd, 0), ("norm", embd, 4 * embd)]
+        tensors += [] if d.get("tied") else [("head", int(d["n_vocab"]) * embd, 0)]
+        for _ in range(int(d["n_layer"])):
+            tensors += [("linear", n, 0) for n in linear] + [("norm", n, 4 * n) for n in norms]
+        return estimate_output_bytes(tensors, target, int(d["n_vocab"]))
+
+    def disk_bytes(self, f: CatalogFile | None = None) -> int | None:
+        """The most disk the model takes at once: the download, plus the converted file while it is made."""
+        download = self.weights_bytes(f)
+        if not self.converted:
+            return download
+        out = self.output_bytes()
+        return None if download is None or out is None else download + out
 
     def weights_bytes(self, f: CatalogFile | None = None) -> int | None:
         """The listed bytes of one file, or of every part for a split model."""
@@ -78,8 +117,10 @@ class CatalogEntry:
 
     def ram(self, f: CatalogFile | None = None, n_ctx: int = DEFAULT_CTX,
             available: int | None = None) -> RamFit | None:
-        """Estimated RAM to run `f` at `n_ctx` (weights + KV + overhead); None when KV size is unknown."""
-        weights, kv = self.weights_bytes(f), self.kv_bytes(n_ctx)
+        """Estimated RAM to run `f` at `n_ctx` (weights + KV + overhead); None when KV size is unknown.
+        For a converted model the weights are the converted file's."""
+        weights = self.output_bytes() if self.converted else self.weights_bytes(f)
+        kv = self.kv_bytes(n_ctx)
         if weights is None or kv is None:
             return None
         return ram_fit(weights, kv, available)
@@ -90,8 +131,10 @@ class CatalogEntry:
             w = self.weights_bytes(f)
             floor = f" — at least {w / 1e9:.2f} GB for the weights" if w else ""
             return f"unknown until the header is read (`tern models inspect`){floor}"
-        return (f"≈ {fit.need_bytes / 1024**3:.2f} GiB (estimate: the Hub's listed size + KV cache + runtime) — "
-                f"{fit.verdict} in the {fit.available_bytes / 1024**3:.1f} GiB available now")
+        what = ("the converted file's size from the published dimensions" if self.converted
+                else "the Hub's listed size")
+        return (f"≈ {units.memory(fit.need_bytes)} (estimate: {what} + KV cache + runtime) — "
+                f"{fit.verdict} in the {units.memory(fit.available_bytes)} available now")
 
     def to_dict(self, n_ctx: int = DEFAULT_CTX) -> dict[str, Any]:
         files = []
@@ -103,8 +146,9 @@ class CatalogEntry:
                           "ram_verdict": fit.verdict if fit else None, "ram_text": self.ram_text(f, n_ctx)})
         return {"id": self.id, "name": self.name, "title": self.title, "family": self.family,
                 "parameters": self.parameters, "license": self.license, "chat": self.chat, "repo": self.repo,
-                "runs": self.runs, "fp16": self.fp16, "n_ctx": n_ctx, "files": files, "notes": self.notes,
-                "sources": list(self.sources), "split": self.split}
+                "runs": self.runs, "kind": self.kind, "fp16": self.fp16, "n_ctx": n_ctx, "files": files,
+                "notes": self.notes, "sources": list(self.sources), "split": self.split,
+                "converted_bytes": self.output_bytes(), "disk_bytes": self.disk_bytes()}
 
 
 @dataclass(frozen=True)
@@ -145,7 +189,7 @@ def _entry(d: dict[str, Any]) -> CatalogEntry:
     return CatalogEntry(d["id"], d["name"], d.get("title", d["name"]), d.get("family") or UNKNOWN,
                         d.get("parameters") or UNKNOWN, d.get("license") or UNKNOWN, d.get("chat"), d["repo"],
                         d.get("runs", "check"), files, d.get("fp16") or UNKNOWN, d.get("kv"), notes,
-                        tuple(d.get("sources", ())), bool(d.get("split")))
+                        tuple(d.get("sources", ())), bool(d.get("split")), d.get("kind", "gguf"), d.get("dims"))
 
 
 _LOCAL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
@@ -171,6 +215,13 @@ def entry_problem(d: dict[str, Any]) -> str | None:
         size = f.get("approx_bytes")
         if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
             return f"file {printable(f['name'])}: approx_bytes is not a byte count"
+    dims = d.get("dims")
+    if dims is not None:
+        keys = ("n_layer", "n_embd", "n_ff", "n_head", "n_head_kv", "head_dim", "n_vocab")
+        if not isinstance(dims, dict) or not all(isinstance(dims.get(k), int) and dims[k] > 0 for k in keys):
+            return "dims lacks a positive n_layer, n_embd, n_ff, n_head, n_head_kv, head_dim or n_vocab"
+    if d.get("runs", "check") not in ("yes", "check", "convert"):
+        return f"runs is {printable(d.get('runs'))}, not yes, check or convert"
     return None
 
 
@@ -197,7 +248,7 @@ def load_catalog() -> Catalog:
 
 _ENC_TAIL = re.compile(r"[-_.](?:TQ1_0|TQ2_0|I2_S|IQ2_TN|F16|BF16|F32|Q\d_K(?:_[SML])?|Q\d_\d|IQ\d\w*|quant)"
                        r"(?![A-Za-z0-9]).*$", re.IGNORECASE)
-_SPLIT_TAIL = re.compile(r"-\d{5}-of-\d{5}$")
+_SPLIT_TAIL = re.compile(r"-\d{5}-of-\d{5}$")  # (safetensors shards are named the same way)
 
 
 def guess_model_name(repo: str, filename: str) -> str:
@@ -207,7 +258,8 @@ def guess_model_name(repo: str, filename: str) -> str:
     different encodings get the same name, so they become variants of one model.
     """
     stem = filename.rsplit("/", 1)[-1]
-    stem = stem[:-5] if stem.lower().endswith(".gguf") else stem
+    for ext in (".gguf", ".safetensors"):
+        stem = stem[: -len(ext)] if stem.lower().endswith(ext) else stem
     stem = _SPLIT_TAIL.sub("", stem)
     base = _ENC_TAIL.sub("", stem) or stem
     if base.lower() in ("ggml-model", "model", "") or len(base) < 3:

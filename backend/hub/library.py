@@ -1,4 +1,4 @@
-"""The Hub meets the local registry: download a model as a variant, remove it, show catalog status.
+"""The Hub meets the local registry: download a model as a variant, show catalog status (removal: removal.py).
 
 `download_model` is the whole "I want this model" path: list the repo (exact sizes, sha256,
 commit), refuse before any byte if the disk is too small, read the header over HTTP and refuse
@@ -21,11 +21,14 @@ from backend.hub.catalog import CatalogEntry, load_catalog, model_name_for
 from backend.hub.download import FetchedFile, check_disk, fetch_files
 from backend.hub.env import HubEnv
 from backend.hub.errors import ChecksumMismatch, HubError, NotRunnable
-from backend.hub.names import check_repo, filename_problem
+from backend.hub.names import check_repo
 from backend.hub.progress import ProgressFn
 from backend.hub.remote import Inspection, inspect_remote
-from backend.models.registry import LocalModel, Registry, UnknownModel, Variant
-from backend.paths import paths
+from backend.hub.removal import RemovalPlan, RemoveResult, drop_model_row, inside_folder, removal_plan, remove_model
+from backend.models.registry import Registry, Variant
+
+__all__ = ["DownloadResult", "RemovalPlan", "RemoveResult", "catalog_status", "choose_file", "download_model",
+           "removal_plan", "remove_model"]
 
 log = logging.getLogger("tern.hub")
 PREFERRED = ("TQ2_0", "TQ1_0")
@@ -37,6 +40,8 @@ class DownloadResult:
     inspection: Inspection | None
     files: list[FetchedFile]
     seconds: float
+    converted: bool = False  # the source was converted on this computer (backend.hub.convert_download)
+    source_removed: list[str] = field(default_factory=list)  # source files removed after a verified conversion
 
     @property
     def downloaded_bytes(self) -> int:
@@ -48,11 +53,16 @@ class DownloadResult:
                 "verified": self.variant.verified, "downloaded_bytes": self.downloaded_bytes,
                 "resumed_from": sum(f.resumed_from for f in self.files), "seconds": round(self.seconds, 3),
                 "verdict": self.inspection.verdict.to_dict() if self.inspection else None,
-                "ram": self.inspection.to_dict().get("ram") if self.inspection else None}
+                "ram": self.inspection.to_dict().get("ram") if self.inspection else None,
+                "converted": self.variant.info.get("converted") if self.converted else None,
+                "source_removed": self.source_removed}
 
 
 def choose_file(listing: RepoListing) -> str:
-    """The file to fetch when none is named: the catalog's default, else the only ternary GGUF."""
+    """The file to fetch when none is named: the catalog's default, else the only ternary GGUF, else the
+    repo's safetensors weights (converted here), else its only GGUF (an I2_S file is converted)."""
+    from backend.hub.convert_check import has_safetensors, safetensors_files
+
     entry = next((e for e in load_catalog().entries if e.repo.lower() == listing.repo.lower()), None)
     names = {f.name for f in listing.files}
     if entry and entry.default_file.name in names:
@@ -62,11 +72,17 @@ def choose_file(listing: RepoListing) -> str:
         hits = [f for f in ggufs if f.encoding_hint == enc]
         if len(hits) == 1:
             return hits[0].name
+    if has_safetensors(listing):
+        return safetensors_files(listing).key_file
+    i2s = [f for f in ggufs if f.encoding_hint == "I2_S"]
+    if len(i2s) == 1:
+        return i2s[0].name
     if len(ggufs) == 1:
         return ggufs[0].name
     if not ggufs:
-        raise HubError(f"{listing.repo} has no GGUF file.", "Tern runs GGUF files; pick a repo that has one "
-                       "(`tern models search`).", listing.repo)
+        raise NotRunnable(f"{listing.repo} has no weights Tern can use: no GGUF file, and no safetensors weights "
+                       "with a config.json.", "Tern runs GGUF files and converts ternary safetensors checkpoints; "
+                       "pick a repo that has one (`tern models search`).", listing.repo)
     names_txt = ", ".join(f.name for f in ggufs)
     raise HubError(f"{listing.repo} has several GGUF files; say which one to download.",
                    f"Its GGUF files: {names_txt}.", listing.repo)
@@ -84,24 +100,42 @@ def _model_fields(repo: str, filename: str, listing: RepoListing, inspection: In
 
 def download_model(registry: Registry, repo: str, filename: str | None = None, token: str | None = None,
                    progress: ProgressFn | None = None, cancel: threading.Event | None = None, n_ctx: int = 2048,
-                   check: bool = True, model_name: str | None = None, retries: int = 3) -> DownloadResult:
+                   check: bool = True, model_name: str | None = None, retries: int = 3,
+                   keep_source: bool = False) -> DownloadResult:
     """Download `repo`/`filename` (all parts of a split model) and register it as a variant.
+
+    The repo's kind decides the rest: a TQ1_0/TQ2_0 GGUF is registered as it is; a bitnet.cpp I2_S GGUF
+    and a ternary safetensors repo (`filename` ending in .safetensors, or none named) are converted on
+    this computer (`backend.hub.convert_download`; `keep_source` keeps the downloaded source).
 
     Raises (all TernError): RepoNotFound, FileNotFoundOnHub, AuthRequired, RateLimited, HubOffline,
     DiskFull (nothing written), NotRunnable (nothing written), Cancelled / DownloadInterrupted
-    (partial kept; call again to resume), ChecksumMismatch (file quarantined, recorded as such).
+    (partial kept; call again to resume), ChecksumMismatch (file quarantined, recorded as such),
+    ConvertError (a source that turned out not to convert: nothing registered).
     """
+    from backend.hub.convert_download import download_and_convert
+
     t0 = time.monotonic()
     check_repo(repo)  # (a file name is checked against the listing, which names what else the repo has)
     env = HubEnv.current(token)
     listing = repo_listing(repo, env=env)
     filename = filename or choose_file(listing)
+
+    def convert(name: str, inspection: Inspection | None = None) -> DownloadResult:
+        return download_and_convert(registry, env, listing, name, inspection=inspection, progress=progress,
+                                    cancel=cancel, n_ctx=n_ctx, model_name=model_name, retries=retries,
+                                    keep_source=keep_source)
+
+    if filename.lower().endswith(".safetensors"):
+        return convert(filename)
     parts = listing.parts_of(filename)
     first = parts[0].name
     check_disk(env, repo, parts)
     inspection = None
     if check:
         inspection = inspect_remote(repo, first, env.token, n_ctx, listing=listing, cancel=cancel)
+        if inspection.verdict.converts:
+            return convert(first, inspection)
         if not inspection.runs:
             raise NotRunnable(f"Tern will not download {repo}/{first}: {inspection.verdict.text}.",
                               _not_runnable_hint(inspection), repo, first)
@@ -128,8 +162,8 @@ def download_model(registry: Registry, repo: str, filename: str | None = None, t
 
 def _not_runnable_hint(ins: Inspection) -> str:
     code = ins.verdict.code
-    if code == "needs_bitnet_cpp":
-        return "Pick a TQ1_0 or TQ2_0 GGUF of the model instead (see `tern models catalog`)."
+    if code in ("needs_bitnet_cpp", "not_convertible"):
+        return "Nothing was downloaded. Pick another file or repo of the model (see `tern models catalog`)."
     if code == "unsupported_architecture":
         return "This build of llama.cpp has no graph for that architecture."
     if code == "not_gguf":
@@ -153,117 +187,11 @@ def _forget_quarantined(registry: Registry, repo: str, filename: str) -> None:
     for m in registry.models():
         stale = [v for v in m.variants if v.quarantined and v.source_repo == repo and v.source_file == filename]
         for v in stale:
-            if _inside(Path(v.path), qdir):  # only ever a file Tern put in quarantine
+            if inside_folder(Path(v.path), qdir):  # only ever a file Tern put in quarantine
                 Path(v.path).unlink(missing_ok=True)
             registry.remove_variant(v.id)
         if stale and len(stale) == len(m.variants):
-            _drop_model_row(registry, m.name)
-
-
-def _drop_model_row(registry: Registry, name: str) -> None:
-    registry.store.db.execute("DELETE FROM models WHERE name = ?", (name,))
-
-
-@dataclass
-class RemoveResult:
-    model: str
-    freed_bytes: int
-    deleted: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)  # files that are the user's own (imported in place)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "freed_bytes": self.freed_bytes, "deleted": self.deleted, "kept": self.kept}
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-        return True
-    except (ValueError, OSError):
-        return False
-
-
-@dataclass
-class RemovalPlan:
-    """What removing some variants does to the disk: computed without touching anything, so the
-    window's confirmation shows exactly what `remove_model` will then do."""
-
-    delete: list[Path] = field(default_factory=list)
-    freed_bytes: int = 0
-    kept: list[Path] = field(default_factory=list)  # the user's own files (imported in place)
-
-
-def removal_plan(variants: list[Variant]) -> RemovalPlan:
-    """Hub files leave the HF cache (a blob only when no other snapshot uses it); derived and
-    synthetic files and imported copies (all in Tern's data dir) are deleted; a file imported in
-    place stays where the user keeps it."""
-    plan = RemovalPlan()
-    data = paths().data
-    for v in variants:
-        p = Path(v.path)
-        if v.source == "hub" and not v.quarantined:
-            _plan_hub_files(v, plan)
-        elif _inside(p, data) and p.exists():
-            plan.delete.append(p)
-            plan.freed_bytes += p.stat().st_size
-        elif p.exists():
-            plan.kept.append(p)
-    return plan
-
-
-def _plan_hub_files(v: Variant, plan: RemovalPlan) -> None:
-    """A Hub variant's snapshot entries and the blobs only they use — and nothing outside its repo's
-    folder of the cache, whatever the registry says (its rows are files anyone could edit)."""
-    path = Path(v.path)
-    names = v.info.get("parts") or [v.source_file or path.name]
-    first = v.source_file or path.name
-    if filename_problem(first) or any(filename_problem(n) for n in names) or not str(path).endswith(first):
-        log.warning("not deleting the files of %s:%s: its recorded file names are not the Hub's", v.model_name,
-                    v.encoding)
-        return
-    snapshot = path
-    for _ in Path(first).parts:
-        snapshot = snapshot.parent  # snapshots/<commit>
-    blobs = snapshot.parent.parent / "blobs"
-    pointers = [snapshot / name for name in names]
-    for pointer in pointers:
-        if not _inside(pointer.parent, snapshot):
-            continue
-        if pointer.is_symlink():
-            blob = pointer.resolve()
-            plan.delete.append(pointer)
-            if _inside(blob, blobs) and blob.exists() and not _blob_referenced(blob, ignoring=set(pointers)):
-                plan.delete.append(blob)
-                plan.freed_bytes += blob.stat().st_size
-        elif pointer.exists():
-            plan.delete.append(pointer)
-            plan.freed_bytes += pointer.stat().st_size
-
-
-def _blob_referenced(blob: Path, ignoring: set[Path]) -> bool:
-    snaps = blob.parent.parent / "snapshots"
-    if not snaps.exists():
-        return False
-    return any(p.is_symlink() and p not in ignoring and p.resolve() == blob for p in snaps.rglob("*"))
-
-
-def remove_model(registry: Registry, name: str, encoding: str | None = None) -> RemoveResult:
-    """Forget a model (or one variant) and delete the files Tern owns (see `removal_plan`); returns
-    the space freed. Raises UnknownModel."""
-    model: LocalModel | None = registry.find(name)
-    if model is None:
-        known = ", ".join(m.name for m in registry.models()) or "none"
-        raise UnknownModel(f"No local model is called {name!r}.", f"Known models: {known}.")
-    variants = [v for v in model.variants if encoding is None or v.encoding.upper() == encoding.upper()]
-    plan = removal_plan(variants)
-    for path in plan.delete:
-        path.unlink(missing_ok=True)
-    for v in variants:
-        registry.remove_variant(v.id)
-    left = registry.find(model.name)
-    if encoding is None or left is None or not left.variants:
-        _drop_model_row(registry, model.name)
-    return RemoveResult(model.name, plan.freed_bytes, [str(p) for p in plan.delete], [str(p) for p in plan.kept])
+            drop_model_row(registry, m.name)
 
 
 def catalog_status(registry: Registry) -> dict[str, dict[str, str]]:

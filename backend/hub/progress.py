@@ -32,6 +32,12 @@ class Progress:
     file_index: int = 1
     file_count: int = 1
     resumed_bytes: int = 0  # bytes that were already on disk when this call started
+    # A download that is converted goes through stages, one progress display for all of them:
+    # "download" → "convert" (bytes written of the converted file) → "verify" (read back and compared).
+    stage: str = "download"
+    stage_index: int = 1
+    stage_count: int = 1
+    detail: str = ""  # the tensor being converted, for a status line
 
     @property
     def fraction(self) -> float:

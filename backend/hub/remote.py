@@ -20,7 +20,7 @@ from backend.hub.env import HubEnv
 from backend.hub.errors import Cancelled, from_exception, offline_error
 from backend.hub.http import open_url, resolve_url, total_size
 from backend.hub.names import check_filename, check_repo, check_revision
-from backend.hub.verdict import Verdict, verdict
+from backend.hub.verdict import NEEDS_BITNET_CPP, Verdict, verdict
 from backend.models.checks import split_parts
 from backend.models.gguf_header import GGUFHeader, HeaderError, NeedMoreData, parse_header, read_header
 from backend.models.ram_fit import RamFit, kv_cache_bytes, ram_fit
@@ -32,10 +32,13 @@ MAX_HEADER = 512 * 1024**2  # a header larger than this is not a header
 
 
 class HttpRangeSource:
-    """Bytes of a remote file, fetched on demand from the start with Range requests."""
+    """Bytes of a remote file, fetched on demand from the start with Range requests.
 
-    def __init__(self, url: str, env: HubEnv, cancel: threading.Event | None = None) -> None:
-        self.url, self.env, self.cancel = url, env, cancel
+    `read_ahead=False` fetches exactly the bytes asked for (a safetensors header: 8 bytes, then the
+    header's own length), so not one byte of the weights after it moves."""
+
+    def __init__(self, url: str, env: HubEnv, cancel: threading.Event | None = None, read_ahead: bool = True) -> None:
+        self.url, self.env, self.cancel, self.read_ahead = url, env, cancel, read_ahead
         self.buf = bytearray()
         self.size: int | None = None  # the whole file's size, from Content-Range
         self.requests = 0
@@ -46,7 +49,8 @@ class HttpRangeSource:
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled("Inspection cancelled.")
         start = len(self.buf)
-        end = max(end, start + self._next)
+        if self.read_ahead:
+            end = max(end, start + self._next)
         if self.size is not None:
             end = min(end, self.size)
         if end <= start or end > MAX_HEADER:
@@ -91,10 +95,17 @@ class Inspection:
     bytes_read: int = 0
     parts: list[str] = field(default_factory=list)
     reason: str | None = None  # why the header could not be read (not GGUF, …)
+    conversion: Any = None  # the converter's ConvertVerdict, for a source Tern converts (I2_S, safetensors)
 
     @property
     def runs(self) -> bool:
+        """It runs as published."""
         return self.verdict.runs
+
+    @property
+    def usable(self) -> bool:
+        """Downloading it gives a model that runs here (as published, or converted on this computer)."""
+        return self.verdict.usable
 
     def to_dict(self) -> dict[str, Any]:
         h = self.header
@@ -109,6 +120,8 @@ class Inspection:
                 "encodings": h.type_counts(), "context_length": h.context_length,
                 "chat_template": h.chat_template is not None, "split_count": h.split_count,
             })
+        if self.conversion is not None:
+            out["conversion"] = self.conversion.to_dict()
         if self.ram is not None:
             r = self.ram
             out["ram"] = {"verdict": r.verdict, "need_bytes": r.need_bytes, "weights_bytes": r.weights_bytes,
@@ -136,10 +149,16 @@ def inspect_remote(repo: str, filename: str, token: str | None = None, n_ctx: in
 
     A split model's other parts are found in the repo listing (one more request unless `listing`
     is given) so the RAM figure covers the whole model. Raises HubError subclasses for HTTP and
-    network failures; a file that is not GGUF is an Inspection with verdict `not_gguf`.
+    network failures; a file that is not GGUF is an Inspection with verdict `not_gguf`. A bitnet.cpp
+    I2_S GGUF gets Tern's conversion verdict, and a `.safetensors` file stands for its repo's weights:
+    config.json and every weight file's header are checked (`backend.hub.convert_check`).
     """
     check_repo(repo)
     check_filename(filename, repo)
+    if filename.lower().endswith(".safetensors"):
+        from backend.hub.convert_check import check_safetensors_repo
+
+        return check_safetensors_repo(repo, token, n_ctx, listing, available_ram, cancel)
     if revision is not None:
         check_revision(revision, repo)
     env = HubEnv.current(token)
@@ -167,6 +186,10 @@ def inspect_remote(repo: str, filename: str, token: str | None = None, n_ctx: in
         model_bytes = sum(s for s in sizes if s) if all(sizes) and len(files) == header.split_count else None
     out = summarize(repo, filename, header, src.size, model_bytes, n_ctx, available_ram)
     out.requests, out.bytes_read, out.parts = src.requests, src.bytes_read, parts
+    if out.verdict.code == NEEDS_BITNET_CPP and src.size:
+        from backend.hub.convert_check import check_i2s_header
+
+        check_i2s_header(out, header, src.size, n_ctx, available_ram)
     log.info("inspected %s/%s: %s (%d requests, %d bytes)", repo, filename, out.verdict.text, src.requests,
              src.bytes_read)
     return out

@@ -2,7 +2,9 @@
 
 The wording is what a person sees next to a file before deciding to download it:
 "runs here (TQ2_0)", "needs bitnet.cpp (I2_S) — not supported by llama.cpp",
-"unsupported architecture (…)", "split model: N parts".
+"unsupported architecture (…)", "split model: N parts". A source Tern converts (a bitnet.cpp I2_S GGUF,
+a ternary safetensors repo) gets `converts` — "runs here — converted on this computer (…)" — or
+`not_convertible` with the reason, from `backend.hub.convert_check`.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ KNOWN_ARCHITECTURES = frozenset(MODEL_ARCH_NAMES.values())
 
 RUNS, NEEDS_BITNET_CPP, UNSUPPORTED_ARCH, UNSUPPORTED_TYPE, INCOMPLETE = (
     "runs", "needs_bitnet_cpp", "unsupported_architecture", "unsupported_type", "incomplete")
+CONVERTS, NOT_CONVERTIBLE = "converts", "not_convertible"
 
 
 @dataclass(frozen=True)
 class Verdict:
-    code: str  # runs | needs_bitnet_cpp | unsupported_architecture | unsupported_type | incomplete
+    code: str  # runs | converts | not_convertible | needs_bitnet_cpp | unsupported_architecture | …
     text: str
     encoding: str
     ternary: bool
@@ -32,10 +35,22 @@ class Verdict:
 
     @property
     def runs(self) -> bool:
+        """The file runs as published (no conversion)."""
         return self.code == RUNS
 
+    @property
+    def converts(self) -> bool:
+        """Tern converts the source on this computer, and the result runs."""
+        return self.code == CONVERTS
+
+    @property
+    def usable(self) -> bool:
+        """Downloading it gives a model that runs here: as published, or once converted."""
+        return self.code in (RUNS, CONVERTS)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "text": self.text, "runs": self.runs, "encoding": self.encoding,
+        return {"code": self.code, "text": self.text, "runs": self.runs, "converts": self.converts,
+                "usable": self.usable, "encoding": self.encoding,
                 "ternary": self.ternary, "split_count": self.split_count}
 
 

@@ -21,20 +21,46 @@ from tests.gui.conftest import LOAD_MS, unnamed_controls
 from ui import theme
 
 
+def test_the_welcome_page_suggests_the_smallest_chat_model_that_fits_this_machine(qtbot, open_window) -> None:
+    w = open_window(wait_ready=False)
+    qtbot.waitUntil(lambda: not w.jobs, timeout=15_000)  # the suggestion made at start, for this machine
+    gib = 1024**3
+
+    def suggest(ram: int, disk: int) -> str:
+        with qtbot.waitSignal(w._suggest_first_model(available_ram=ram, free_disk=disk).done, timeout=15_000):
+            pass
+        return w.welcome.suggestion.text()
+
+    plenty = suggest(16 * gib, 500 * 10**9)
+    assert plenty.startswith("Suggested first model: BitNet b1.58 2B-4T (packed) — the smallest chat model")
+    assert "1.18 GB download, converted on this computer to TQ2_0" in plenty and "(16.0 GiB available now)" in plenty
+    assert w.welcome.suggestion_button.isVisible()
+    little = suggest(1 * gib, 500 * 10**9)  # the converted 2B-4T needs ≈ 1.36 GiB: nothing fits
+    assert little.startswith("No chat model in the catalog fits this computer now: the smallest, BitNet b1.58 "
+                             "2B-4T (packed), needs ≈ 1,391 MiB of RAM (1,024 MiB available now)"), little
+    assert "offline demo" in little and not w.welcome.suggestion_button.isVisible()
+    no_disk = suggest(16 * gib, 2 * 10**9)  # download + converted file: 2.38 GB at once
+    assert "2.38 GB of disk (2.00 GB free)" in no_disk and "of RAM" not in no_disk.split("needs")[1]
+    suggest(16 * gib, 500 * 10**9)
+    qtbot.mouseClick(w.welcome.suggestion_button, Qt.MouseButton.LeftButton)
+    assert w.current_page() == "library"
+    lib = w.pages["library"]
+    card = next(c for c in lib.discover.catalog_cards if c.entry.id == "bitnet-b1.58-2b-4t")
+    assert lib.stack.currentIndex() == 1 and card.property("highlight") == "true"
+    qtbot.waitUntil(lambda: not card.visibleRegion().isEmpty(), timeout=5000)  # scrolled to it
+
+
 def test_first_run_shows_the_welcome_page_and_the_demo_gets_you_chatting(qtbot, open_window) -> None:
     w = open_window(wait_ready=False)
     assert w.current_page() == "welcome" and w.welcome.isVisible()
     assert unnamed_controls(w) == []
     text = " ".join(lbl.text() for lbl in w.welcome.findChildren(QLabel))
     assert "Tern runs 1.58-bit (ternary) language models" in text and SYNTHETIC_LABEL in text
-    # the smallest chat-tuned model of the catalog is suggested, with its download size
-    from backend.hub.catalog import load_catalog
-
-    chat = [e for e in load_catalog().entries if e.chat and e.runs == "yes"]
-    smallest = min(chat, key=lambda e: e.weights_bytes())
+    # the smallest chat model of the catalog that fits this computer is suggested (or why none fits)
     qtbot.waitUntil(lambda: w.welcome.suggestion.isVisible(), timeout=15_000)
     shown = w.welcome.suggestion.text()
-    assert smallest.title in shown and smallest.default_file.size_text in shown and "estimate" in shown
+    assert shown.startswith(("Suggested first model: ", "No chat model in the catalog fits")), shown
+    assert "RAM" in shown
     # "Open the Library" goes to the library page, and back
     qtbot.mouseClick(w.welcome.library_button, Qt.MouseButton.LeftButton)
     assert w.current_page() == "library"
@@ -79,6 +105,8 @@ def test_settings_round_trip_and_the_token_stays_private(qtbot, open_window, fil
     dialog.n_ctx.setCurrentIndex(dialog.n_ctx.findData(4096))
     dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
     dialog.offline.setChecked(True)
+    assert not dialog.keep_source.isChecked()  # converted models' sources are removed by default
+    dialog.keep_source.setChecked(True)
     dialog.token.setText("hf_secret_test_token_123")
     heard: list[Settings] = []
     w.settings.subscribe(heard.append)
@@ -88,6 +116,7 @@ def test_settings_round_trip_and_the_token_stays_private(qtbot, open_window, fil
     # the settings file has the values, and a fresh load reads them back
     fresh = Settings.load(w.ctx.paths.settings_file)
     assert (fresh.threads, fresh.n_ctx, fresh.theme, fresh.offline) == (n, 4096, "dark", True)
+    assert fresh.keep_source is True
     # the controller uses them for the next load; the theme is applied at once
     assert (w.chat.controller.n_threads, w.chat.controller.n_ctx) == (n, 4096)
     assert theme.current().name == "dark"
@@ -105,7 +134,7 @@ def test_settings_round_trip_and_the_token_stays_private(qtbot, open_window, fil
     again = w.open_settings()
     qtbot.waitUntil(lambda: again.token_row.is_loaded, timeout=5000)  # read off the GUI thread
     assert again.threads.value() == n and again.n_ctx.currentData() == 4096
-    assert again.theme.currentData() == "dark" and again.offline.isChecked()
+    assert again.theme.currentData() == "dark" and again.offline.isChecked() and again.keep_source.isChecked()
     assert again.token.text() == "hf_secret_test_token_123"
     again.token.clear()
     again.theme.setCurrentIndex(again.theme.findData("light"))

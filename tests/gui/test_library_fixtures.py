@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from app.context import AppContext
 from backend.hub.catalog import Catalog, CatalogEntry, CatalogFile, Incompatible
 from tests.gui.conftest import join_pages
+from tests.support import convert_repos as C
 from tests.support import hub_repos
 from tests.support.hub_server import HubServer
 from ui.library.file_row import FileRow
@@ -61,10 +62,45 @@ def local_catalog(hub: HubServer) -> Catalog:
         "—",
         None,
     )
+    chat_dims = {"n_layer": 3, "n_embd": 256, "n_ff": 512, "n_head": 4, "n_head_kv": 2, "head_dim": 64,
+                 "n_vocab": 512, "tied": False, "arch": "llama", "context_length": 512}
+    chat = CatalogEntry(
+        "chat-test",
+        "chat-1.58bit",
+        "Chat 1.58-bit (test, packed safetensors)",
+        "synthetic",
+        "1 M",
+        "other",
+        True,
+        C.CHAT,
+        "convert",
+        (f(C.CHAT, C.WEIGHTS, "packed", True),),
+        "Made here from the converted TQ2_0 file.",
+        None,
+        {"runs_note": "packed ternary safetensors, converted here"},
+        kind="packed",
+        dims=chat_dims,
+    )
+    chat_gguf = CatalogEntry(
+        "chat-gguf-test",
+        "chat-1.58bit",
+        "Chat 1.58-bit (test, I2_S GGUF)",
+        "synthetic",
+        "1 M",
+        "other",
+        True,
+        C.CHAT_GGUF,
+        "convert",
+        (f(C.CHAT_GGUF, C.I2S_FILE, "I2_S", True),),
+        "Made here from the converted TQ2_0 file.",
+        None,
+        kind="i2_s",
+        dims=chat_dims,
+    )
     bad = Incompatible(
         "tern-test/never-*", "A bitnet.cpp-only model (test)", "needs bitnet.cpp (I2_S)", "mit"
     )
-    return Catalog((tiny, i2s), (bad,), "Test catalog served by the local Hub.")
+    return Catalog((tiny, i2s, chat, chat_gguf), (bad,), "Test catalog served by the local Hub.")
 
 
 @pytest.fixture()
@@ -83,6 +119,9 @@ def open_library(
         pages.append(page)
         w.show_page("library")
         qtbot.waitUntil(lambda: page.isVisible(), timeout=5000)
+        rows = [r for c in page.discover.catalog_cards for r in c.visible_rows()]
+        if page.discover.isVisible():  # the cards' layout has settled: a click lands on a button, not a sliver
+            qtbot.waitUntil(lambda: all(r.action.height() > 0 for r in rows), timeout=5000)
         return w, page
 
     yield opener

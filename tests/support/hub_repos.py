@@ -13,7 +13,7 @@ from gguf import GGUFReader, GGUFValueType, GGUFWriter
 
 from backend.models.gguf_header import read_header
 from backend.models.synth import make_model
-from tests.support import gguf_files
+from tests.support import convert_repos, gguf_files
 from tests.support.hub_server import HubServer
 
 TERNARY = "tern-test/tiny-ternary-GGUF"
@@ -94,4 +94,5 @@ def build_repos(folder: Path, server: HubServer, huge_bytes: int = 4 * 1024**3) 
 
     server.add_repo(ENORMOUS, {"enormous-TQ2_0.gguf": tq2}, tags=["gguf", "ternary"],
                     declared_sizes={"enormous-TQ2_0.gguf": 10**15})
+    convert_repos.build(folder / "convert", server)  # sources Tern converts (and broken ones)
     return {"tq2": tq2, "tq1": tq1, "i2s": i2s, "huge": huge, "split": parts[0]}

@@ -64,6 +64,11 @@ class HostedFile:
 
     @property
     def git_oid(self) -> str:
+        """A file kept in git: its real git blob id (what the Hub lists as blobId, checkable by a client).
+        An LFS file: a stand-in (the real one is the pointer file's id, which no client checks)."""
+        if not self.lfs:
+            data = self.path.read_bytes()
+            return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
         return hashlib.sha1(f"blob {self.name}".encode()).hexdigest()
 
 

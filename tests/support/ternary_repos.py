@@ -242,11 +242,11 @@ def ternary_float_repo(folder: Path, tr: Truth) -> Path:
 CHAT_REPLY = " Hello"  # the one token the chat model says before it ends its turn
 
 
-def chat_repo(folder: Path, seed: int = 7) -> Path:
-    """A Falcon3-style chat repo (packed BitLinear, Llama-3 chat template, EOT <|eot_id|>) whose weights are
-    built so greedy decoding answers any prompt with CHAT_REPLY and then <|eot_id|>: every embedding but the
-    reply's carries a direction u, the reply's carries v; the head maps u to the reply and v to <|eot_id|>;
-    the layers' output projections are tiny, so what the last token was decides what comes next."""
+def chat_truth(seed: int = 7) -> Truth:
+    """A Falcon3-style chat model (untied head, SiLU) whose weights are built so greedy decoding answers any
+    prompt with CHAT_REPLY and then <|eot_id|>: every embedding but the reply's carries a direction u, the
+    reply's carries v; the head maps u to the reply and v to <|eot_id|>; the layers' output projections are
+    tiny, so what the last token was decides what comes next."""
     spec = Tiny(arch="llama", act="silu", tied=False, rope_theta=1000042.0)
     tok = tokenizer()
     reply = tok.vocab[bpe.to_symbols(CHAT_REPLY)]
@@ -263,4 +263,9 @@ def chat_repo(folder: Path, seed: int = 7) -> Path:
     for name in tr.codes:
         if name.endswith(("o_proj.weight", "down_proj.weight")):
             tr.scales[name] = 1e-3
-    return packed_repo(folder, tr, "bitlinear", LLAMA3_TEMPLATE)
+    return tr
+
+
+def chat_repo(folder: Path, seed: int = 7) -> Path:
+    """`chat_truth` as a Falcon3-style repo: packed BitLinear, Llama-3 chat template, EOT <|eot_id|>."""
+    return packed_repo(folder, chat_truth(seed), "bitlinear", LLAMA3_TEMPLATE)

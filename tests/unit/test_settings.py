@@ -69,3 +69,12 @@ def test_settings_that_cannot_be_saved_keep_working(tmp_path: Path) -> None:
     assert "cannot be saved" in s.notices[-1] and "changes last until Tern closes" in s.notices[-1]
     s.update(theme="light")
     assert len([n for n in s.notices if "cannot be saved" in n]) == 1  # said once
+
+
+def test_keep_source_defaults_off_and_is_kept(tern_home: Path) -> None:
+    s = Settings.load()
+    assert s.keep_source is False  # a converted model's download is removed once the conversion is verified
+    s.update(keep_source=True)
+    assert Settings.load().keep_source is True
+    paths().settings_file.write_text(json.dumps({"keep_source": "yes"}))
+    assert Settings.load().keep_source is False  # not a bool: the default

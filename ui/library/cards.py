@@ -21,6 +21,10 @@ CATALOG_SOURCE = (
     "the catalog: the Hub's listed file size + KV cache from the model's published dimensions + "
     "llama.cpp's runtime"
 )
+CONVERTED_SOURCE = (
+    "the catalog: the converted TQ2_0 file's size worked out from the model's published dimensions + KV cache + "
+    "llama.cpp's runtime"
+)
 
 
 class FileCard(Card):
@@ -32,9 +36,8 @@ class FileCard(Card):
         self.title_key = title
         head = QHBoxLayout()
         head.setSpacing(8)
-        self.title = label(title, "LibCardTitle", self, selectable=True)
-        head.addWidget(self.title)
-        head.addStretch(1)
+        self.title = label(title, "LibCardTitle", self, wrap=True, selectable=True)  # wraps in a narrow window
+        head.addWidget(self.title, 1)
         self.chips = head
         self.body.addLayout(head)
         self.meta = ElidedLabel("", self)
@@ -92,6 +95,9 @@ class CatalogCard(FileCard):
             "warn" if lic == "unknown" else "",
             entry.notes.get("license_note", entry.license),
         )
+        if entry.converted:
+            note = entry.notes.get("runs_note", "Converted to TQ2_0 on this computer")
+            self.add_chip("converted here", "enc", note)
         self.meta.set_full_text(f"{entry.parameters}  ·  {entry.family}  ·  {entry.repo}")
         files = entry.files
         if entry.split:  # the parts of one model download together: one row
@@ -121,7 +127,7 @@ class CatalogCard(FileCard):
                     f.size_text,
                     entry.model_name_for(f.name),
                     entry.ram(f, n_ctx),
-                    CATALOG_SOURCE,
+                    CONVERTED_SOURCE if entry.converted else CATALOG_SOURCE,
                     "RAM needed is unknown until the header is read: the catalog does not list this "
                     "model's dimensions.",
                     f.note,
@@ -140,6 +146,8 @@ class CatalogCard(FileCard):
         note = self.entry.notes.get("runs_note", "")
         if self.entry.runs == "yes":
             return "not checked now — the catalog lists it as running in llama.cpp", note
+        if self.entry.converted:
+            return "not checked now — the catalog lists it as converted on this computer", note
         return "not checked — read its header when the Hub is reachable", note
 
 
@@ -160,7 +168,9 @@ class SearchCard(FileCard):
             self.add_chip(f"licence: {lic}", "", "From the repo's tags")
         downloads = f"{hit.downloads:,} downloads" if hit.downloads is not None else "downloads: —"
         ggufs = [f for f in hit.files if f.split is None or f.split[1] == 1]
-        self.meta.set_full_text(f"{downloads}  ·  {len(ggufs)} GGUF file{'s' * (len(ggufs) != 1)}")
+        what = [f"{len(ggufs)} GGUF file{'s' * (len(ggufs) != 1)}" if ggufs or not hit.weights else "",
+                "safetensors weights (converted here)" if hit.weights else ""]
+        self.meta.set_full_text("  ·  ".join([downloads, *(w for w in what if w)]))
         if hit.error:
             err = label(f"Its files could not be listed: {hit.error}", "LibNote", self, wrap=True)
             self.body.addWidget(err)
@@ -173,9 +183,15 @@ class SearchCard(FileCard):
                 size = sum(s for s in sizes if s) if all(sizes) else None
                 note = f"{len(parts)} parts, downloaded together"
             infos.append(FileInfo(hit.repo, f.name, f.encoding_hint, size, note=note))
+        if hit.weights:  # safetensors weights with a config.json: one row for all of them, converted here
+            sizes = [w.size for w in hit.weights]
+            total = sum(x for x in sizes if x) if all(sizes) else None
+            n = len(hit.weights)
+            infos.insert(0, FileInfo(hit.repo, hit.weights[0].name, "safetensors", total,
+                                     note=f"{n} safetensors file{'s' * (n > 1)}, converted on this computer"))
         self.add_rows(infos)
-        if not ggufs and not hit.error:
-            self.body.addWidget(label("No GGUF files in this repo.", "LibNote", self))
+        if not ggufs and not hit.weights and not hit.error:
+            self.body.addWidget(label("No GGUF files or safetensors weights in this repo.", "LibNote", self))
 
 
 class IncompatibleCard(Card):

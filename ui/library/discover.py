@@ -60,7 +60,7 @@ class DiscoverView(QWidget):
         self.search_field = QLineEdit(self)
         self.search_field.setObjectName("LibSearch")
         self.search_field.setPlaceholderText(
-            "Search the Hugging Face Hub for GGUF models — leave empty for ternary ones"
+            "Search the Hugging Face Hub for GGUF and ternary models — leave empty for ternary ones"
         )
         self.search_field.setAccessibleName("Search the Hub")
         self.search_field.setToolTip(
@@ -152,8 +152,15 @@ class DiscoverView(QWidget):
         card = next((c for c in self.catalog_cards if c.entry.id == entry_id), None)
         if card is not None:
             set_kind(card, "true", "highlight")
-            card.setToolTip("The smallest chat-tuned model in the catalog: a good first download")
+            card.setToolTip("The smallest chat model in the catalog that fits this computer: a good first download")
         return card
+
+    def reveal(self, entry_id: str) -> None:
+        """Scroll to a catalog model's card (made first if the tab was never shown)."""
+        self.ensure_built()
+        card = next((c for c in self.catalog_cards if c.entry.id == entry_id), None)
+        if card is not None:
+            QTimer.singleShot(0, lambda: self.scroll.ensureWidgetVisible(card, 0, 40))
 
     def set_n_ctx(self, n_ctx: int) -> None:
         """The context length changed: RAM figures (KV cache) are worked out again, estimates and headers."""

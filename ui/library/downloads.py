@@ -6,6 +6,11 @@ job's thread) only emits a signal, tagged with the job's id so a late event from
 never moves the bar of the next one. Pause sets the job's cancel Event: the backend raises
 `Cancelled` and keeps the partial file; resume calls `download_model` again, which continues
 from the bytes on disk. Partials left by an earlier session come from `pending_downloads()`.
+
+A source Tern converts (an I2_S GGUF, a safetensors repo) goes through stages in the same state:
+downloading, then CONVERTING (convert, verify). Cancel stops it at any stage and deletes what it
+downloaded (`discard_sources`) and what it converted; nothing is registered. A conversion that
+fails is reported and taken off the list: the backend has already removed its downloads.
 """
 
 from __future__ import annotations
@@ -18,13 +23,15 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from backend.hub import Cancelled, ChecksumMismatch, PendingDownload, Progress
+from backend.models.convert.errors import ConvertError
 from backend.store import Store
 from ui.jobs import Job
 from ui.library.tasks import Report, Tasks, with_registry
 
 Key = tuple[str, str]
-STARTING, RUNNING, VERIFYING, PAUSED, FAILED = "starting", "running", "verifying", "paused", "failed"
-ACTIVE = (STARTING, RUNNING, VERIFYING)
+STARTING, RUNNING, VERIFYING, CONVERTING, PAUSED, FAILED = (
+    "starting", "running", "verifying", "converting", "paused", "failed")
+ACTIVE = (STARTING, RUNNING, VERIFYING, CONVERTING)
 _rids = itertools.count(1)
 
 
@@ -61,9 +68,10 @@ class DownloadManager(QObject):
     discarded = Signal(object, int)  # key, bytes freed
     _progress = Signal(int, object)  # rid, Progress — emitted from the job's thread
 
-    def __init__(self, tasks: Tasks, store: Store, n_ctx: Any, parent: QObject | None = None) -> None:
+    def __init__(self, tasks: Tasks, store: Store, n_ctx: Any, keep_source: Any = lambda: False,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.tasks, self.store, self.n_ctx = tasks, store, n_ctx
+        self.tasks, self.store, self.n_ctx, self.keep_source = tasks, store, n_ctx, keep_source
         self.states: dict[Key, DownloadState] = {}
         self._progress.connect(self._on_progress)
 
@@ -94,7 +102,7 @@ class DownloadManager(QObject):
         s.model_name = model_name or s.model_name
         s.status, s.message, s.discard, s.resumable, s.detail = STARTING, "", False, True, ""
         s.rid = rid = next(_rids)
-        name, n_ctx = s.model_name, int(self.n_ctx())
+        name, n_ctx, keep = s.model_name, int(self.n_ctx()), bool(self.keep_source())
 
         def work(registry: Any, _report: Report, cancel: threading.Event) -> Any:
             from backend.hub import download_model
@@ -108,6 +116,7 @@ class DownloadManager(QObject):
                 n_ctx=n_ctx,
                 model_name=name,
                 progress=lambda p: self._progress.emit(rid, p),
+                keep_source=keep,
             )
 
         s.job = self.tasks.start(
@@ -166,8 +175,10 @@ class DownloadManager(QObject):
         s = next((x for x in self.states.values() if x.rid == rid), None)  # p.filename is the current part
         if s is None or not s.active:
             return  # a late event from a run that has stopped
-        s.progress, s.done_bytes, s.total_bytes = p, p.done_bytes, p.total_bytes
-        s.status = VERIFYING if p.phase == "verify" else RUNNING
+        s.progress = p
+        if p.stage == "download":
+            s.done_bytes, s.total_bytes = p.done_bytes, p.total_bytes
+        s.status = CONVERTING if p.stage != "download" else VERIFYING if p.phase == "verify" else RUNNING
         self.changed.emit(s.key)
 
     def _done(self, key: Key, rid: int, result: Any) -> None:
@@ -189,7 +200,16 @@ class DownloadManager(QObject):
         s.detail = "\n".join(x for x in (str(getattr(exc, "message", "") or exc), str(getattr(exc, "hint", "")))
                               if x)
         s.resumable = not isinstance(exc, ChecksumMismatch)
-        if isinstance(exc, Cancelled):
+        converting = s.status == CONVERTING
+        if isinstance(exc, ConvertError):  # the backend removed its downloads: nothing to resume; the notice says why
+            del self.states[key]
+            self.removed.emit(key)
+            self.failed.emit(key, exc)
+            return
+        if isinstance(exc, Cancelled) and converting:
+            s.status, s.message = PAUSED, "Stopped while converting — nothing of the conversion was kept; the " \
+                                          "download is, so Resume converts it again"
+        elif isinstance(exc, Cancelled):
             s.status, s.message = PAUSED, "Paused — the part already downloaded is kept"
         elif isinstance(exc, ChecksumMismatch):
             s.status, s.message = FAILED, "failed its sha256 check — the file is quarantined, never loaded"
@@ -209,8 +229,9 @@ class DownloadManager(QObject):
 
         def work(_report: Report, _cancel: threading.Event) -> int:
             from backend.hub import discard_partial
+            from backend.hub.convert_download import discard_sources
 
-            return discard_partial(repo, filename)
+            return discard_partial(repo, filename) + discard_sources(repo)
 
         def gone(freed: Any) -> None:
             if self.states.get(s.key) is s:

@@ -1,6 +1,8 @@
 """The downloads list at the top of the library: each download's bar, bytes, speed, ETA, and its buttons.
 
-Running: Pause (the part downloaded so far stays on disk) and Cancel (stop and delete it).
+Running: Pause (the part downloaded so far stays on disk) and Cancel (stop and delete it). A download
+that is converted shows its stage on the same row — "Step 2 of 3: converting to TQ2_0" — with Cancel
+only: a conversion cannot be paused, and cancelling it keeps nothing.
 Paused or dropped: Resume (continues from the bytes on disk, also after a restart) and Discard.
 Failed its sha256 check: nothing is left to resume, so Download again (from zero) and Dismiss.
 Speed and time left read "measuring…"/"—" until the backend has measured them. The file's name keeps
@@ -75,8 +77,10 @@ class DownloadRow(QFrame):
 
     def show_state(self, s: DownloadState) -> None:
         running = s.active
-        total = s.total_bytes
-        self.bar.setValue(int(1000 * s.done_bytes / total) if total else 0)
+        p = s.progress
+        staged = running and p is not None and p.stage != "download"
+        done, total = (p.done_bytes, p.total_bytes) if staged and p is not None else (s.done_bytes, s.total_bytes)
+        self.bar.setValue(int(1000 * done / total) if total else 0)
         if total == 0 and s.status == STARTING:
             self.bar.setRange(0, 0)  # busy: listing the repo and reading the header
         elif self.bar.maximum() == 0:
@@ -86,11 +90,14 @@ class DownloadRow(QFrame):
             text = s.message  # pausing / cancelling
         elif s.status == STARTING:
             text = "Checking the file before downloading…"
-        elif running and s.progress is not None:
-            p = s.progress
+        elif staged and p is not None:
+            text = fmt.stage_text(p.stage, p.stage_index, p.stage_count, p.done_bytes, p.total_bytes, p.detail)
+        elif running and p is not None:
             text = fmt.download_text(
                 p.done_bytes, p.total_bytes, p.speed_bps, p.eta_s, p.phase, p.file_index, p.file_count
             )
+            if p.stage_count > 1:
+                text = f"Step {p.stage_index} of {p.stage_count}: downloading  ·  {text}"
         elif s.status == PAUSED:
             text = f"Paused  ·  {units.size(s.done_bytes)} of {units.size(total)} kept on disk"
         elif s.status == FAILED and not s.resumable:
@@ -105,7 +112,7 @@ class DownloadRow(QFrame):
                                else "Speed is measured over the last few seconds")
         self.retry_from_zero = s.status == FAILED and not s.resumable
         self.bar.setVisible(not self.retry_from_zero)
-        self.pause.setVisible(running)
+        self.pause.setVisible(running and not staged)
         self.pause.setEnabled(running and not s.message.endswith("…"))
         self.resume.setVisible(not running)
         if self.retry_from_zero:
@@ -119,7 +126,9 @@ class DownloadRow(QFrame):
             self.resume.setToolTip("Continue from the bytes already on disk")
             self.cancel.setText("Cancel" if running else "Discard")
             self.cancel.setToolTip(
-                "Stop and delete the partial file"
+                "Stop and delete what was downloaded and converted so far; nothing is added to the library"
+                if staged
+                else "Stop and delete the partial file"
                 if running
                 else "Delete the partial file; the download starts from zero next time"
             )

@@ -53,6 +53,19 @@ def download_text(
     return "  ·  ".join(parts)
 
 
+STAGE_WORDS = {"download": "downloading", "convert": "converting to TQ2_0", "verify": "verifying against the source"}
+
+
+def stage_text(stage: str, index: int, count: int, done: int, total: int, detail: str = "") -> str:
+    """ "Step 2 of 3: converting to TQ2_0  ·  blk.3.ffn_up.weight  ·  412 kB of 1.07 MB" (download has its own)."""
+    parts = [f"Step {index} of {count}: {STAGE_WORDS.get(stage, stage)}"]
+    if detail:
+        parts.append(detail)
+    if total:
+        parts.append(f"{units.size(done)} of {units.size(total)}")
+    return "  ·  ".join(parts)
+
+
 def fit_text(fit: RamFit | None) -> str:
     """The badge's word: "fits", "tight", "won't fit" — or "RAM —" when it cannot be worked out."""
     if fit is None:
@@ -87,6 +100,24 @@ def params(n: int | None) -> str:
 NOT_VERIFIED = "not verified: the Hub lists no sha256 for it"
 
 
+def conversion_details(v: Any) -> str:
+    """A converted variant's provenance, for a tooltip: commit, each source file's sha256 and how it was
+    checked, the converter's version, what became of the downloaded source ("" for other variants)."""
+    conv = v.info.get("converted") if v.source == "converted" else None
+    if not conv:
+        return ""
+    checks = conv.get("source_checks", {})
+    lines = [f"\nConverted by Tern's converter {conv.get('converter_version', DASH)} from "
+             f"{conv.get('source')}" + (f" at commit {conv['revision']}" if conv.get("revision") else "") + ":"]
+    for name, sha in sorted(conv.get("source_files", {}).items()):
+        how = checks.get(name, "hashed here")
+        lines.append(f"  {name}  sha256 {str(sha)[:16]}…  ({how})")
+    if "source_kept" in conv:
+        lines.append("The downloaded source was kept in the Hugging Face cache." if conv["source_kept"]
+                     else "The downloaded source was removed after the conversion was verified.")
+    return "\n".join(lines)
+
+
 def provenance(v: Any) -> str:
     """Where a variant's file came from, in a line: the Hub repo, the file it was derived from, an import."""
     if v.quarantined:
@@ -95,6 +126,11 @@ def provenance(v: Any) -> str:
     if v.source == "hub":
         check = "sha256 verified" if v.verified else NOT_VERIFIED
         return f"from the Hub: {v.source_repo}/{v.source_file}  ·  {check}"
+    if v.source == "converted":
+        conv = v.info.get("converted", {})
+        rev = f"@{str(conv['revision'])[:10]}" if conv.get("revision") else ""
+        return (f"converted on this computer from {conv.get('source') or v.source_repo}{rev} "
+                f"({conv.get('kind_text') or conv.get('kind') or 'ternary source'})  ·  checked against the source")
     if v.source == "derived":
         src = Path(v.derived_from_path).name if v.derived_from_path else "another variant"
         sha = f" (sha256 {v.derived_from_sha256[:10]}…)" if v.derived_from_sha256 else ""

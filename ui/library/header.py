@@ -23,7 +23,7 @@ class LibraryHeader(QWidget):
         titles = QVBoxLayout()
         titles.setSpacing(2)
         titles.addWidget(label("Library", "LibTitle", self))
-        self.subtitle = label("", "LibSubtitle", self)
+        self.subtitle = label("", "LibSubtitle", self, wrap=True)  # wraps in a narrow window, never cut off
         self.subtitle.setAccessibleName("Library summary")
         titles.addWidget(self.subtitle)
         head.addLayout(titles, 1)

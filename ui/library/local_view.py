@@ -45,6 +45,7 @@ class VariantRow(QFrame):
         self.provenance.setObjectName("LibMeta")
         self.provenance.setToolTip(
             f"{fmt.provenance(v)}\nFile: {v.path}" + (f"\nsha256 {v.sha256}" if v.sha256 else "")
+            + fmt.conversion_details(v)
         )
         row.addWidget(self.provenance, 1)
         if v.quarantined:

@@ -37,11 +37,19 @@ def _twin_action(page: Any, model: str) -> list[tuple[str, Any]]:
 def downloaded(page: Any, result: Any) -> None:
     v = result.variant
     spec = f"{v.model_name}:{v.encoding}"
-    check = "sha256 verified" if v.verified else fmt.NOT_VERIFIED
-    resumed = sum(f.resumed_from for f in result.files)
-    note = f", resumed from {units.size(resumed)}" if resumed else ""
+    if getattr(result, "converted", False):
+        conv = v.info.get("converted", {})
+        kept = ("the downloaded source is kept in the Hugging Face cache" if conv.get("source_kept")
+                else "the downloaded source was removed")
+        message = (f"Converted {spec} on this computer from {conv.get('source')} ({units.size(v.file_bytes)}, "
+                   f"read back and checked against the source; {kept}).")
+    else:
+        check = "sha256 verified" if v.verified else fmt.NOT_VERIFIED
+        resumed = sum(f.resumed_from for f in result.files)
+        note = f", resumed from {units.size(resumed)}" if resumed else ""
+        message = f"Downloaded {spec} ({units.size(v.file_bytes)}, {check}{note})."
     page.bridge.info(
-        f"Downloaded {spec} ({units.size(v.file_bytes)}, {check}{note}).",
+        message,
         "It is in the chat's model list now.",
         actions=[("Chat with it", lambda: page.chat_with(spec)), *_twin_action(page, v.model_name)],
         key=f"download-{v.model_name}",
@@ -72,7 +80,7 @@ def download_failed(page: Any, key: tuple[str, str], exc: BaseException) -> None
 
 def discarded(page: Any, key: tuple[str, str], freed: int) -> None:
     page.bridge.info(
-        f"Cancelled the download of {key[1]}; the partial file is deleted ({units.size(freed)} freed).",
+        f"Cancelled the download of {key[1]}; what it had downloaded is deleted ({units.size(freed)} freed).",
         timeout_ms=8000,
         key=f"download-{key[0]}/{key[1]}",
     )

@@ -74,7 +74,8 @@ class LibraryPage(QWidget):
         self._loaded = ""  # the spec the chat has loaded ("Loaded" on its card)
         self.tasks = Tasks(hub_token, self)
         self.inspector = Inspector(self.tasks, lambda: self.settings.n_ctx, self)
-        self.downloads = DownloadManager(self.tasks, self.store, lambda: self.settings.n_ctx, self)
+        self.downloads = DownloadManager(self.tasks, self.store, lambda: self.settings.n_ctx,
+                                         lambda: self.settings.keep_source, self)
         self.actions = LocalActions(self.tasks, self.store, lambda: self.settings.threads, self)
         self.models: list[LocalModel] = []
         self._shown_once = False
@@ -245,6 +246,11 @@ class LibraryPage(QWidget):
             return
         self.chat_requested.emit(choice)
 
+    def show_catalog_entry(self, entry_id: str) -> None:
+        """Discover, scrolled to a catalog model (the welcome page's suggestion)."""
+        self.set_tab(DISCOVER)
+        self.discover.reveal(entry_id)
+
     def compare(self, model: str) -> None:
         """Open the Compare page on `model`."""
         self.compare_requested.emit(model)
@@ -263,10 +269,10 @@ class LibraryPage(QWidget):
             notify.hub_off(self)
             return
         ins = self.inspector.result(info.key)
-        if ins is not None and not ins.runs:  # the button is off; keyboard or a stale click: say why
+        if ins is not None and not ins.usable:  # the button is off; keyboard or a stale click: say why
             self.bridge.warning(
                 f"Tern will not download {info.filename}: {ins.verdict.text}.",
-                "Pick a TQ1_0 or TQ2_0 GGUF of the model instead.",
+                "Pick another file or repo of the model.",
                 key="not-runnable",
             )
             return

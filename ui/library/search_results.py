@@ -82,8 +82,8 @@ class SearchResults(QWidget):
         self._job = None
         n = len(hits)
         self.status.setText(
-            f"{n} repo{'s' * (n != 1)} with GGUF files, most downloaded first. Each file's header is read "
-            "before you download it."
+            f"{n} repo{'s' * (n != 1)} with GGUF files or ternary safetensors weights, most downloaded first. "
+            "Each file's header is read before you download it."
             if n
             else "Nothing found. Try other words (a model name, “TQ2_0”, “bitnet”)."
         )

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from gguf import GGMLQuantizationType
 
+from backend.models.convert.errors import ConvertError
 from backend.models.convert.packing import encode_ternary, encode_values
 from backend.models.convert.plan import HParams
 from backend.models.convert.scales import TernaryWeight
@@ -89,13 +90,18 @@ def write_provenance(w: GGUFStream, target: str, kind: str, source: str, version
 
 
 def linear_tensors(name: str, out_in: tuple[int, int], qtype: int, produce: Callable[[], TernaryWeight],
-                   permute_heads: int = 0) -> list[OutTensor]:
+                   permute_heads: int = 0, source: str = "") -> list[OutTensor]:
     """A linear weight and its `.scale` tensor. `produce` (run once, when the weight's turn comes)
-    returns the codes and scale(s); q/k rows are put in llama.cpp's order when `permute_heads`."""
+    returns the codes and scale(s); q/k rows are put in llama.cpp's order when `permute_heads`.
+    A weight whose every value is 0 is refused: no trained model has one, a damaged upload does."""
     box: dict[str, float] = {}
 
     def weight() -> Iterator[np.ndarray]:
         w = produce()
+        if not w.t.any():
+            raise ConvertError(source or name, f"its linear weight {name} is all zeros, which no trained model has: "
+                               "the source is damaged", "Nothing was kept. Check the repo for a fixed upload "
+                               "(for BitNet b1.58 2B-4T see microsoft/BitNet issue #608).", code="zero_weights")
         if permute_heads:
             w.t = permute_qk(w.t, permute_heads)
             if w.row_scale is not None:

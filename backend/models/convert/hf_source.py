@@ -139,7 +139,7 @@ def hf_output(folder: Path, source: str, target: str, head_encoding: str, name: 
         t = tensors[spec.hf]
         if spec.role == "linear":
             out += linear_tensors(spec.gguf, spec.shape, qtype, _linear(folder, kind, spec, tensors, source),
-                                  spec.permute_heads)
+                                  spec.permute_heads, source)
         elif spec.role in ("embedding", "head"):
             out.append(_float_tensor(folder, t, spec.gguf, int(HEAD_ENCODINGS[head_encoding]), source))
         else:
@@ -153,7 +153,7 @@ def hf_output(folder: Path, source: str, target: str, head_encoding: str, name: 
     info = {"kind": kind, "kind_text": P.KIND_TEXT[kind], "arch": plan.hp.arch, "activation": plan.hp.act,
             "hf_architecture": plan.hf_arch, "tokenizer_pre": vocab.pre, "chat_template": bool(vocab.chat_template),
             "eot_token_id": vocab.special_ids.get("eot")}
-    inputs = [*files, *(folder / n for n in ("config.json", "tokenizer.json", "tokenizer_config.json",
-                                             "chat_template.jinja") if (folder / n).is_file())]
+    inputs = [*files, *(folder / n for n in ("config.json", "model.safetensors.index.json", "tokenizer.json",
+                                             "tokenizer_config.json", "chat_template.jinja") if (folder / n).is_file())]
     return Output(kind, plan.hp.arch, out, keys, inputs, info)
 

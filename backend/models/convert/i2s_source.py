@@ -117,7 +117,7 @@ def i2s_output(path: Path, source: str, target: str, head_encoding: str, name: s
     for oname, t, role in plan.tensors:
         if role == "linear":
             perm = heads.get(oname.split(".")[2], 0) if plan.permute else 0
-            out += linear_tensors(oname, (t.shape[0], t.shape[1]), qtype, _linear(path, t, source), perm)
+            out += linear_tensors(oname, (t.shape[0], t.shape[1]), qtype, _linear(path, t, source), perm, source)
         elif role == "rope":
             values = _read(path, t, _size(t) or 0).view(np.float32) if t.type_id == 0 else None
             if values is not None and rope_freqs_neutral(values, head_dim, theta):

@@ -16,6 +16,7 @@ from typing import Any
 
 from gguf import GGML_QUANT_SIZES
 
+from backend import units
 from backend.models.convert import plan as P
 from backend.models.convert.errors import ConvertError
 from backend.models.convert.gguf_out import TARGETS
@@ -47,10 +48,9 @@ class ConvertVerdict:
         if not self.convertible:
             why = "; ".join(self.reasons)
             return f"cannot be converted here: {why}" + (f". {self.f16_fallback}" if self.f16_fallback else "")
-        gb = 1e9
-        parts = [f"{self.download_bytes / gb:.2f} GB download" if self.download_bytes else None,
-                 f"{self.output_bytes / gb:.2f} GB on disk" if self.output_bytes else None,
-                 f"needs ≈ {self.ram.need_bytes / 1024**3:.1f} GB RAM" if self.ram else None]
+        parts = [f"{units.size(self.download_bytes)} download" if self.download_bytes else None,
+                 f"{units.size(self.output_bytes)} on disk" if self.output_bytes else None,
+                 f"needs ≈ {units.memory(self.ram.need_bytes)} RAM" if self.ram else None]
         return "converted on this computer (" + ", ".join(p for p in parts if p) + ")"
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,12 +61,18 @@ class ConvertVerdict:
                 "text": self.text}
 
 
+def _why(e: ConvertError, source: str) -> str:
+    """The reason, with the file and tensor it is about when the error names more than the source."""
+    return e.reason if e.source == source else f"{e.source}: {e.reason}"
+
+
 def _padded(n: int) -> int:
     return n + (-n % ALIGN)
 
 
-def _estimate(tensors: list[tuple[str, int, int]], target: str, n_vocab: int) -> int:
-    """Bytes of the output: (role, elements, source bytes) per tensor, plus the vocabulary's metadata."""
+def estimate_output_bytes(tensors: list[tuple[str, int, int]], target: str, n_vocab: int) -> int:
+    """Bytes of the output: (role, elements, source bytes) per tensor, plus the vocabulary's metadata.
+    (The catalog estimates a model it has not downloaded with the same rule, from published dimensions.)"""
     block, size = GGML_QUANT_SIZES[TARGETS[target]]
     total = 64 * 1024 + 40 * n_vocab  # keys, tensor table, tokens and merges (about 40 bytes per token)
     for role, n, src_bytes in tensors:
@@ -97,7 +103,7 @@ def check_safetensors(source: str, config: dict[str, Any], headers: dict[str, ST
     try:
         plan = P.plan_model(config, set(tensors), source)
     except ConvertError as e:
-        v.reasons.append(e.reason)
+        v.reasons.append(_why(e, source))
         return v
     v.arch = plan.hp.arch
     n = [(t.role, math.prod(t.shape), tensors[t.hf].nbytes if t.hf in tensors else 4 * math.prod(t.shape))
@@ -106,12 +112,12 @@ def check_safetensors(source: str, config: dict[str, Any], headers: dict[str, ST
         v.reasons += plan.problems
         f16 = sum(2 * k if role != "norm" else b for role, k, b in n)
         v.f16_fallback = (f"TQ encodings need every linear layer's input to be a multiple of 256. An F16 fallback "
-                          f"would store these layers in F16: about {f16 / 1e9:.2f} GB on disk, running at F16 speed "
+                          f"would store these layers in F16: about {units.size(f16)} on disk, running at F16 speed "
                           "with nothing ternary left to gain, so Tern does not offer it")
     try:
         v.kind = P.match_kind(plan, tensors)
     except ConvertError as e:
-        v.reasons.append(e.reason)
+        v.reasons.append(_why(e, source))
     if "tokenizer.json" not in repo_files:
         sp = (" (it has a SentencePiece tokenizer.model, which Tern does not read)"
               if "tokenizer.model" in repo_files else "")
@@ -119,7 +125,7 @@ def check_safetensors(source: str, config: dict[str, Any], headers: dict[str, ST
     if v.kind == P.TERNARY_FLOATS:
         v.notes.append("its float weights must be ternary; each layer is checked as it is converted")
     v.convertible = not v.reasons
-    v.output_bytes = _estimate(n, target, plan.hp.n_vocab)
+    v.output_bytes = estimate_output_bytes(n, target, plan.hp.n_vocab)
     hp = plan.hp
     _fit(v, hp.n_layer, hp.n_head_kv, hp.head_dim, min(n_ctx, hp.n_ctx), available_ram)
     return v
@@ -145,7 +151,7 @@ def check_i2s(source: str, header: GGUFHeader, file_size: int, target: str = "tq
     v.convertible = not v.reasons
     roles = [(role, math.prod(t.shape), _size(t) or 0) for _, t, role in plan.tensors]
     n_vocab = int(header.array_lengths.get("tokenizer.ggml.tokens", 0))
-    v.output_bytes = _estimate(roles, target, n_vocab)
+    v.output_bytes = estimate_output_bytes(roles, target, n_vocab)
     hp = plan.hp
     head_dim = int(header.metadata.get(f"{plan.src_arch}.rope.dimension_count") or hp["n_embd"] // hp["n_head"])
     ctx = int(header.metadata.get(f"{plan.src_arch}.context_length") or n_ctx)

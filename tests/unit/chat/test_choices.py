@@ -28,18 +28,3 @@ def test_the_random_weights_label_is_the_one_synthetic_models_carry(tiny: Path) 
     from backend.models.gguf_header import read_header
 
     assert read_header(tiny).metadata["general.description"] == SYNTHETIC_LABEL
-
-
-def test_the_welcome_page_suggests_the_smallest_chat_model_that_runs() -> None:
-    from dataclasses import replace
-
-    from backend.chat.suggest import smallest_chat_model
-    from backend.hub.catalog import load_catalog
-
-    catalog = load_catalog()
-    s = smallest_chat_model(catalog)
-    chat_runs = [e for e in catalog.entries if e.chat and e.runs == "yes"]
-    assert s is not None and s.entry_id == min(chat_runs, key=lambda e: e.weights_bytes()).id
-    assert "GiB of RAM (estimate)" in s.text() and s.size_text in s.text()
-    no_chat = replace(catalog, entries=tuple(e for e in catalog.entries if not e.chat))
-    assert smallest_chat_model(no_chat) is None

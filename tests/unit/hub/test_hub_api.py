@@ -54,7 +54,8 @@ def test_empty_search_uses_the_ternary_terms_and_skips_non_gguf_repos(local_hub:
     downloads = [h.downloads for h in hits]
     assert downloads == sorted(downloads, reverse=True)
     queries = [r.query for r in local_hub.requests("api", "/api/models") if r.path == "/api/models"]
-    assert len(queries) == 5 and all("filter=gguf" in q for q in queries)
+    assert len(queries) == 6 and sum("filter=gguf" in q for q in queries) == 5
+    assert sum("filter=bitnet" in q for q in queries) == 1  # ternary safetensors repos, converted here
 
 
 def test_a_missing_repo_is_named_in_the_error(local_hub: HubServer) -> None:

@@ -146,7 +146,7 @@ def test_not_enough_disk_is_refused_before_any_byte(local_hub: HubServer, regist
 
 
 @pytest.mark.parametrize(("repo", "filename", "why"), [
-    (hub_repos.I2S, "ggml-model-i2_s.gguf", "needs bitnet.cpp (I2_S)"),
+    (hub_repos.I2S, "ggml-model-i2_s.gguf", "cannot be converted here: linear weight blk.0.attn_k.weight"),
     (hub_repos.ARCH, "odd-arch-TQ2_0.gguf", "unsupported architecture"),
     (hub_repos.NOT_GGUF, "model.gguf", "not a usable GGUF"),
 ])

@@ -23,7 +23,8 @@ def test_a_ternary_file_runs_here_and_matches_its_local_header(local_hub: HubSer
 
 
 @pytest.mark.parametrize(("repo", "filename", "code", "text"), [
-    (hub_repos.I2S, "ggml-model-i2_s.gguf", "needs_bitnet_cpp", "needs bitnet.cpp (I2_S) — not supported by llama.cpp"),
+    (hub_repos.I2S, "ggml-model-i2_s.gguf", "not_convertible",
+     "cannot be converted here: linear weight blk.0.attn_k.weight is not I2_S (type 35)"),
     (hub_repos.ARCH, "odd-arch-TQ2_0.gguf", "unsupported_architecture", "unsupported architecture (zorbix)"),
     (hub_repos.NOT_GGUF, "model.gguf", "not_gguf", "not a usable GGUF file (it is not a GGUF file"),
 ])

@@ -74,13 +74,36 @@ def test_catalog_entries_state_every_field_and_say_unknown_when_unchecked() -> N
     for e in cat.entries:
         assert e.family and e.parameters and e.license and e.fp16 and e.repo.count("/") == 1
         assert e.chat in (True, False)
-        assert e.runs in ("yes", "check")
-        assert e.files and all(f.size_text and f.encoding in ("TQ1_0", "TQ2_0") for f in e.files)
+        assert e.runs in ("yes", "check", "convert")
+        encodings = ("packed", "BF16", "I2_S") if e.converted else ("TQ1_0", "TQ2_0")
+        assert e.files and all(f.size_text and f.encoding in encodings for f in e.files)
         text = e.ram_text()
-        assert ("≈" in text and "GiB" in text) or text.startswith("unknown until the header is read")
-    assert all(e.license == UNKNOWN for e in cat.entries)  # no repo here states one: never guessed
-    assert any(b.reason.startswith("needs bitnet.cpp (I2_S)") for b in cat.incompatible)
-    assert cat.incompatibility("tiiuae/Falcon3-7B-Instruct-1.58bit-GGUF") is not None
+        assert ("≈" in text and "B (estimate" in text) or text.startswith("unknown until the header is read")
+    gguf = [e for e in cat.entries if not e.converted]
+    assert all(e.license == UNKNOWN for e in gguf)  # no GGUF repo here states one: never guessed
+    assert cat.incompatibility("tiiuae/Falcon3-7B-Instruct-1.58bit-GGUF") is None  # converted here now
+    [bad] = cat.incompatible
+    assert bad.repo == "1bitLLM/bitnet_b1_58-3B" and "not multiples of 256" in bad.reason and "F16" in bad.reason
+
+
+def test_catalog_lists_the_real_chat_models_converted_here() -> None:
+    cat = load_catalog()
+    repos = {e.repo: e for e in cat.entries}
+    wanted = ["microsoft/bitnet-b1.58-2B-4T", "microsoft/bitnet-b1.58-2B-4T-gguf", "microsoft/bitnet-b1.58-2B-4T-bf16",
+              *(f"tiiuae/Falcon3-{s}-Instruct-1.58bit{g}" for s in ("1B", "3B", "7B", "10B") for g in ("", "-GGUF")),
+              *(f"tiiuae/Falcon-E-{s}-Instruct{g}" for s in ("1B", "3B") for g in ("", "-GGUF"))]
+    for repo in wanted:
+        e = repos[repo]
+        assert e.converted and e.chat is True and e.license and e.sources, repo
+        assert e.kind == ("i2_s" if repo.lower().endswith("gguf") else "bf16" if repo.endswith("bf16") else "packed")
+    b2 = repos["microsoft/bitnet-b1.58-2B-4T"]
+    assert b2.license == "MIT" and b2.default_file.approx_bytes == 1_178_623_988  # as listed for the Hub's file
+    # the converted file's size from the published dimensions, by the converter's own rule: TQ2_0 linear layers
+    # (2.08 B weights × 66/256 bytes) + F16 embeddings (128,256 × 2,560 × 2 bytes) + norms and vocabulary
+    assert 1.19e9 < b2.output_bytes() < 1.21e9 and b2.disk_bytes() == b2.output_bytes() + 1_178_623_988
+    fit = b2.ram(None, 2048, available=64 * 1024**3)
+    assert fit is not None and fit.weights_bytes == b2.output_bytes() and fit.kv_bytes == 2 * 30 * 2048 * 5 * 128 * 2
+    assert repos["tiiuae/Falcon3-7B-Instruct-1.58bit"].output_bytes() is None  # dimensions not checked: no figure
 
 
 def test_catalog_ram_is_listed_size_plus_kv_cache_plus_runtime() -> None:
