@@ -131,8 +131,14 @@ def test_a_file_the_disk_will_not_grow_is_not_reported_as_a_dropped_connection(l
     assert out["resumed_from"] == limit and out["verified"]
 
 
+# The worker that runs llama.cpp's quantizer starts once the other program has filled the disk: on a fast
+# machine the tiny model's conversion is over before the first progress poll (CI saw it finish first).
 DERIVE = FILLER + """
+from backend.models import derive
 from backend.models.derive import derive_variant
+real_worker = derive.worker_command
+WAIT_FOR_FILLER = 'while [ ! -e "$SMALL_DISK/someone-elses-file" ]; do sleep 0.05; done; sleep 0.5; exec "$@"'
+derive.worker_command = lambda: ["sh", "-c", WAIT_FOR_FILLER, "sh", *real_worker()]
 from backend.models.registry import Registry
 from backend.store import Store
 registry = Registry(Store(Path(os.environ["TERN_HOME"]) / "t.sqlite3"))
