@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -97,27 +98,44 @@ class GgmlCpu:
 
     def matmul(self, ggml_type: int, packed: np.ndarray, k: int, x: np.ndarray, threads: int) -> np.ndarray:
         """W @ x.T for W of `ggml_type` (packed rows, as gguf.quants writes them) and x (cols, k): (cols, rows)."""
+        return self.run_matmul(ggml_type, packed, k, x, threads)[0]
+
+    def run_matmul(self, ggml_type: int, packed: np.ndarray, k: int, x: np.ndarray, threads: int,
+                   nodes: int = 1, runs: int = 1) -> tuple[np.ndarray, float]:
+        """(W @ x.T, the best of `runs` timings of one mul_mat node, in seconds). With nodes > 1 the
+        graph holds that many products of the same W (each its own copy of x), one after another,
+        and the time is the graph's divided by `nodes`: small products are timed without the
+        per-call overhead of ctypes and graph planning."""
         rows = packed.shape[0]
         cols = x.shape[0]
         assert packed.nbytes == rows * self.row_size(ggml_type, k), "packed rows do not match the type's row size"
-        mem = packed.nbytes + x.nbytes + 4 * rows * cols + (threads + 2) * (1 << 20) + 16 * cols * k + (1 << 20)
+        per_node = x.nbytes + 4 * rows * cols + 4096
+        # each compute call takes a new work buffer from the context: Q8_K activations, tiled scratch
+        work = 2 * cols * k + (threads + 1) * (600 << 10) + 4096
+        mem = packed.nbytes + nodes * per_node + runs * work + (1 << 20)
         ctx = self.base.ggml_init(_InitParams(mem, None, False))
         if not ctx:
             raise MemoryError("ggml_init failed")
         try:
             w = self.base.ggml_new_tensor_2d(ctx, ggml_type, k, rows)
-            a = self.base.ggml_new_tensor_2d(ctx, GGML_TYPE_F32, k, cols)
             ctypes.memmove(self.base.ggml_get_data(w), np.ascontiguousarray(packed).ctypes.data, packed.nbytes)
             xf = np.ascontiguousarray(x, dtype=np.float32)
-            ctypes.memmove(self.base.ggml_get_data(a), xf.ctypes.data, xf.nbytes)
-            out = self.base.ggml_mul_mat(ctx, w, a)
             graph = self.base.ggml_new_graph(ctx)
-            self.base.ggml_build_forward_expand(graph, out)
-            status = self.cpu.ggml_graph_compute_with_ctx(ctx, graph, threads)
-            if status != 0:
-                raise RuntimeError(f"ggml_graph_compute_with_ctx returned {status}")
+            outs = []
+            for _ in range(nodes):
+                a = self.base.ggml_new_tensor_2d(ctx, GGML_TYPE_F32, k, cols)
+                ctypes.memmove(self.base.ggml_get_data(a), xf.ctypes.data, xf.nbytes)
+                outs.append(self.base.ggml_mul_mat(ctx, w, a))
+                self.base.ggml_build_forward_expand(graph, outs[-1])
+            best = float("inf")
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                status = self.cpu.ggml_graph_compute_with_ctx(ctx, graph, threads)
+                best = min(best, time.perf_counter() - t0)
+                if status != 0:
+                    raise RuntimeError(f"ggml_graph_compute_with_ctx returned {status}")
             result = np.empty((cols, rows), dtype=np.float32)
-            ctypes.memmove(result.ctypes.data, self.base.ggml_get_data(out), result.nbytes)
-            return result
+            ctypes.memmove(result.ctypes.data, self.base.ggml_get_data(outs[-1]), result.nbytes)
+            return result, best / nodes
         finally:
             self.base.ggml_free(ctx)
