@@ -75,6 +75,7 @@ def check(ggml: GgmlCpu, kind: str, w: np.ndarray, x: np.ndarray, threads: int) 
     (7, 256, 1),     # one block per row, odd rows, decode (vec_dot)
     (33, 1536, 1),   # the 700M shape's width, decode
     (16, 4096, 3),   # ffn_down's width, a short batch (vec_dot, odd columns)
+    (40001, 256, 1),  # > 2 MB of weights: decode's chunks of >= 256 KB are handed out dynamically
     (9, 1536, 8),    # the smallest batch the tiled GEMM takes
     (35, 512, 19),   # tiled, ragged rows and columns
 ])
