@@ -11,7 +11,7 @@ ENGINE_SRC := packaging/engine/build_wheel.py $(wildcard packaging/engine/patche
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST_FLAGS ?=
 
-.PHONY: run test bench screenshots package smoke lint clean venv
+.PHONY: run test bench engine-check screenshots package smoke lint clean venv
 
 venv: $(STAMP)
 
@@ -39,6 +39,12 @@ test:
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest tests/bench -s -q -p no:cacheprovider $(PYTEST_FLAGS)
+
+# llama.cpp's own test-backend-ops on the ternary matmuls (TQ1_0/TQ2_0, SIMD vs scalar), built from the
+# pinned sdist and the patch set in a cache folder outside the clone; a few minutes the first time.
+# ENGINE_CHECK_FLAGS="--variant haswell --variant skylakex" also checks portable CPU variants' code paths.
+engine-check:
+	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) packaging/engine/engine_check.py $(ENGINE_CHECK_FLAGS)
 
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(PY) -m app.screenshots assets/screenshots

@@ -15,14 +15,25 @@ def parse_system_info(text: str) -> list[str]:
     return [name for name, on in re.findall(r"([A-Z0-9_]+) = (\d)", text) if on == "1"]
 
 
-def ternary_fast_path(features: list[str], machine: str | None = None) -> tuple[bool, str]:
-    """llama.cpp's TQ1_0/TQ2_0 kernels are fast with AVX2 on x86 and NEON on ARM; scalar otherwise."""
+AVX512_TERNARY_PATCH = "0002-x86-avx512-ternary-dot"  # packaging/engine/patches: Tern's AVX-512 TQ kernels
+
+
+def ternary_fast_path(features: list[str], machine: str | None = None,
+                      patches: list[str] | None = None) -> tuple[bool, str]:
+    """llama.cpp's TQ1_0/TQ2_0 kernels are fast with AVX2 on x86 and NEON on ARM; scalar otherwise.
+    With Tern's patch set (`patches`, default: the installed engine's) an AVX-512 build runs 512-bit
+    kernels, with VNNI and VBMI where the build has them."""
     machine = (machine or platform.machine()).lower()
     if machine in ("arm64", "aarch64") or machine.startswith("arm"):
         ok = "NEON" in features
         return ok, "yes (NEON)" if ok else "no — this ARM build lacks NEON; ternary models will be slow here"
     ok = "AVX2" in features
-    return ok, "yes (AVX2)" if ok else "no — this CPU or build lacks AVX2; ternary models will be slow here"
+    if not ok:
+        return False, "no — this CPU or build lacks AVX2; ternary models will be slow here"
+    if "AVX512" in features and AVX512_TERNARY_PATCH in (engine_patches() if patches is None else patches):
+        extras = [name for name in ("VNNI", "VBMI") if f"AVX512_{name}" in features]
+        return True, "yes (AVX-512" + "".join(f", {e}" for e in extras) + ")"
+    return True, "yes (AVX2)"
 
 
 @lru_cache(maxsize=1)

@@ -67,3 +67,15 @@ def test_the_cache_key_follows_the_patches_and_flags(build_module, tmp_path: Pat
     first = sorted(patches.glob("*.patch"))[0]
     first.write_text(first.read_text() + "\n")
     assert build_module.build_key("-DX=1") != base
+
+
+def test_the_ternary_verdict_names_the_kernels_that_run() -> None:
+    from backend.engine.build_info import AVX512_TERNARY_PATCH, ternary_fast_path
+
+    zen = ["SSE3", "AVX", "AVX2", "F16C", "FMA", "AVX512", "AVX512_VBMI", "AVX512_VNNI", "AVX512_BF16"]
+    assert ternary_fast_path(zen, "x86_64", [AVX512_TERNARY_PATCH]) == (True, "yes (AVX-512, VNNI, VBMI)")
+    assert ternary_fast_path(["AVX2", "AVX512"], "x86_64", [AVX512_TERNARY_PATCH]) == (True, "yes (AVX-512)")
+    # a stock engine has only the AVX2 kernels, whatever the CPU
+    assert ternary_fast_path(zen, "x86_64", []) == (True, "yes (AVX2)")
+    assert ternary_fast_path(["SSE3", "AVX"], "x86_64", [AVX512_TERNARY_PATCH])[0] is False
+    assert AVX512_TERNARY_PATCH in {p.stem for p in (ROOT / "packaging" / "engine" / "patches").glob("*.patch")}
