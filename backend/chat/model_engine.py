@@ -105,7 +105,7 @@ class ModelEngine:
         self.on_calibration = on_calibration
         self.threads: ThreadChoice | None = None  # what the loaded engine runs with, and why
         self.calibrating = False
-        self._calibration: tuple[EngineClient, int] | None = None
+        self._calibration: tuple[EngineClient, int, threading.Event] | None = None
         self.label = label or self.path.name
         self.name = name
         self._factory = client_factory
@@ -150,10 +150,11 @@ class ModelEngine:
     def _calibrate(self, client: EngineClient, choice: ThreadChoice) -> ThreadChoice:
         """The first automatic load on this machine: measure, keep, and switch to the chosen counts."""
         rid = client.reserve_id()
-        self._calibration = (client, rid)
+        stop = threading.Event()
+        self._calibration = (client, rid, stop)
         self.calibrating = True
         try:
-            cal = threads.calibrate(client, self.path, rid, self.on_calibration)
+            cal = threads.calibrate(client, self.path, rid, self.on_calibration, cancel=stop)
         except threads.CalibrationCancelled:
             log.info("thread calibration of %s cancelled; it runs with %s", self.label, choice.text)
             return choice
@@ -170,7 +171,9 @@ class ModelEngine:
         """Thread-safe: stop a calibration in progress (the model keeps the default threads)."""
         running = self._calibration
         if running is not None:
-            running[0].cancel(running[1])
+            client, rid, stop = running
+            stop.set()
+            client.cancel(rid)
 
     def ensure(self) -> EngineClient:
         """The loaded engine; a fresh one if the last one crashed, hung or was never started."""

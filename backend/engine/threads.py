@@ -109,12 +109,13 @@ def choose(path: str | Path, setting: int | None) -> ThreadChoice:
 
 def calibrate(client: Any, path: str | Path, rid: int | None = None,
               progress: Callable[[int, int, str], None] | None = None,
-              candidates: list[int] | None = None) -> Calibration:
+              candidates: list[int] | None = None, cancel: threading.Event | None = None) -> Calibration:
     """Calibrate the model loaded in `client` (an EngineClient) and keep the result for `path`.
-    Raises CalibrationCancelled (nothing kept) when `client.cancel(rid)` stopped it."""
+    Raises CalibrationCancelled (nothing kept) when `client.cancel(rid)` stopped it, or when `cancel` was
+    set before the result came back (a cancel that reached the engine after its last step)."""
     key = file_key(path)
     result = client.calibrate(rid, candidates, progress)
-    if result is None:
+    if result is None or (cancel is not None and cancel.is_set()):
         raise CalibrationCancelled("Thread calibration cancelled; nothing was kept.")
     cal = Calibration.from_dict({**result, "measured_at": time.time(), "cpu": cpu_key()})
     CACHE.put(key, cal.to_dict())
@@ -145,15 +146,15 @@ def calibrate_file(path: str | Path, cancel: threading.Event | None = None,
         done = threading.Event()
 
         def watch() -> None:  # passes the caller's cancel on to the engine while the calibration runs
-            while not done.wait(0.05):
-                if cancel.is_set():
+            while not done.is_set():
+                if cancel.wait(0.05):
                     client.cancel(rid)
                     return
 
         watcher = threading.Thread(target=watch, daemon=True, name="calibrate-cancel")
         watcher.start()
         try:
-            return calibrate(client, path, rid, progress, candidates)
+            return calibrate(client, path, rid, progress, candidates, cancel)
         finally:
             done.set()
             watcher.join()
