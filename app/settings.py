@@ -43,7 +43,7 @@ VALID: dict[str, Callable[[Any], bool]] = {
 
 @dataclass
 class Settings:
-    threads: int = 0  # 0: physical cores
+    threads: int = 0  # 0: automatic — the calibration kept for the model on this CPU, else the physical cores
     n_ctx: int = 2048
     theme: str = "system"
     offline: bool = False

@@ -3,9 +3,12 @@
     tern bench TERNARY [F16] --runs N --tokens T --prompts FILE --json out.json --csv out.csv
     tern bench --paper-shapes [--shapes 700M,1.3B,3B]   synthetic models of the paper's sizes that fit here
     tern bench --table | --history | --show RUN_ID [--json out.json --csv out.csv]
+    tern bench --bandwidth                           measure this computer's memory bandwidth again
 
 N measured runs per side, interleaved A B A B after a warm-up of each, a fixed output length,
-a fresh KV cache each time; medians with IQR; every run stored with its fingerprint.
+a fresh KV cache each time; medians with IQR; every run stored with its fingerprint. The summary
+ends with the memory roofline: weight bytes per token, GB/s achieved and its share of this machine's
+bandwidth (measured once, before the first benchmark: backend/bench/bandwidth.py), next to the ideal ratios.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ from typing import Any
 
 from app import __version__
 from app.context import AppContext
+from backend import units
+from backend.bench.bandwidth import Bandwidth
+from backend.bench.bandwidth import cached as cached_bandwidth
+from backend.bench.bandwidth import measure as measure_bandwidth
 from backend.bench.export import write_csv, write_json
 from backend.bench.history import BenchHistory
 from backend.bench.meter import default_meter
@@ -54,6 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--table", action="store_true", help="print the paper's table from the benchmarks stored here")
     p.add_argument("--history", action="store_true", help="list stored comparison and benchmark runs")
     p.add_argument("--show", type=int, metavar="RUN_ID", help="print (and with --json/--csv export) a stored run")
+    p.add_argument("--bandwidth", action="store_true", help="measure this computer's memory bandwidth again (a "
+                                                             "streaming read test, about a second) and print it")
     p.set_defaults(func=run)
 
 
@@ -89,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
     if args.history:
         print_history(history.runs())
         return 0
+    if args.bandwidth:
+        print_bandwidth(measure_bandwidth())
+        return 0
     if args.show is not None:
         try:
             stored = history.load(args.show)
@@ -110,8 +122,13 @@ def run(args: argparse.Namespace) -> int:
                         "For example: tern bench demo --runs 5")
     pair = resolve_pair(ctx.registry, args.ternary, args.f16)
     meter = default_meter(ctx.settings.sampler_hz, ctx.settings.cpu_watts_per_core)
+    machine = cached_bandwidth()
+    if machine is None or not machine.stream_gbs:
+        print("… measuring this computer's memory bandwidth (once; a streaming read test, about a second)",
+              file=sys.stderr, flush=True)
+        machine = measure_bandwidth()
     runner = Runner(pair, config, history=history, meter=meter, listener=progress_printer(pair, config),
-                    tern_version=__version__)
+                    tern_version=__version__, bandwidth=machine)
     t0 = time.monotonic()
     try:
         result = run_with_ctrl_c(runner)
@@ -122,6 +139,14 @@ def run(args: argparse.Namespace) -> int:
     print_summary(result, time.monotonic() - t0)
     export(result, args.json, args.csv)
     return 0 if any(s.status == OK for s in result.samples) else 1
+
+
+def print_bandwidth(bw: Bandwidth) -> None:
+    print(f"memory bandwidth: {units.rate((bw.gb_per_s or 0) * 1e9)} — {bw.how}")
+    if bw.stream_gbs:
+        print(f"  streaming test: {units.rate(bw.stream_gbs * 1e9)} ({bw.stream_how})")
+    if bw.decode_gbs:
+        print(f"  F16 decode: {units.rate(bw.decode_gbs * 1e9)} ({bw.decode_how})")
 
 
 def history_with_summaries(history: BenchHistory) -> list[RunResult]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.models_hub import run_cancellable, run_catalog, run_download, run_inspect, run_search, token_args
+from app.cli.models_threads import facts_lines, run_calibrate, variant_facts
 from app.cli.output import emit_json
 from app.context import AppContext
 from backend.errors import TernError
@@ -66,6 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                                               "off: removed once the conversion is verified)")
     c.add_argument("--name", help="local model name (default: from the catalog or the file name)")
     c.add_argument("--retries", type=int, default=3, help="resume attempts after a dropped connection")
+    head_arg(c)
     c.add_argument("--no-check", action="store_true", help="skip the header check (not recommended)")
     c.add_argument("--ctx", type=int, default=0)
     token_args(c)
@@ -78,14 +80,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("source", help="a Hugging Face model folder (config.json, *.safetensors, tokenizer.json) or an "
                                   "I2_S .gguf file")
     c.add_argument("--to", default="tq2_0", choices=["tq2_0", "tq1_0"], help="linear weights' encoding")
+    head_arg(c)
     c.add_argument("--name", help="local model name (default: from the folder or file name)")
     c = cmd("import", "add a GGUF file from disk to the library", run_import)
     c.add_argument("path")
     c.add_argument("--name", help="local model name (default: from the file name)")
     c.add_argument("--copy", action="store_true", help="copy the file into Tern's data dir")
-    cmd("list", "local models, their variants, sizes, encodings and provenance", run_list)
+    cmd("list", "local models, their variants, sizes, encodings and provenance, threads and weights read per token",
+        run_list)
+    c = cmd("calibrate", "measure the best decode and prompt threads for a model on this computer (a few seconds per "
+            "variant; kept, and used while Settings say Threads: Automatic)", run_calibrate)
+    c.add_argument("model", help="`name` (every variant) or `name:ENCODING`")
     c = cmd("remove", "remove a model (or one variant) and the files Tern owns", run_remove)
     c.add_argument("model", help="`name` or `name:ENCODING`")
+
+
+def head_arg(c: argparse.ArgumentParser) -> None:
+    from backend.models.convert import DEFAULT_HEAD, HEAD_ENCODINGS
+
+    c.add_argument("--head", default=DEFAULT_HEAD, choices=list(HEAD_ENCODINGS),
+                   help="a converted model's output head (the token embeddings when tied): f16 is exact, q8_0 and "
+                        f"q6_k read less per token (default: {DEFAULT_HEAD})")
 
 
 def _guard(func: Any, args: argparse.Namespace) -> int:
@@ -150,14 +165,16 @@ def run_convert(args: argparse.Namespace) -> int:
             print(f"\r{p.phase}{what}{amount}" + " " * 12, end="", file=sys.stderr, flush=True)
 
     v = run_cancellable(lambda cancel: convert_and_register(ctx.registry, args.source, name=args.name,
-                                                             target=args.to, progress=progress, cancel=cancel))
+                                                             target=args.to, head_encoding=args.head,
+                                                             progress=progress, cancel=cancel))
     if args.json:
         emit_json({"event": "done", **_variant_dict(v), "converted": v.info.get("converted")})
         return 0
     print(file=sys.stderr)
     conv = v.info.get("converted", {})
     print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  {v.path}\n  from {conv.get('source')}: "
-          f"{conv.get('kind_text')} → llama.cpp `{conv.get('arch')}` graph\n  sha256 {v.sha256}")
+          f"{conv.get('kind_text')} → llama.cpp `{conv.get('arch')}` graph, output head "
+          f"{conv.get('head_encoding')}\n  sha256 {v.sha256}")
     print(f"Try: tern generate {v.model_name} --prompt 'Hello'   ·   F16 variant: "
           f"tern models derive {v.model_name} --to f16")
     return 0
@@ -190,7 +207,8 @@ def run_list(args: argparse.Namespace) -> int:
         for m in models:
             emit_json({"event": "model", "name": m.name, "family": m.family, "repo": m.repo, "n_params": m.n_params,
                        "chat": m.chat, "license": m.license, "synthetic": m.synthetic,
-                       "variants": [_variant_dict(v) for v in m.variants]})
+                       "variants": [{**_variant_dict(v), **(variant_facts(v.path, ctx.settings.threads)
+                                                            if v.usable else {})} for v in m.variants]})
         for p in pending:
             emit_json({"event": "partial", "repo": p.repo, "file": p.filename, "have_bytes": p.have_bytes,
                        "size": p.size})
@@ -205,6 +223,8 @@ def run_list(args: argparse.Namespace) -> int:
             origin = {"hub": f"from {v.source_repo}", "derived": f"derived from {Path(v.derived_from_path or '').name}",
                       "imported": "imported", "synthetic": "synthetic"}.get(v.source, v.source)
             print(f"    {v.encoding:6s} {size(v.file_bytes):>10s}  {state}; {origin}\n           {v.path}")
+            if v.usable:
+                print("\n".join(f"           {line}" for line in facts_lines(v.path, ctx.settings.threads)))
     for p in pending:
         print(f"partial download: {p.repo}/{p.filename}  {size(p.have_bytes)} of {size(p.size)} — "
               f"`tern models download {p.repo} {p.filename}` resumes it")

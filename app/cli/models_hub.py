@@ -206,7 +206,7 @@ def run_download(args: argparse.Namespace) -> int:
     result = run_cancellable(lambda cancel: download_model(
         ctx.registry, args.repo, args.file, token=hub_token(args), progress=printer, cancel=cancel,
         n_ctx=context_length(args, ctx), check=not args.no_check, model_name=args.name, retries=args.retries,
-        keep_source=keep))
+        keep_source=keep, head_encoding=args.head))
     v = result.variant
     if args.json:
         emit_json({"event": "done", **result.to_dict()})
@@ -217,7 +217,8 @@ def run_download(args: argparse.Namespace) -> int:
     if result.converted:
         conv = v.info.get("converted", {})
         print(f"{v.model_name}:{v.encoding.lower()}  {size(v.file_bytes)}  converted on this computer from "
-              f"{conv.get('source')} ({conv.get('kind_text')}), read back and checked against the source\n  {v.path}")
+              f"{conv.get('source')} ({conv.get('kind_text')}; output head {conv.get('head_encoding')}), read back "
+              f"and checked against the source\n  {v.path}")
         kept = "kept in the Hugging Face cache" if keep else (
             "removed (" + ", ".join(result.source_removed) + ")" if result.source_removed
             else "left in place: it was in the cache before this download")

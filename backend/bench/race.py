@@ -62,6 +62,7 @@ class RaceRunner(Runner):
         run.status = self._status(run)
         run.summary = summarize_run(run)
         run.summary["notes"] = [RACE_NOTE, *self._notes()[1:]]
+        run.summary["roofline"] = self._roofline(run)
         run.summary["fair"] = False
         run.summary["headline"] = ["race — not a fair measurement", *run.summary["headline"]]
         if self.history and run.id is not None:

@@ -13,6 +13,7 @@ from backend.bench.energy import PowerLabel
 from backend.bench.pairing import F16, TERNARY, Pair
 from backend.bench.ratios import METRICS, Metric
 from backend.bench.results import OK, BenchConfig, RunResult, Sample
+from backend.bench.roofline import bandwidth_text, ideal_text, side_text
 from backend.bench.runner import RunEvent, Runner
 from backend.bench.stats import Summary
 from backend.bench.summary import figures
@@ -85,6 +86,12 @@ def summary_text(run: RunResult, seconds: float | None = None) -> str:
     lines.append(f"  power: {power.describe()}")
     if s.get("energy_reason") and s["energy_reason"] != power.reason:
         lines.append(f"  energy per token: — because {s['energy_reason']}")
+    roof = s.get("roofline")
+    if roof:
+        lines.append("  memory roofline (weights read per decoded token; the KV cache is not counted):")
+        lines += [f"    {side_text(roof['sides'][side], enc[side])}" for side in (TERNARY, F16)
+                  if side in roof["sides"]]
+        lines += [f"    {ideal_text(roof)}", f"    {bandwidth_text(roof)}"]
     lines += [f"  {n}" for n in s.get("notes", [])]
     if run.fingerprint.get("weights_note"):
         lines.append(f"  {run.fingerprint['weights_note']}")

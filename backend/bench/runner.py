@@ -7,6 +7,11 @@ before every measured reply; every reply starts from a fresh KV cache. Measured 
 
 Cancel keeps what was measured (the run is marked incomplete). An engine that crashes fails
 only the reply it was generating; it is restarted (and warmed up) for the next one.
+
+Every run's summary carries its memory roofline (backend/bench/roofline.py): each side's weight bytes
+per token, the GB/s its median decode speed streams them at, that as a share of this machine's
+bandwidth (backend/bench/bandwidth.py: the stored figure — a caller that wants it measured first
+passes `bandwidth`), and the ideal ratios. The F16 side's GB/s raises the stored bandwidth when higher.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from typing import Any
 
 import psutil
 
+from backend import units
+from backend.bench import bandwidth
+from backend.bench.bandwidth import Bandwidth
 from backend.bench.energy import EnergyFigure, EnergyMeter, NoEnergy
 from backend.bench.engines import EnginePair, memory_plan
 from backend.bench.fingerprint import fingerprint, model_hashes
@@ -37,8 +45,9 @@ from backend.bench.results import (
     RunResult,
     Sample,
 )
+from backend.bench.roofline import run_roofline, weight_traffic
 from backend.bench.schedule import WARMUP, Step, plan
-from backend.bench.summary import summarize_run
+from backend.bench.summary import figures, summarize_run
 from backend.chat.runner import Delta, Turn, TurnSpec
 from backend.engine import EngineClient, EngineCrashed, Token, TurnStats
 from backend.engine.hardware import physical_cores
@@ -70,8 +79,9 @@ class Runner:
     def __init__(self, pair: Pair, config: BenchConfig, *, engines: EnginePair | None = None,
                  history: BenchHistory | None = None, meter: EnergyMeter | None = None,
                  listener: Listener | None = None, tern_version: str | None = None,
-                 available_ram: int | None = None, label: str = "") -> None:
+                 available_ram: int | None = None, label: str = "", bandwidth: Bandwidth | None = None) -> None:
         self.pair = pair
+        self.bandwidth = bandwidth
         self.config = config
         self.history = history
         self.meter: EnergyMeter = meter or NoEnergy()
@@ -135,12 +145,30 @@ class Runner:
         run.status = self._status(run)
         run.summary = summarize_run(run)
         run.summary["notes"] = self._notes()
+        run.summary["roofline"] = self._roofline(run)
         load = self.load.load()
         run.summary["load"] = load.to_dict() if load else None
         if self.history and run.id is not None:
             self.history.finish(run)
         self._emit("finished", None, run)
         return run
+
+    def _roofline(self, run: RunResult) -> dict[str, Any]:
+        decode = {side: figures(run.summary, side).get("decode_tps") for side in SIDES}
+        tps = {side: (s.median if s is not None else None) for side, s in decode.items()}
+        headers = {side: spec.header for side, spec in self.pair.sides.items()}
+        machine = self.bandwidth
+        try:
+            f16 = weight_traffic(self.pair.f16.header)
+            gbs = f16.gb_per_s(tps[F16])
+            if gbs and f16.linear_type == "F16" and run.kind != "race":
+                how = (f"F16 decode of {self.pair.f16.model_name} in {run.kind} run #{run.id}: "
+                       f"{units.tps(tps[F16])} × {units.size(f16.total)} of weights per token")
+                machine = bandwidth.note_decode(gbs, how, f16.total) or machine
+        except (ValueError, OSError) as e:  # an unknown encoding, or a cache that cannot be written
+            log.info("no F16 decode bandwidth from this run: %s", e)
+        machine = machine if machine is not None and machine.gb_per_s else bandwidth.cached()
+        return run_roofline(headers, tps, machine, TERNARY, F16)
 
     def _default_label(self) -> str:
         t = self.pair.ternary

@@ -4,8 +4,13 @@ Loading a model always starts a fresh engine process, so the process's RAM (curr
 is that model's alone, never what an earlier model left behind. An engine that crashed or hung
 is replaced by the next request (`ensure`). Requests from several threads (the local API's
 clients) take turns in arrival order (`slot`): a request may take its place in line when it
-arrives (`reserve`) and give it up if it is cancelled before its turn (`leave`). Only `cancel`
-and `leave` may be called at any time.
+arrives (`reserve`) and give it up if it is cancelled before its turn (`leave`). Only `cancel`,
+`leave` and `cancel_calibration` may be called at any time.
+
+Threads (backend/engine/threads.py): a count from Settings runs decode steps and prompt batches; with
+"automatic" (0) the model's calibration on this machine picks the two separately, and a model never
+calibrated here is calibrated right after its first load (a few seconds; `calibrating` is True and
+`on_calibration` hears each step; `cancel_calibration` stops it, keeps nothing, and leaves the default).
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from backend.engine import threads
 from backend.engine.client import EngineClient
 from backend.engine.protocol import ModelInfo
+from backend.engine.threads import ThreadChoice
 
 log = logging.getLogger("tern.chat")
 
@@ -89,10 +96,16 @@ class FifoLock:
 
 class ModelEngine:
     def __init__(self, path: str | Path, n_ctx: int = 2048, n_threads: int = 0, label: str = "",
-                 name: str = "chat", client_factory: Callable[[str], EngineClient] = EngineClient) -> None:
+                 name: str = "chat", client_factory: Callable[[str], EngineClient] = EngineClient,
+                 calibrate: bool = True, on_calibration: Callable[[int, int, str], None] | None = None) -> None:
         self.path = Path(path)
         self.n_ctx = n_ctx
         self.n_threads = n_threads
+        self.calibrate = calibrate  # calibrate threads after the first automatic load on this machine
+        self.on_calibration = on_calibration
+        self.threads: ThreadChoice | None = None  # what the loaded engine runs with, and why
+        self.calibrating = False
+        self._calibration: tuple[EngineClient, int, threading.Event] | None = None
         self.label = label or self.path.name
         self.name = name
         self._factory = client_factory
@@ -117,17 +130,50 @@ class ModelEngine:
         self.close()
         client = self._factory(self.name)
         self.loading = True
+        choice = threads.choose(self.path, self.n_threads)
         try:
             client.start()
-            self.info = client.load(self.path, n_ctx=self.n_ctx, n_threads=self.n_threads or None)
+            self.info = client.load(self.path, n_ctx=self.n_ctx, n_threads=choice.n_threads,
+                                    n_threads_batch=choice.n_threads_batch)
+            if choice.source == threads.DEFAULT and self.calibrate:
+                choice = self._calibrate(client, choice)
         except BaseException:
             client.close()
             raise
         finally:
             self.loading = False
         self.client = client
+        self.threads = choice
         self.starts += 1
         return self.info
+
+    def _calibrate(self, client: EngineClient, choice: ThreadChoice) -> ThreadChoice:
+        """The first automatic load on this machine: measure, keep, and switch to the chosen counts."""
+        rid = client.reserve_id()
+        stop = threading.Event()
+        self._calibration = (client, rid, stop)
+        self.calibrating = True
+        try:
+            cal = threads.calibrate(client, self.path, rid, self.on_calibration, cancel=stop)
+        except threads.CalibrationCancelled:
+            log.info("thread calibration of %s cancelled; it runs with %s", self.label, choice.text)
+            return choice
+        finally:
+            self.calibrating = False
+            self._calibration = None
+        client.set_threads(cal.n_threads, cal.n_threads_batch)
+        self.info = client.info
+        log.info("threads for %s: decode %d, prompts %d (%s)", self.label, cal.n_threads, cal.n_threads_batch,
+                 cal.figures())
+        return ThreadChoice(cal.n_threads, cal.n_threads_batch, threads.CALIBRATED, cal)
+
+    def cancel_calibration(self) -> None:
+        """Thread-safe: stop a calibration in progress (the model keeps the default threads)."""
+        running = self._calibration
+        if running is not None:
+            client, rid, stop = running
+            stop.set()
+            client.cancel(rid)
 
     def ensure(self) -> EngineClient:
         """The loaded engine; a fresh one if the last one crashed, hung or was never started."""

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +108,15 @@ class EngineClient:
 
     # -- operations -------------------------------------------------------------------------
     def load(self, path: str | Path, n_ctx: int = 2048, n_threads: int | None = None,
-             n_batch: int | None = None, check: bool = True) -> ModelInfo:
-        """Load a model (after checking the file, so llama.cpp never sees a bad one)."""
+             n_batch: int | None = None, check: bool = True, n_threads_batch: int | None = None) -> ModelInfo:
+        """Load a model (after checking the file, so llama.cpp never sees a bad one). `n_threads` runs
+        decode steps, `n_threads_batch` prompt batches (default: the same)."""
         if check:
             preflight(path, n_ctx)
         self.start()
-        rid = self._request({"op": "load", "path": str(Path(path).expanduser()), "n_ctx": n_ctx,
-                             "n_threads": hardware.bound_threads(n_threads), "n_batch": n_batch})
+        n = hardware.bound_threads(n_threads)
+        rid = self._request({"op": "load", "path": str(Path(path).expanduser()), "n_ctx": n_ctx, "n_threads": n,
+                             "n_threads_batch": hardware.bound_threads(n_threads_batch or n), "n_batch": n_batch})
         ev = self._wait(rid, {"loaded"}, f"loading {Path(path).name}")
         self.info = ModelInfo.from_dict(ev["info"])
         return self.info
@@ -125,6 +127,31 @@ class EngineClient:
         rid = self._request({"op": "unload"})
         self._wait(rid, {"unloaded"}, "unloading the model")
         self.info = None
+
+    def set_threads(self, n_threads: int, n_threads_batch: int) -> None:
+        """Threads for decode steps and for prompt batches of the loaded model, from now on."""
+        rid = self._request({"op": "set_threads", "n_threads": n_threads, "n_threads_batch": n_threads_batch})
+        ev = self._wait(rid, {"threads_set"}, "setting threads")
+        if self.info is not None:
+            self.info.n_threads, self.info.n_threads_batch = int(ev["n_threads"]), int(ev["n_threads_batch"])
+
+    def calibrate(self, rid: int | None = None, candidates: list[int] | None = None,
+                  progress: Callable[[int, int, str], None] | None = None) -> dict[str, Any] | None:
+        """Time the loaded model at several thread counts (backend/engine/calibrate.py): the figures, or
+        None when `cancel(rid)` stopped it (take `rid` from `reserve_id()` to cancel from another thread)."""
+        rid = self._request({"op": "calibrate", "candidates": candidates}, rid)
+        while True:
+            ev = self._wait(rid, {"calibrating", "calibrated"}, "measuring threads")
+            if ev["ev"] == "calibrated":
+                return None if ev.get("cancelled") else dict(ev["result"])
+            if progress is not None:
+                progress(int(ev["done"]), int(ev["total"]), str(ev["what"]))
+
+    def bandwidth(self, threads: int, nbytes: int | None = None) -> dict[str, Any]:
+        """The machine's streaming read test, run in this engine process (no model needed)."""
+        self.start()
+        rid = self._request({"op": "bandwidth", "threads": threads, "bytes": nbytes})
+        return dict(self._wait(rid, {"bandwidth"}, "measuring memory bandwidth", timeout=120)["result"])
 
     def ping(self) -> dict[str, Any]:
         rid = self._request({"op": "ping"})

@@ -3,10 +3,13 @@
 Requests carry an `id`; every event answering a request carries the same `id`, so a client
 can drop events of a request it has given up on. One JSON object per line, UTF-8.
 
-Requests: load, generate, count, cancel, unload, ping, shutdown. Events: ready, loaded, tokens
-(`items`: [[text, index, t_ns], …] — tokens are batched, at most 25 ms apart, each with the
-worker's wall-clock time), done (`stats`, `tail`), counted (`n`, `n_ctx`), unloaded, pong,
-error (`code`, `message`).
+Requests: load, generate, count, cancel, unload, ping, shutdown, set_threads, calibrate, bandwidth.
+Events: ready, loaded, tokens (`items`: [[text, index, t_ns], …] — tokens are batched, at most 25 ms
+apart, each with the worker's wall-clock time), done (`stats`, `tail`), counted (`n`, `n_ctx`),
+unloaded, pong, threads_set (`n_threads`, `n_threads_batch`), calibrating (`done`, `total`, `what`)
+… calibrated (`cancelled`, `result`), bandwidth (`result`), error (`code`, `message`).
+
+`load` takes `n_threads` (decode steps) and `n_threads_batch` (prompt batches; default: the same).
 
 `{"op": "cancel", "id": N}` cancels request N only: at once if it is running, as soon as it
 starts if it has not started yet, and not at all if it has already finished (so a late cancel
@@ -69,6 +72,7 @@ class ModelInfo:
     synthetic: bool
     kv_bytes: int
     system_info: str = ""
+    n_threads_batch: int = 0  # threads for prompt batches (0 from an engine that does not say: n_threads)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelInfo:

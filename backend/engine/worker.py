@@ -116,6 +116,7 @@ class Worker:
         self.unload()
         path = str(req["path"])
         n_threads = hardware.bound_threads(req.get("n_threads"))
+        n_threads_batch = hardware.bound_threads(req.get("n_threads_batch") or n_threads)
         header = read_header(__import__("pathlib").Path(path))
         n_ctx = int(req.get("n_ctx") or 2048)
         if header.context_length:
@@ -123,7 +124,7 @@ class Worker:
         t0 = time.perf_counter()
         try:
             self.llm = llama_cpp.Llama(
-                model_path=path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
+                model_path=path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads_batch,
                 n_batch=int(req.get("n_batch") or 512), seed=0, verbose=False, n_gpu_layers=0,
             )
         except Exception as e:
@@ -145,6 +146,7 @@ class Worker:
             "n_ctx": self.llm.n_ctx(),
             "n_ctx_train": header.context_length or 0,
             "n_threads": n_threads,
+            "n_threads_batch": n_threads_batch,
             "load_ms": load_ms,
             "rss": _rss(),
             "pid": os.getpid(),
@@ -154,6 +156,42 @@ class Worker:
             "system_info": llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip(),
         }
         self.emit({"ev": "loaded", "id": rid, "info": self.info})
+
+    def op_set_threads(self, rid: Any, req: dict[str, Any]) -> None:
+        """Threads for decode steps and for prompt batches, on the loaded model (nothing is reloaded)."""
+        import llama_cpp
+
+        if self.llm is None:
+            raise RequestError("not_loaded", "no model is loaded")
+        n, nb = hardware.bound_threads(req.get("n_threads")), hardware.bound_threads(req.get("n_threads_batch"))
+        llama_cpp.llama_set_n_threads(self.llm._ctx.ctx, n, nb)
+        self.info.update(n_threads=n, n_threads_batch=nb)
+        self.emit({"ev": "threads_set", "id": rid, "n_threads": n, "n_threads_batch": nb})
+
+    def op_calibrate(self, rid: Any, req: dict[str, Any]) -> None:
+        """Time decode steps and prompt batches at several thread counts (backend/engine/calibrate.py);
+        answers `calibrated` with the figures, or with `cancelled` and nothing else."""
+        from backend.engine.calibrate import Calibrator, candidates
+
+        if self.llm is None:
+            raise RequestError("not_loaded", "no model is loaded")
+        counts = sorted({hardware.bound_threads(t) for t in req.get("candidates") or candidates()})
+        default = hardware.bound_threads(0)
+
+        def progress(done: int, total: int, what: str) -> None:
+            self.emit({"ev": "calibrating", "id": rid, "done": done, "total": total, "what": what})
+
+        current = (int(self.info["n_threads"]), int(self.info["n_threads_batch"]))
+        result = Calibrator(self.llm, self.cancel.is_set, progress).run(counts, default, current)
+        self.emit({"ev": "calibrated", "id": rid, "cancelled": result is None, "result": result})
+
+    def op_bandwidth(self, rid: Any, req: dict[str, Any]) -> None:
+        """The machine's streaming read test (backend/bench/bandwidth.py), run here to keep its buffer
+        out of the window's memory."""
+        from backend.bench.bandwidth import stream_read
+
+        result = stream_read(hardware.bound_threads(req.get("threads")), req.get("bytes"))
+        self.emit({"ev": "bandwidth", "id": rid, "result": result})
 
     def op_unload(self, rid: Any, req: dict[str, Any]) -> None:
         self.unload()

@@ -41,7 +41,13 @@ from backend.hub.errors import Cancelled, ChecksumMismatch, DiskFull, HubError, 
 from backend.hub.names import check_filename, inside
 from backend.hub.progress import Progress, ProgressFn
 from backend.hub.remote import Inspection, inspect_remote
-from backend.models.convert import ConvertCancelled, ConvertError, ConvertProgress, convert_and_register
+from backend.models.convert import (
+    DEFAULT_HEAD,
+    ConvertCancelled,
+    ConvertError,
+    ConvertProgress,
+    convert_and_register,
+)
 from backend.models.convert.plan import read_config
 from backend.models.convert.vocab import vocab_from_folder
 from backend.models.registry import Registry, Variant
@@ -139,9 +145,11 @@ def _stage_folder(fetched: list[FetchedFile]) -> Path:
 def download_and_convert(registry: Registry, env: HubEnv, listing: RepoListing, filename: str, *,
                          inspection: Inspection | None = None, progress: ProgressFn | None = None,
                          cancel: threading.Event | None = None, n_ctx: int = 2048, model_name: str | None = None,
-                         retries: int = 3, keep_source: bool = False, target: str = "tq2_0") -> DownloadResult:
+                         retries: int = 3, keep_source: bool = False, target: str = "tq2_0",
+                         head_encoding: str = DEFAULT_HEAD) -> DownloadResult:
     """Check, download, convert, verify and register `listing.repo`'s weights (`filename` names them:
-    an I2_S .gguf, or a .safetensors file standing for the repo's safetensors weights). Returns a
+    an I2_S .gguf, or a .safetensors file standing for the repo's safetensors weights; `head_encoding`
+    is the output head's: f16, q8_0 or q6_k). Returns a
     DownloadResult. Raises NotRunnable (before any byte), DiskFull, HubError subclasses, Cancelled,
     ConvertError (nothing registered, nothing of the conversion left)."""
     from backend.hub.library import DownloadResult  # (library imports this module when it dispatches)
@@ -174,7 +182,7 @@ def download_and_convert(registry: Registry, env: HubEnv, listing: RepoListing, 
     names = [f.name for f in files]
     try:
         fetched, checks = _fetch(env, repo, commit, small, weights, stages, cancel, retries)
-        variant = _convert(registry, fetched, bool(small), name, target, listing, stages, cancel)
+        variant = _convert(registry, fetched, bool(small), name, target, listing, stages, cancel, head_encoding)
     except ConvertError:
         if not keep_source:  # a source that does not convert is of no use: Tern's downloads of it go
             sf.remove_sources(env.cache_dir, repo, commit, names)
@@ -206,10 +214,11 @@ def _fetch(env: HubEnv, repo: str, commit: str, small: list[HubFile], weights: l
 
 
 def _convert(registry: Registry, fetched: list[FetchedFile], folder: bool, name: str, target: str,
-             listing: RepoListing, stages: Stages, cancel: threading.Event) -> Variant:
+             listing: RepoListing, stages: Stages, cancel: threading.Event, head_encoding: str) -> Variant:
     src = _stage_folder(fetched) if folder else Path(fetched[0].path)
     try:
-        return convert_and_register(registry, src, name=name, target=target, repo=listing.repo,
+        return convert_and_register(registry, src, name=name, target=target, head_encoding=head_encoding,
+                                    repo=listing.repo,
                                     revision=listing.commit, source_sha256={f.filename: f.sha256 for f in fetched},
                                     progress=stages.convert, cancel=cancel, out_dir=output_dir())
     except ConvertCancelled as e:

@@ -101,12 +101,13 @@ def _model_fields(repo: str, filename: str, listing: RepoListing, inspection: In
 def download_model(registry: Registry, repo: str, filename: str | None = None, token: str | None = None,
                    progress: ProgressFn | None = None, cancel: threading.Event | None = None, n_ctx: int = 2048,
                    check: bool = True, model_name: str | None = None, retries: int = 3,
-                   keep_source: bool = False) -> DownloadResult:
+                   keep_source: bool = False, head_encoding: str | None = None) -> DownloadResult:
     """Download `repo`/`filename` (all parts of a split model) and register it as a variant.
 
     The repo's kind decides the rest: a TQ1_0/TQ2_0 GGUF is registered as it is; a bitnet.cpp I2_S GGUF
     and a ternary safetensors repo (`filename` ending in .safetensors, or none named) are converted on
-    this computer (`backend.hub.convert_download`; `keep_source` keeps the downloaded source).
+    this computer (`backend.hub.convert_download`; `keep_source` keeps the downloaded source; `head_encoding`
+    is the converted output head's, default the converter's).
 
     Raises (all TernError): RepoNotFound, FileNotFoundOnHub, AuthRequired, RateLimited, HubOffline,
     DiskFull (nothing written), NotRunnable (nothing written), Cancelled / DownloadInterrupted
@@ -124,7 +125,8 @@ def download_model(registry: Registry, repo: str, filename: str | None = None, t
     def convert(name: str, inspection: Inspection | None = None) -> DownloadResult:
         return download_and_convert(registry, env, listing, name, inspection=inspection, progress=progress,
                                     cancel=cancel, n_ctx=n_ctx, model_name=model_name, retries=retries,
-                                    keep_source=keep_source)
+                                    keep_source=keep_source,
+                                    **({"head_encoding": head_encoding} if head_encoding else {}))
 
     if filename.lower().endswith(".safetensors"):
         return convert(filename)

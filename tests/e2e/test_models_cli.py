@@ -32,7 +32,7 @@ def test_catalog_works_offline_and_lists_what_a_person_needs(monkeypatch: pytest
     assert "licence: unknown — see the repo page" in r.stdout and "F16 variant:" in r.stdout
     assert "1bitLLM/bitnet_b1_58-3B: its hidden size 3200" in r.stdout  # known not to convert, and why
     assert "microsoft/bitnet-b1.58-2B-4T\n" in r.stdout and "[converted on this computer]" in r.stdout
-    assert "converted to TQ2_0 here: ≈ 1.20 GB on disk (estimate from the published dimensions)" in r.stdout
+    assert "converted to TQ2_0 here: ≈ 893 MB on disk (estimate from the published dimensions)" in r.stdout
     entries = [e for e in events(tern("models", "catalog", "--json", "--ctx", "4096")) if e["event"] == "entry"]
     llama = next(e for e in entries if e["id"] == "llama3-8b-1.58")
     assert llama["n_ctx"] == 4096 and llama["chat"] is True

@@ -1,4 +1,5 @@
-"""Benchmark mode: its settings, progress, the chart, medians with IQR, export, and "compare with a previous run"."""
+"""Benchmark mode: its settings, progress, the chart, medians with IQR, the memory roofline, export, and "compare
+with a previous run"."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from backend.bench.report import median_iqr
 from backend.bench.results import BENCH, DEFAULT_PROMPT, BenchConfig, RunResult
 from backend.bench.summary import figures
 from ui.compare.chart import ORDER, WORDS, BenchChart
+from ui.compare.roofline_view import RooflineView
 
 RATIO_KEYS = {"decode_tps": "decode", "prefill_tps": "prefill", "ttft_ms": "ttft", "peak_rss": "ram",
               "j_per_token": "energy"}
@@ -105,6 +107,8 @@ class BenchTab(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         lay.addWidget(self.table)
+        self.roofline = RooflineView(body)
+        lay.addWidget(self.roofline)
         self.notes = QLabel("", body)
         self.notes.setWordWrap(True)
         self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -184,6 +188,7 @@ class BenchTab(QWidget):
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
+        self.roofline.show_roofline(run.summary.get("roofline"), enc)
         s = run.summary
         lines = [" · ".join(s.get("headline", []))]
         counts = s.get("sides", {})

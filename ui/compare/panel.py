@@ -331,8 +331,11 @@ class ComparePanel(QWidget):
         else:
             self._side_run = run
         if run.kind != BENCH_KIND:
+            roof = run.summary.get("roofline") or {}
             for side, col in self.columns.items():
                 col.show_outcome([x for x in run.samples if x.side == side])
+                if roof:
+                    col.show_roofline(roof.get("sides", {}).get(side, {}))
         self._show_banner()
 
     def _show_banner(self) -> None:

@@ -8,8 +8,23 @@ from backend import units
 from backend.bench.engines import MemoryPlan
 from backend.bench.pairing import F16, TERNARY, Pair
 from backend.bench.results import RACE_NOTE
+from backend.bench.roofline import weight_traffic
 from backend.models import SYNTHETIC_LABEL
+from backend.models.gguf_header import GGUFHeader
 from ui.compare.side_column import SideColumn
+
+
+def traffic_cell(header: GGUFHeader) -> tuple[str, str]:
+    """("275 MB · head Q6_K", tooltip) for a side's weights read per token; "—" with the reason."""
+    try:
+        t = weight_traffic(header)
+    except ValueError as e:
+        return units.DASH, f"Not available: {e}."
+    tied = "tied to the token embeddings" if t.head_tied else "its own tensor"
+    return (f"{units.size(t.total)} · head {t.head_type}",
+            f"One decoded token reads {units.size(t.total)} of weights: the layers {units.size(t.layers)}, the "
+            f"output head ({t.head_type}, {tied}) {units.size(t.head)}, the rest {units.size(t.other)}. "
+            "From the GGUF header; the KV cache is not counted.")
 
 
 class SideBySide(QWidget):
@@ -44,6 +59,7 @@ class SideBySide(QWidget):
                           f"{side.path}\n{units.size(side.file_bytes)}"
                           + (f"\n{SYNTHETIC_LABEL}" if side.synthetic else ""))
             col.set_state("")
+            col.show_traffic(*traffic_cell(side.header))
         together = bool(plan and plan.together)
         self.race.setEnabled(together)
         if not together:

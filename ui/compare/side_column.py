@@ -7,6 +7,8 @@ the engine's own figures replace them when the reply ends.
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
@@ -22,7 +24,13 @@ FIGURES = [
     ("prefill", "prefill", "Prompt processing speed: prompt tokens per second."),
     ("power", "power", "Average power while this side generated, from the power source named in the tooltip."),
     ("jpt", "J/token", "Decode energy per output token, above the idle baseline."),
+    ("traffic", "weights/token", "Bytes of weights one decoded token reads (every layer and the whole output head), "
+                                 "from the GGUF header; the output head's encoding is named."),
+    ("gbs", "GB/s", "Decode tok/s × weights per token: the rate the weights stream at."),
+    ("share", "of bandwidth", "GB/s as a share of this machine's memory bandwidth (measured once: a streaming read "
+                              "test, or an F16 decode if that was faster)."),
 ]
+STATIC = ("traffic",)  # known from the file before any reply
 
 
 class SideColumn(QFrame):
@@ -59,8 +67,8 @@ class SideColumn(QFrame):
             value.setToolTip(tip)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             value.setStyleSheet("font-size: 13px; font-weight: 600;")
-            grid.addWidget(label, 0 if i < 3 else 2, i % 3)
-            grid.addWidget(value, 1 if i < 3 else 3, i % 3)
+            grid.addWidget(label, 2 * (i // 3), i % 3)
+            grid.addWidget(value, 2 * (i // 3) + 1, i % 3)
             self.values[key] = value
         lay.addLayout(grid)
         self._pending: list[str] = []
@@ -82,6 +90,8 @@ class SideColumn(QFrame):
         self._pending.clear()
         self.reply.clear()
         for key, value in self.values.items():
+            if key in STATIC:
+                continue
             value.setText(units.DASH)
             value.setToolTip(dict((k, t) for k, _n, t in FIGURES)[key])
         self._flush.start()
@@ -138,6 +148,19 @@ class SideColumn(QFrame):
         self.values["jpt"].setToolTip(f.energy_tooltip(e))
         if s.status == OK:
             self.set_state(f"{st.output_tokens} tokens · stopped at {st.stop_reason} · measured by the engine")
+
+    def show_traffic(self, text: str, tooltip: str) -> None:
+        """The weights this side reads per token (from its header, before any reply)."""
+        self.values["traffic"].setText(text)
+        self.values["traffic"].setToolTip(tooltip)
+
+    def show_roofline(self, s: dict[str, Any]) -> None:
+        """GB/s and share of bandwidth from the run's roofline ("—" with the reason when missing)."""
+        tips = dict((k, t) for k, _n, t in FIGURES)
+        for key, text in (("gbs", units.rate(s["gb_per_s"] * 1e9) if s.get("gb_per_s") is not None else None),
+                          ("share", f"{s['share']:.0%}" if s.get("share") is not None else None)):
+            self.values[key].setText(text or units.DASH)
+            self.values[key].setToolTip(tips[key] if text else f"Not available: {s.get(f'why_{key}', 'unknown')}.")
 
     def show_outcome(self, samples: list[Sample]) -> None:
         """The side's line once the run is over, from its samples (a stopped side still wrote something)."""

@@ -23,6 +23,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from backend.bench import bandwidth
+from backend.bench.bandwidth import Bandwidth
 from backend.bench.engines import EnginePair, MemoryPlan, memory_plan
 from backend.bench.history import BenchHistory
 from backend.bench.pairing import Pair, resolve_pair
@@ -129,8 +131,10 @@ class CompareWorker(QObject):
             pair = resolve_pair(self.registry, job.spec, job.f16)
             if job.mode == BENCH:
                 self._close_engines()
+                machine = self._bandwidth(rid)
                 result = self._run(rid, Runner(pair, job.config, history=self._history(), meter=self._meter(),
-                                               listener=self._listener(rid), tern_version=self.tern_version))
+                                               listener=self._listener(rid), tern_version=self.tern_version,
+                                               bandwidth=machine))
             else:
                 engines = self._engines_for(pair, rid)
                 from backend.bench.race import RaceRunner
@@ -202,6 +206,18 @@ class CompareWorker(QObject):
             self.event.emit(rid, ev)
 
         return on_event
+
+    def _bandwidth(self, rid: int) -> Bandwidth | None:
+        """This machine's bandwidth for the roofline, measured once before the first benchmark."""
+        machine = bandwidth.cached()
+        if (machine is None or not machine.stream_gbs) and not self._cancel.is_set():
+            self.event.emit(rid, RunEvent("phase", None, "measuring this computer's memory bandwidth (once, about "
+                                                         "a second)"))
+            try:
+                machine = bandwidth.measure()
+            except Exception as e:  # the roofline's share then reads "—" with the reason
+                log.info("the bandwidth test failed: %s", e)
+        return machine
 
     def _history(self) -> BenchHistory:
         return BenchHistory(self.store)

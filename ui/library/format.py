@@ -112,6 +112,8 @@ def conversion_details(v: Any) -> str:
     for name, sha in sorted(conv.get("source_files", {}).items()):
         how = checks.get(name, "hashed here")
         lines.append(f"  {name}  sha256 {str(sha)[:16]}…  ({how})")
+    if conv.get("head_encoding"):
+        lines.append(f"Output head (token embeddings): {conv['head_encoding']}")
     if "source_kept" in conv:
         lines.append("The downloaded source was kept in the Hugging Face cache." if conv["source_kept"]
                      else "The downloaded source was removed after the conversion was verified.")

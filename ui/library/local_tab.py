@@ -6,6 +6,7 @@ stale); a derivation in progress is drawn again on the new card from its last pr
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from backend.models.registry import LocalModel
 from ui.library.local_view import EmptyLocal, LocalModelCard
+from ui.library.variant_facts import VariantFacts
 from ui.library.widgets import label
 
 
@@ -24,6 +26,8 @@ class LocalTab(QWidget):
     redownload_requested = Signal(object)
     open_folder = Signal(object)
     compare_requested = Signal(str)
+    calibrate_requested = Signal(object)  # Path of a variant's file
+    cancel_calibration = Signal(object)  # Path
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +71,9 @@ class LocalTab(QWidget):
             card.redownload_requested.connect(self.redownload_requested)
             card.open_folder.connect(self.open_folder)
             card.compare_requested.connect(self.compare_requested)
+            for facts in card.facts.values():
+                facts.calibrate_requested.connect(self.calibrate_requested)
+                facts.cancel_requested.connect(self.cancel_calibration)
             self.cards_box.addWidget(card)
             card.show()  # at once, not on the layout's queued show
             self.cards[m.name] = card
@@ -74,6 +81,25 @@ class LocalTab(QWidget):
                 card.show_derive(*self.deriving[m.name])
         self.empty.setVisible(not models)
         self.hint.setVisible(bool(models))
+
+    def facts_widgets(self, path: Path) -> list[VariantFacts]:
+        return [c.facts[path] for c in self.cards.values() if path in c.facts]
+
+    def variant_paths(self) -> list[Path]:
+        return [p for c in self.cards.values() for p in c.facts]
+
+    def show_facts(self, facts: dict[Path, dict[str, Any]]) -> None:
+        for path, f in facts.items():
+            for w in self.facts_widgets(path):
+                w.show_facts(f)
+
+    def show_calibrating(self, path: Path, done: int, total: int, what: str) -> None:
+        for w in self.facts_widgets(path):
+            w.show_running(done, total, what)
+
+    def calibration_ended(self, path: Path, message: str) -> None:
+        for w in self.facts_widgets(path):
+            w.show_ended(message)
 
     def show_derive(self, model: str, target: str, progress: Any) -> None:
         self.deriving[model] = (target, progress)

@@ -2,11 +2,13 @@
 
 A model card offers what takes it to a variant pair: "Make F16 variant" (and TQ1_0 ⇄ TQ2_0 in
 its menu) with a progress bar while llama.cpp converts; each variant can be chatted with or
-removed; a quarantined file says why and offers to download it again.
+removed; a quarantined file says why and offers to download it again. Under each variant: its
+output head, the weights a token reads, and its threads with Calibrate (ui/library/variant_facts.py).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -17,6 +19,7 @@ from backend.models.registry import LocalModel, Variant
 from ui import theme
 from ui.library import format as fmt
 from ui.library.style import chip, glyph, set_kind
+from ui.library.variant_facts import VariantFacts
 from ui.library.widgets import Card, ElidedLabel, button, icon_button, label, progress_bar
 
 PHASES = {
@@ -202,8 +205,13 @@ class LocalModelCard(Card):
             VariantRow(model, v, f"{model.name}:{v.encoding}".lower() == loaded_spec.lower(), self)
             for v in model.variants
         ]
+        self.facts: dict[Path, VariantFacts] = {}  # filled off the GUI thread (ui/library/variant_facts.py)
         for r in self.variant_rows:
             self.body.addWidget(r)
+            v = r.variant
+            if v.usable and not v.quarantined:
+                facts = self.facts[v.path] = VariantFacts(v.path, f"{model.name}:{v.encoding}", self)
+                self.body.addWidget(facts)
         if ternary and "F16" not in usable:
             self.body.addWidget(
                 label(

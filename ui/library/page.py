@@ -51,6 +51,7 @@ from ui.library.local_actions import LocalActions
 from ui.library.local_tab import LocalTab
 from ui.library.style import refresh_glyphs, sheet
 from ui.library.tasks import Report, Tasks
+from ui.library.variant_facts import FactsController
 from ui.messages import MessageBridge
 
 log = logging.getLogger("tern.ui.library")
@@ -77,6 +78,8 @@ class LibraryPage(QWidget):
         self.downloads = DownloadManager(self.tasks, self.store, lambda: self.settings.n_ctx,
                                          lambda: self.settings.keep_source, self)
         self.actions = LocalActions(self.tasks, self.store, lambda: self.settings.threads, self)
+        self.facts = FactsController(self.tasks, lambda: self.settings.threads, self)
+        self._threads_shown = self.settings.threads
         self.models: list[LocalModel] = []
         self._shown_once = False
 
@@ -138,6 +141,11 @@ class LibraryPage(QWidget):
         loc.empty.import_requested.connect(self.choose_import)
         loc.empty.demo_requested.connect(self.make_demo)
         a.derive_progress.connect(lambda m, p: loc.show_derive(m, a.deriving.get(m, ("",))[0], p))
+        loc.calibrate_requested.connect(self.facts.calibrate)
+        loc.cancel_calibration.connect(self.facts.cancel)
+        self.facts.loaded.connect(loc.show_facts)
+        self.facts.progress.connect(loc.show_calibrating)
+        self.facts.ended.connect(loc.calibration_ended)
         a.derived.connect(self._derived)
         a.derive_failed.connect(self._derive_failed)
         a.import_started.connect(lambda p: self.bridge.info(f"Checking {Path(p).name}…", key=f"import-{p}"))
@@ -174,6 +182,9 @@ class LibraryPage(QWidget):
 
     # -- settings -------------------------------------------------------------------------------
     def apply_settings(self, s: Any) -> None:
+        if self._threads_shown != s.threads:  # the facts say "from Settings" or the calibration
+            self.facts.read(self.local.variant_paths())
+        self._threads_shown = s.threads
         if s.n_ctx != self.discover.n_ctx:
             self.discover.set_n_ctx(s.n_ctx)
         if s.offline and self.discover.hub != OFFLINE:
@@ -197,6 +208,9 @@ class LibraryPage(QWidget):
     def refresh_local(self) -> None:
         self.models = self.registry.models()
         self.local.show_models(self.models, self.loaded_spec())
+        self.facts.read(self.local.variant_paths())  # head, weights per token, threads: read off this thread
+        for path, step in self.facts.last.items():  # a calibration still running shows on the new card
+            self.local.show_calibrating(path, *step)
         states: dict[tuple[str, str], str] = {}
         for m in self.models:
             for v in m.variants:

@@ -7,7 +7,8 @@ For a Hub pipeline:
 - `check_safetensors` / `check_i2s` give the verdict from headers fetched with HTTP ranges
   (`safetensors.parse_header` and `gguf_header.parse_header` read through a ByteSource);
 - `convert_and_register(registry, path, repo=..., revision=..., source_sha256=..., progress=..., cancel=...)`
-  converts the downloaded files and records the variant; `ConvertError` names the repo/file and the reason,
+  converts the downloaded files and records the variant (`head_encoding`: the output head in f16, q8_0
+  or q6_k — `HEAD_ENCODINGS`, `DEFAULT_HEAD`); `ConvertError` names the repo/file and the reason,
   `ConvertCancelled` means the user stopped it; in both cases nothing is kept.
 """
 
@@ -19,11 +20,13 @@ from backend.models.convert.convert import (
     plan_output,
 )
 from backend.models.convert.errors import ConvertCancelled, ConvertError
+from backend.models.convert.gguf_out import DEFAULT_HEAD, HEAD_ENCODINGS
 from backend.models.convert.register import convert_and_register, default_name
 from backend.models.convert.verdict import ConvertVerdict, check_i2s, check_local, check_safetensors
 
 __all__ = [
-    "CONVERTER_VERSION", "ConvertCancelled", "ConvertError", "ConvertProgress", "ConvertResult", "ConvertVerdict",
+    "CONVERTER_VERSION", "DEFAULT_HEAD", "HEAD_ENCODINGS", "ConvertCancelled", "ConvertError", "ConvertProgress",
+    "ConvertResult", "ConvertVerdict",
     "check_i2s", "check_local", "check_safetensors", "convert_and_register", "convert_file", "default_name",
     "plan_output",
 ]

@@ -3,9 +3,10 @@
 Stages, each reported through `progress` and stoppable through `cancel` (a threading.Event checked
 between tensors and between blocks of embedding rows): check (every header and the plan, before a
 byte is written), hash (each source file's sha256, for provenance), convert (tensor by tensor into
-`<dest>.part`), verify (the written header, and the first and last linear layers decoded back and
-compared with the source). Only a file that passed all of them is renamed to `dest`; on any error
-or cancel the partial file is deleted. Blocks; run it off the GUI thread.
+`<dest>.part`), verify (the written header; the first and last linear layers decoded back and
+compared with the source; the output head's first rows within what its encoding loses). Only a file
+that passed all of them is renamed to `dest`; on any error or cancel the partial file is deleted.
+Blocks; run it off the GUI thread.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
-from gguf import GGMLQuantizationType, quants
+from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, quants
 
 from backend.hub.download import free_space
 from backend.models.convert.errors import ConvertCancelled, ConvertError
-from backend.models.convert.gguf_out import HEAD_ENCODINGS, TARGETS, Output
+from backend.models.convert.gguf_out import DEFAULT_HEAD, HEAD_ENCODINGS, TARGETS, Output, OutTensor
 from backend.models.convert.hf_source import hf_output
 from backend.models.convert.i2s_source import i2s_output
 from backend.models.convert.writer import GGUFStream
@@ -53,14 +55,14 @@ class ConvertResult:
     source_sha256: dict[str, str] = field(default_factory=dict)
 
 
-def plan_output(src: Path, source: str, target: str = "tq2_0", head_encoding: str = "f16",
+def plan_output(src: Path, source: str, target: str = "tq2_0", head_encoding: str = DEFAULT_HEAD,
                 name: str = "") -> Output:
     """Check `src` completely and plan the output; raises ConvertError. Nothing is written."""
     if target not in TARGETS:
         raise ConvertError(source, f"{target!r} is not a target", "Choose tq2_0 or tq1_0.", code="bad_target")
     if head_encoding not in HEAD_ENCODINGS:
-        raise ConvertError(source, f"{head_encoding!r} is not an embedding encoding Tern writes", "Use f16.",
-                           code="bad_target")
+        raise ConvertError(source, f"{head_encoding!r} is not an output head encoding Tern writes",
+                           f"Choose {', '.join(HEAD_ENCODINGS)}.", code="bad_target")
     name = name or src.stem
     if src.is_dir():
         return hf_output(src, source, target, head_encoding, name, CONVERTER_VERSION)
@@ -117,9 +119,27 @@ def _verify(tmp: Path, output: Output, target: str, source: str) -> None:
             if got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=0):
                 raise ConvertError(source, f"tensor {t.name} does not decode back to the source's weights",
                                    code="verify_failed")
+        for t in output.tensors:
+            if t.sample is not None:
+                _verify_head(f, header.data_start + infos[t.name].offset, t, source)
 
 
-def convert_file(src: Path, dest: Path, *, target: str = "tq2_0", head_encoding: str = "f16", name: str = "",
+def _verify_head(f: BinaryIO, offset: int, t: OutTensor, source: str) -> None:
+    """The output head's first rows decode back to the source's values, within what its encoding loses."""
+    want = t.sample()  # type: ignore[misc]
+    qtype = GGMLQuantizationType(t.qtype)
+    block, size = GGML_QUANT_SIZES[qtype]
+    f.seek(offset)
+    raw = np.frombuffer(f.read(want.shape[0] * want.shape[1] // block * size), dtype=np.uint8)
+    got = quants.dequantize(raw.reshape(want.shape[0], -1), qtype)
+    scale = float(np.sqrt(np.mean(want.astype(np.float64) ** 2)))
+    err = float(np.sqrt(np.mean((got.astype(np.float64) - want) ** 2)))
+    if got.shape != want.shape or err > t.tolerance * max(scale, 1e-30):
+        raise ConvertError(source, f"the output head {t.name} ({qtype.name}) does not decode back to the source's "
+                           f"values (error {err / max(scale, 1e-30):.1%} of their size)", code="verify_failed")
+
+
+def convert_file(src: Path, dest: Path, *, target: str = "tq2_0", head_encoding: str = DEFAULT_HEAD, name: str = "",
                  source: str | None = None, source_sha256: dict[str, str] | None = None,
                  progress: ProgressFn | None = None, cancel: threading.Event | None = None) -> ConvertResult:
     """Convert `src` to `dest` (written atomically). `source` names it in messages (a repo id or the path);

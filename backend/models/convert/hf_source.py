@@ -16,10 +16,13 @@ from backend.models.convert import plan as P
 from backend.models.convert.errors import ConvertError
 from backend.models.convert.gguf_out import (
     HEAD_ENCODINGS,
+    HEAD_TOLERANCE,
     TARGETS,
     Output,
     OutTensor,
+    encode_head,
     float_rows,
+    head_sample_rows,
     linear_tensors,
     write_hparams,
     write_provenance,
@@ -107,18 +110,25 @@ def _linear(folder: Path, kind: str, spec: P.TensorSpec, tensors: dict[str, STen
     return produce
 
 
-def _float_tensor(folder: Path, t: STensor, name: str, qtype: int, source: str) -> OutTensor:
+def _float_tensor(folder: Path, t: STensor, name: str, source: str, head_encoding: str | None = None) -> OutTensor:
+    """A float tensor streamed a block of rows at a time: F32 (norms), or an embedding/head in `head_encoding`."""
     where = f"{source}/{t.file} (tensor {t.name})"
+    read = _reader(folder, t)
 
-    def convert(arr: np.ndarray) -> np.ndarray:
+    def values(arr: np.ndarray) -> np.ndarray:
         v = to_float32(arr, t.dtype)
-        if not np.isfinite(v).all() or (qtype == 1 and np.abs(v).max(initial=0) > F16_MAX):
-            raise ConvertError(where, "it holds values F16 cannot store (NaN, infinite or beyond ±65504)",
-                               code="bad_file")
-        return v.astype(np.float16 if qtype == 1 else np.float32)
+        if not np.isfinite(v).all() or (head_encoding and np.abs(v).max(initial=0) > F16_MAX):
+            raise ConvertError(where, f"it holds values {head_encoding.upper() if head_encoding else 'F32'} cannot "
+                               "store (NaN, infinite or beyond ±65504)", code="bad_file")
+        return v
 
     rows = t.shape[0] if t.shape else 1
-    return OutTensor(name, t.shape, qtype, float_rows(rows, row_bytes(t), _reader(folder, t), convert))
+    if head_encoding is None:
+        return OutTensor(name, t.shape, 0, float_rows(rows, row_bytes(t), read, lambda a: values(a)))
+    n = head_sample_rows(rows)
+    return OutTensor(name, t.shape, int(HEAD_ENCODINGS[head_encoding]),
+                     float_rows(rows, row_bytes(t), read, lambda a: encode_head(values(a), head_encoding)),
+                     sample=lambda: to_float32(read(0, n), t.dtype), tolerance=HEAD_TOLERANCE[head_encoding])
 
 
 def hf_output(folder: Path, source: str, target: str, head_encoding: str, name: str, version: str) -> Output:
@@ -141,9 +151,9 @@ def hf_output(folder: Path, source: str, target: str, head_encoding: str, name: 
             out += linear_tensors(spec.gguf, spec.shape, qtype, _linear(folder, kind, spec, tensors, source),
                                   spec.permute_heads, source)
         elif spec.role in ("embedding", "head"):
-            out.append(_float_tensor(folder, t, spec.gguf, int(HEAD_ENCODINGS[head_encoding]), source))
+            out.append(_float_tensor(folder, t, spec.gguf, source, head_encoding))
         else:
-            out.append(_float_tensor(folder, t, spec.gguf, 0, source))
+            out.append(_float_tensor(folder, t, spec.gguf, source))
 
     def keys(w: GGUFStream) -> None:
         write_hparams(w, plan.hp, name)
@@ -152,7 +162,7 @@ def hf_output(folder: Path, source: str, target: str, head_encoding: str, name: 
 
     info = {"kind": kind, "kind_text": P.KIND_TEXT[kind], "arch": plan.hp.arch, "activation": plan.hp.act,
             "hf_architecture": plan.hf_arch, "tokenizer_pre": vocab.pre, "chat_template": bool(vocab.chat_template),
-            "eot_token_id": vocab.special_ids.get("eot")}
+            "eot_token_id": vocab.special_ids.get("eot"), "head_encoding": HEAD_ENCODINGS[head_encoding].name}
     inputs = [*files, *(folder / n for n in ("config.json", "model.safetensors.index.json", "tokenizer.json",
                                              "tokenizer_config.json", "chat_template.jinja") if (folder / n).is_file())]
     return Output(kind, plan.hp.arch, out, keys, inputs, info)

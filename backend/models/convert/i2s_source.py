@@ -12,10 +12,13 @@ from gguf import GGUFValueType
 from backend.models.convert.errors import ConvertError, clean
 from backend.models.convert.gguf_out import (
     HEAD_ENCODINGS,
+    HEAD_TOLERANCE,
     ROW_CHUNK_BYTES,
     TARGETS,
     Output,
     OutTensor,
+    encode_head,
+    head_sample_rows,
     linear_tensors,
     write_provenance,
 )
@@ -26,7 +29,9 @@ from backend.models.convert.plan import I2S, KIND_TEXT
 from backend.models.convert.scales import TernaryWeight
 from backend.models.convert.vocab import LLAMA_CPP_PRE, turn_end
 from backend.models.convert.writer import GGUFStream
+from backend.models.gguf_header import type_name
 
+F16_MAX = 65504.0
 SKIP_KEYS = {"general.architecture", "general.file_type", "general.quantization_version", "general.alignment",
              "general.name"}
 
@@ -50,24 +55,41 @@ def _linear(path: Path, t: GTensor, source: str) -> Callable[[], TernaryWeight]:
     return produce
 
 
-def _copy(path: Path, t: GTensor, to_f16: bool) -> OutTensor:
-    """Copy a tensor's bytes as they are, or (F32/BF16 embeddings) as F16, a block of rows at a time."""
+FLOAT_TYPES = {0: np.float32, 1: np.float16}  # ggml type id → numpy; 30 (BF16) is widened by hand
+
+
+def _floats(raw: np.ndarray, type_id: int) -> np.ndarray:
+    if type_id == 30:
+        return (raw.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    return raw.view(FLOAT_TYPES[type_id]).astype(np.float32)
+
+
+def _copy(path: Path, t: GTensor, head_encoding: str | None = None, source: str = "") -> OutTensor:
+    """Copy a tensor's bytes as they are, or (a float embedding/head) re-encoded in `head_encoding`,
+    a block of rows at a time."""
     size = _size(t) or 0
     rows = t.shape[0] if t.shape else 1
     per = size // max(1, rows)
     step = max(1, ROW_CHUNK_BYTES // max(1, per))
 
+    def values(raw: np.ndarray) -> np.ndarray:
+        v = _floats(raw, t.type_id).reshape(-1, t.shape[1])
+        if not np.isfinite(v).all() or np.abs(v).max(initial=0) > F16_MAX:
+            raise ConvertError(f"{source} (tensor {t.name})", "it holds values the output head's encoding cannot "
+                               "store (NaN, infinite or beyond ±65504)", code="bad_file")
+        return v
+
     def chunks() -> Iterator[np.ndarray]:
         for r in range(0, rows, step):
             raw = _read(path, t, (min(rows, r + step) - r) * per, r * per)
-            if not to_f16:
-                yield raw
-            elif t.type_id == 0:
-                yield raw.view(np.float32).astype(np.float16)
-            else:  # BF16
-                yield (raw.view(np.uint16).astype(np.uint32) << 16).view(np.float32).astype(np.float16)
+            yield raw if head_encoding is None else encode_head(values(raw), head_encoding)
 
-    return OutTensor(t.name, t.shape, 1 if to_f16 else t.type_id, chunks)
+    if head_encoding is None:
+        return OutTensor(t.name, t.shape, t.type_id, chunks)
+    n = head_sample_rows(rows)
+    return OutTensor(t.name, t.shape, int(HEAD_ENCODINGS[head_encoding]), chunks,
+                     sample=lambda: _floats(_read(path, t, n * per), t.type_id).reshape(n, -1),
+                     tolerance=HEAD_TOLERANCE[head_encoding])
 
 
 def _vocab_keys(g: GGUFFile, plan: I2SPlan, source: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -114,6 +136,7 @@ def i2s_output(path: Path, source: str, target: str, head_encoding: str, name: s
     heads = {"attn_q": hp["n_head"], "attn_k": hp["n_head_kv"]}
     out: list[OutTensor] = []
     dropped: list[str] = []
+    head_types: list[str] = []  # what the embedding/output tensors are written as
     for oname, t, role in plan.tensors:
         if role == "linear":
             perm = heads.get(oname.split(".")[2], 0) if plan.permute else 0
@@ -127,9 +150,13 @@ def i2s_output(path: Path, source: str, target: str, head_encoding: str, name: s
             else:
                 raise ConvertError(source, "it carries RoPE frequency factors that llama.cpp's bitnet graph would "
                                    "ignore", code="unsupported_model")
-        else:
-            emb = role == "embedding" and t.type_id in (0, 30) and head_encoding in HEAD_ENCODINGS
-            out.append(_copy(path, t, emb))
+        elif role == "embedding" and t.type_id in (0, 1, 30) and len(t.shape) == 2:
+            out.append(_copy(path, t, head_encoding, source))
+            head_types.append(HEAD_ENCODINGS[head_encoding].name)
+        else:  # norms; an embedding already quantized in the file is kept as it is
+            out.append(_copy(path, t))
+            if role == "embedding":
+                head_types.append(type_name(t.type_id))
     fixes, changed = _vocab_keys(g, plan, source)
 
     def keys(w: GGUFStream) -> None:
@@ -152,6 +179,6 @@ def i2s_output(path: Path, source: str, target: str, head_encoding: str, name: s
 
     info = {"kind": I2S, "kind_text": KIND_TEXT[I2S], "arch": plan.arch, "activation": plan.act,
             "source_architecture": src, "q_k_permuted": plan.permute, "metadata_changed": changed,
-            "dropped_tensors": dropped, "chat_template": bool(fixes.get("tokenizer.chat_template")
-                                                             or g.get("tokenizer.chat_template"))}
+            "dropped_tensors": dropped, "head_encoding": "/".join(dict.fromkeys(head_types)) or None,
+            "chat_template": bool(fixes.get("tokenizer.chat_template") or g.get("tokenizer.chat_template"))}
     return Output(I2S, plan.arch, out, keys, [path], info)

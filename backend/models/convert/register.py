@@ -1,9 +1,10 @@
 """Convert and record the result in the model registry, like a download, with its provenance.
 
 Provenance lives in the variant's `info` (JSON): the source (repo id or folder), its revision when
-known, each source file's sha256, the converter's version and kind, what was renamed or replaced
-in the metadata. The registry's own columns carry the output's sha256 and the source repo/file,
-so `tern models list` and the Library read it as for any other variant.
+known, each source file's sha256, the converter's version and kind, the output head's encoding (as
+written, and as asked for), what was renamed or replaced in the metadata. The registry's own columns
+carry the output's sha256 and the source repo/file, so `tern models list` and the Library read it as for
+any other variant.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from backend.models.convert.convert import CONVERTER_VERSION, ConvertResult, ProgressFn, convert_file
 from backend.models.convert.errors import ConvertError
+from backend.models.convert.gguf_out import DEFAULT_HEAD
 from backend.models.registry import Registry, Variant
 from backend.paths import paths
 
@@ -35,7 +37,7 @@ def default_name(src: Path, repo: str | None) -> str:
 
 
 def convert_and_register(registry: Registry, src: str | Path, *, name: str | None = None, target: str = "tq2_0",
-                         head_encoding: str = "f16", repo: str | None = None, revision: str | None = None,
+                         head_encoding: str = DEFAULT_HEAD, repo: str | None = None, revision: str | None = None,
                          source_sha256: dict[str, str] | None = None, progress: ProgressFn | None = None,
                          cancel: threading.Event | None = None, out_dir: Path | None = None) -> Variant:
     """Convert `src` (a safetensors folder or an I2_S .gguf) and register it as model `name`'s variant.
@@ -62,21 +64,23 @@ def convert_and_register(registry: Registry, src: str | Path, *, name: str | Non
     result = convert_file(src, dest, target=target, head_encoding=head_encoding, name=name, source=source,
                           source_sha256=source_sha256, progress=progress, cancel=cancel)
     try:
-        return _register(registry, result, name, enc, src, repo, revision)
+        return _register(registry, result, name, enc, src, repo, revision, head_encoding)
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
 
 
 def _register(registry: Registry, r: ConvertResult, name: str, enc: str, src: Path, repo: str | None,
-              revision: str | None) -> Variant:
+              revision: str | None, head_encoding: str) -> Variant:
     main = max((p for p in r.output.inputs if p.suffix in (".safetensors", ".gguf")), key=lambda p: p.stat().st_size)
     info = {
         "converted": {
             "converter": "tern", "converter_version": CONVERTER_VERSION, "converted_at": time.time(),
             "source": repo or str(src), "revision": revision, "source_files": r.source_sha256, **r.output.info,
-            "head_encoding": "F16", "verification": "header re-read; first and last linear layers decoded back "
-                                                    "and equal to the source's ternary weights",
+            "head_encoding_requested": head_encoding.upper(),
+            "verification": "header re-read; first and last linear layers decoded back and equal to the source's "
+                            "ternary weights; the output head's first rows decoded back within its encoding's "
+                            "rounding",
         },
     }
     fields = {"n_params": r.output.n_params, "chat": int(bool(r.output.info.get("chat_template"))), "repo": repo}

@@ -19,7 +19,7 @@ from gguf import GGML_QUANT_SIZES
 from backend import units
 from backend.models.convert import plan as P
 from backend.models.convert.errors import ConvertError
-from backend.models.convert.gguf_out import TARGETS
+from backend.models.convert.gguf_out import DEFAULT_HEAD, HEAD_ENCODINGS, TARGETS
 from backend.models.convert.gguf_read import GTensor
 from backend.models.convert.i2s import _size, plan_i2s
 from backend.models.convert.safetensors import STFile
@@ -70,16 +70,18 @@ def _padded(n: int) -> int:
     return n + (-n % ALIGN)
 
 
-def estimate_output_bytes(tensors: list[tuple[str, int, int]], target: str, n_vocab: int) -> int:
+def estimate_output_bytes(tensors: list[tuple[str, int, int]], target: str, n_vocab: int,
+                          head_encoding: str = DEFAULT_HEAD) -> int:
     """Bytes of the output: (role, elements, source bytes) per tensor, plus the vocabulary's metadata.
     (The catalog estimates a model it has not downloaded with the same rule, from published dimensions.)"""
     block, size = GGML_QUANT_SIZES[TARGETS[target]]
+    head_block, head_size = GGML_QUANT_SIZES[HEAD_ENCODINGS[head_encoding]]
     total = 64 * 1024 + 40 * n_vocab  # keys, tensor table, tokens and merges (about 40 bytes per token)
     for role, n, src_bytes in tensors:
         if role == "linear":
             total += _padded(n // block * size) + ALIGN  # the weight, and its .scale
         elif role in ("embedding", "head"):
-            total += _padded(2 * n)
+            total += _padded(n // head_block * head_size)
         else:
             total += _padded(src_bytes)
     return total
@@ -149,7 +151,9 @@ def check_i2s(source: str, header: GGUFHeader, file_size: int, target: str = "tq
     v.arch = plan.arch
     v.reasons += plan.problems
     v.convertible = not v.reasons
-    roles = [(role, math.prod(t.shape), _size(t) or 0) for _, t, role in plan.tensors]
+    # an embedding the file holds quantized already is copied as it is; a float one is re-encoded
+    roles = [(role if role != "embedding" or t.type_id in (0, 1, 30) else "other", math.prod(t.shape), _size(t) or 0)
+             for _, t, role in plan.tensors]
     n_vocab = int(header.array_lengths.get("tokenizer.ggml.tokens", 0))
     v.output_bytes = estimate_output_bytes(roles, target, n_vocab)
     hp = plan.hp

@@ -21,7 +21,7 @@ def test_with_room_to_spare_the_smallest_chat_model_is_the_converted_2b_4t() -> 
 def test_with_little_ram_nothing_fits_and_it_says_what_the_smallest_needs() -> None:
     n = first_model(load_catalog(), available_ram=GIB, free_disk=10**12)
     assert isinstance(n, NoFit) and n.smallest is not None and n.smallest.id == "bitnet-b1.58-2b-4t"
-    assert "needs ≈ 1,391 MiB of RAM (1,024 MiB available now)" in n.text() and "disk" not in n.text()
+    assert "needs ≈ 1,098 MiB of RAM (1,024 MiB available now)" in n.text() and "disk" not in n.text()
 
 
 def test_a_tight_fit_is_not_suggested_but_the_next_machine_size_is() -> None:
@@ -32,7 +32,7 @@ def test_a_tight_fit_is_not_suggested_but_the_next_machine_size_is() -> None:
 
 def test_without_disk_for_the_download_and_the_converted_file_it_is_not_suggested() -> None:
     n = first_model(load_catalog(), available_ram=32 * GIB, free_disk=2 * 10**9)
-    assert isinstance(n, NoFit) and "2.38 GB of disk (2.00 GB free)" in n.text()
+    assert isinstance(n, NoFit) and "2.07 GB of disk (2.00 GB free)" in n.text()
 
 
 def test_a_chat_model_whose_size_the_catalog_does_not_know_is_never_suggested() -> None:

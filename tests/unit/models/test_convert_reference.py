@@ -6,9 +6,11 @@ and run by the real engine (llama-cpp-python with Tern's patches, logits at ever
 files. The negative controls — the reference with the wrong FFN activation, or the wrong scale convention —
 must fail the same comparison, so the comparison can tell a right conversion from a wrong one.
 
-The TQ files' small disagreement is activation rounding: llama.cpp quantizes a layer's input to 8 bits per
-256 values, transformers per token, and a random model amplifies the different roundings; on this machine
-the lowest cosine was 0.997 and top-1 agreement 94–98 % over 128 positions. The F16 variant, which does not
+Conversions here use the default output head (DEFAULT_HEAD, Q8_0); tests/unit/models/test_head_encodings.py
+checks each head encoding. The TQ files' small disagreement is activation rounding: llama.cpp quantizes a
+layer's input to 8 bits per 256 values, transformers per token, and a random model amplifies the different
+roundings; on this machine, with F16 heads, the lowest cosine was 0.997 and top-1 agreement 94–98 % over 128
+positions (with the Q8_0 head: 0.989 and 91–98 %). The F16 variant, which does not
 quantize activations, matches the reference without it to 0.99999 (the weights themselves are exact).
 """
 
@@ -19,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend.models.convert import convert_and_register, convert_file
+from backend.models.convert import DEFAULT_HEAD, HEAD_ENCODINGS, convert_and_register, convert_file
 from backend.models.derive import derive_variant
 from backend.models.gguf_header import read_header
 from backend.models.registry import Registry
@@ -81,11 +83,12 @@ def test_llama_cpp_agrees_with_the_reference(converted: dict, kind: str) -> None
     assert cos >= COS and top1 >= TOP1, f"{kind}: lowest cosine {cos:.4f}, top-1 agreement {top1:.0%}"
 
 
-def test_the_layout_is_ternary_with_real_scales_and_f16_embeddings(converted: dict) -> None:
+def test_the_layout_is_ternary_with_real_scales_and_the_default_head(converted: dict) -> None:
     h = read_header(converted["falcon-packed"][1])
     types = {t.name: t.type_name for t in h.tensors}
+    head = HEAD_ENCODINGS[DEFAULT_HEAD].name
     assert h.architecture == "llama" and h.encoding == "TQ2_0"
-    assert types["token_embd.weight"] == "F16" and types["output.weight"] == "F16"
+    assert types["token_embd.weight"] == head and types["output.weight"] == head
     assert types["blk.0.attn_norm.weight"] == "F32" and types["blk.2.ffn_down.weight"] == "TQ2_0"
     assert types["blk.2.ffn_down.scale"] == "F32"
     bitnet = read_header(converted["2b4t-packed"][1])
@@ -119,11 +122,12 @@ def test_tq1_0_holds_the_same_weights(converted: dict, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["2b4t-packed", "falcon-i2s"])
 def test_the_f16_variant_holds_exactly_the_checkpoints_weights(converted: dict, kind: str, tern_home: Path) -> None:
-    """"Make FP16 variant" on a converted model: F16 matmuls do not quantize activations, so against the
-    reference without activation quantization the logits agree to rounding — the weights are exact."""
+    """"Make FP16 variant" on a converted model with an F16 head: F16 matmuls do not quantize activations, so
+    against the reference without activation quantization the logits agree to rounding — the weights are exact.
+    (A quantized head stays quantized in the F16 variant: both sides then read the same head.)"""
     src, _, model = converted[kind]
     registry = Registry(Store(tern_home / "t.sqlite3"))
-    v = convert_and_register(registry, src, name=kind)
+    v = convert_and_register(registry, src, name=kind, head_encoding="f16")
     f16 = derive_variant(registry, kind, "f16", threads=2)
     assert f16.encoding == "F16" and f16.derived_from_sha256 == v.sha256
     exact = ref.RefModel(**{**model.__dict__, "act_quant": False})
