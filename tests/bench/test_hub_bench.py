@@ -62,7 +62,7 @@ def test_download_throughput_vs_plain_read(bench_hub, tern_home: Path, monkeypat
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     size = model.stat().st_size
     listing = repo_listing(REPO)
-    url = f"{server.cdn_url}/cdn/{urllib.request.quote(REPO + '/' + model.name, safe='')}"
+    url = f"{server.cdn_url}/cdn/{urllib.request.quote(REPO, safe='')}/{urllib.request.quote(model.name, safe='')}"
     curl = shutil.which("curl")
     ours, plain, curls, calls = [], [], [], [0]
 
