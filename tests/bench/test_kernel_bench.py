@@ -71,7 +71,7 @@ def run_turn(engine: EngineClient, prompt: str, tokens: int) -> Done:
 
 def test_700m_decode_prefill_threads_and_bandwidth_share(synthetic_models) -> None:
     paths = synthetic_models("700M", "tq2_0", "tq1_0", "f16")
-    prompt = "A heron counts fish by threes at dawn, then by fives at dusk. " * 12  # ~200 tokens
+    prompt = "A heron counts fish by threes at dawn, then by fives at dusk. " * 12  # ~750 synthetic-vocabulary tokens
     ggml = GgmlCpu()
     f16_rows = (256 << 20) // ggml.row_size(int(KINDS["F16"]), K) // 256 * 256
     stream = ggml.run_matmul(int(KINDS["F16"]), packed_weights("F16", f16_rows, np.random.default_rng(1)), K,
@@ -80,6 +80,7 @@ def test_700m_decode_prefill_threads_and_bandwidth_share(synthetic_models) -> No
     nbytes = {enc: weight_bytes_per_token(p) for enc, p in paths.items()}
     dec: dict[tuple[str, int], list[float]] = {}
     pre: dict[tuple[str, int], list[float]] = {}
+    prompt_tokens: set[int] = set()
     for threads in (1, 2):
         engines = {enc: EngineClient(f"bench-{enc}-{threads}") for enc in paths}
         try:
@@ -92,6 +93,7 @@ def test_700m_decode_prefill_threads_and_bandwidth_share(synthetic_models) -> No
                     d = run_turn(engines[enc], prompt, 48)
                     dec.setdefault((enc, threads), []).append(d.stats.decode_tps)
                     pre.setdefault((enc, threads), []).append(d.stats.prefill_tps)
+                    prompt_tokens.add(d.stats.prompt_tokens)
         finally:
             for engine in engines.values():
                 engine.close()
@@ -105,6 +107,8 @@ def test_700m_decode_prefill_threads_and_bandwidth_share(synthetic_models) -> No
             rows.append((f"{enc.upper()}, {threads}", f"{nbytes[enc] / 1e6:,.0f}", f"{d:.1f}", f"{gbs:.1f}",
                          f"{gbs / bandwidth:.0%}", f"{d / median(dec[('f16', threads)]):.2f}×", f"{p:.0f}",
                          f"{p / median(pre[('f16', threads)]):.2f}×"))
-    report(f"700M shape through the engine, medians of 3 interleaved rounds (48 tokens, ~200-token prompt); "
+    report(f"700M shape through the engine, medians of 3 interleaved rounds (48 tokens after a "
+           f"{'/'.join(map(str, sorted(prompt_tokens)))}-token prompt: attention over that context costs about as much as reading "
+           f"the weights); "
            f"bandwidth {bandwidth:.1f} GB/s (F16 stream {stream_gbs:.1f} GB/s at 2 threads, or F16 decode)", rows)
     assert all(x > 0 for values in dec.values() for x in values)
