@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 from backend.engine.build_info import engine_manifest, engine_patches
+from tests.support.packaging_scripts import ROOT, load_script
 
-ROOT = Path(__file__).resolve().parents[3]
 BUILD = ROOT / "packaging" / "engine" / "build_wheel.py"
 
 
 @pytest.fixture()
 def build_module(monkeypatch: pytest.MonkeyPatch):
-    spec = importlib.util.spec_from_file_location("tern_engine_build", BUILD)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "tern_engine_build", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(monkeypatch, BUILD, "tern_engine_build")
 
 
 def test_the_running_engine_carries_exactly_the_patch_set(build_module) -> None:

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import stat
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.support.packaging_scripts import ROOT, load_script
+
 CHECK = ROOT / "packaging" / "engine" / "engine_check.py"
 
 
 @pytest.fixture()
 def check_module(monkeypatch: pytest.MonkeyPatch):
-    spec = importlib.util.spec_from_file_location("tern_engine_check", CHECK)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "tern_engine_check", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(monkeypatch, CHECK, "tern_engine_check")
 
 
 def fake_test_backend_ops(tmp_path: Path, output: str, code: int = 0) -> Path:
