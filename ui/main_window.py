@@ -98,6 +98,8 @@ class MainWindow(QMainWindow):
         c = self.chat.controller
         c.model_loading.connect(lambda ch: self.status.set_state(f"Loading {ch.label}…"))
         c.model_loading.connect(lambda _ch: self.status.turn_figures.show_stats(None))  # figures are per model
+        c.model_calibrating.connect(lambda what: self.status.set_state(
+            f"Loading {c.choice.label if c.choice else 'the model'}: measuring threads — {what}"))
         c.engine_started.connect(self._engine_started)
         c.engine_stopped.connect(self._engine_stopped)
         c.model_load_failed.connect(lambda _e: self.status.set_state("No model loaded"))

@@ -27,6 +27,7 @@ log = logging.getLogger("tern.ui.chat")
 class ChatServer(QObject):
     loaded = Signal(int, object)  # request id, ModelInfo as a dict
     load_failed = Signal(int, object)  # request id, exception
+    calibrating = Signal(int, int, int, str)  # request id, step, steps, what: the first load's thread calibration
     ejected = Signal(int)  # request id
     started = Signal(int, object)  # request id, runner.Started (prompt tokens after the context policy)
     tokens = Signal(int, str, int, object)  # request id, text, offset in the reply, engine times (time_ns)
@@ -39,6 +40,7 @@ class ChatServer(QObject):
         super().__init__()
         self.store = store
         self.model: ModelEngine | None = None
+        self._loading: ModelEngine | None = None  # the model being loaded (its calibration can be cancelled)
 
     @property
     def pid(self) -> int | None:
@@ -59,7 +61,9 @@ class ChatServer(QObject):
     @Slot(int, str, str, int, int)
     def load(self, rid: int, path: str, label: str, n_ctx: int, n_threads: int) -> None:
         self._close_model()  # the earlier model's process ends before the next one starts
-        model = ModelEngine(path, n_ctx=n_ctx, n_threads=n_threads, label=label, name="chat")
+        model = ModelEngine(path, n_ctx=n_ctx, n_threads=n_threads, label=label, name="chat",
+                            on_calibration=lambda step, steps, what: self.calibrating.emit(rid, step, steps, what))
+        self._loading = model
         try:
             info = model.load()
         except Exception as e:  # every failure reaches the user through the controller
@@ -67,8 +71,17 @@ class ChatServer(QObject):
             model.close()
             self.load_failed.emit(rid, e)
             return
+        finally:
+            self._loading = None
         self.model = model
         self.loaded.emit(rid, info.to_dict())
+
+    def cancel_calibration(self) -> None:
+        """Thread-safe (called from the GUI thread while `load` runs here): stop the first load's thread
+        calibration; the model keeps the default threads and nothing is kept."""
+        model = self._loading
+        if model is not None:
+            model.cancel_calibration()
 
     @Slot(int)
     def eject(self, rid: int) -> None:

@@ -51,6 +51,7 @@ class ChatController(QObject):
     turn_finished = Signal(object)
 
     model_loading = Signal(object)  # ModelChoice
+    model_calibrating = Signal(str)  # what the first load's thread calibration measures now ("" when it ends)
     model_load_failed = Signal(object)  # exception
     reply_started = Signal(object)  # ChatTurn
     reply_tokens = Signal(str, int, int)  # text of one token batch, its offset in the reply, its tokens
@@ -84,6 +85,7 @@ class ChatController(QObject):
         self._load_rid = self._turn_rid = self._count_rid = 0
         self._live: tuple[int, int, int] | None = None  # (conversation, tokens in use, context) while streaming
         self._closed = False
+        self._calibration_rid = 0  # the load whose thread calibration was announced
 
         self.server = ChatServer(store)
         self._request_load.connect(self.server.load)
@@ -93,6 +95,7 @@ class ChatController(QObject):
         self._request_shutdown.connect(self.server.shutdown)
         self.server.loaded.connect(self._loaded)
         self.server.load_failed.connect(self._load_failed)
+        self.server.calibrating.connect(self._calibrating)
         self.server.started.connect(self._started)
         self.server.tokens.connect(self._tokens)
         self.server.turn_done.connect(self._turn_done)
@@ -140,6 +143,8 @@ class ChatController(QObject):
         """
         if self.busy:
             self.stop()
+        if self.loading:
+            self.server.cancel_calibration()  # a model still being measured gives way at once
         self.choice = choice
         self.load_options = (n_ctx, n_threads) if n_ctx or n_threads else None
         self.loading = True
@@ -162,6 +167,9 @@ class ChatController(QObject):
         """Unload the model and end its engine process (its memory goes back to the system)."""
         if self.busy:
             self.stop()
+        if self.loading:
+            self.server.cancel_calibration()
+            self.bridge.dismiss("calibration")
         self.choice, self.load_options, self.loading = None, None, False
         self._load_rid = next(self._ids)
         if self.info is not None:
@@ -169,12 +177,29 @@ class ChatController(QObject):
             self.engine_stopped.emit()
         self._request_eject.emit(self._load_rid)
 
+    def cancel_calibration(self) -> None:
+        """Stop measuring threads for the model being loaded: it loads with the default threads now."""
+        if self.loading:
+            self.server.cancel_calibration()
+
+    def _calibrating(self, rid: int, step: int, steps: int, what: str) -> None:
+        if rid != self._load_rid or not self.loading:
+            return
+        if self._calibration_rid != rid:  # the first step: say what is happening, once, with a way out
+            self._calibration_rid = rid
+            label = self.choice.label if self.choice else "this model"
+            self.bridge.info(f"Measuring the best thread count for {label} on this computer.",
+                             "Once per model, a few seconds; it is kept, and Settings can set threads instead.",
+                             actions=[("Skip", self.cancel_calibration)], key="calibration")
+        self.model_calibrating.emit(f"{what} ({step} of {steps})" if steps else what)
+
     def _loaded(self, rid: int, info: dict[str, Any]) -> None:
         if rid != self._load_rid:
             return
         self.loading = False
         self.info = info
         self.bridge.dismiss("engine")
+        self.bridge.dismiss("calibration")
         self.engine_started.emit(int(info.get("pid") or 0), info)
 
     def _restarted(self, info: dict[str, Any]) -> None:
@@ -190,6 +215,7 @@ class ChatController(QObject):
         self.loading = False
         self._failed_load = True
         self.info = None
+        self.bridge.dismiss("calibration")
         label = self.choice.label if self.choice else "the model"
         self.bridge.exception(exc, f"loading {label}", actions=[("Try again", self.reload_model)],
                               key="engine")

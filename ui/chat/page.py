@@ -103,6 +103,7 @@ class ChatPage(QWidget):
         # the engine's answers
         c = self.controller
         c.model_loading.connect(self._model_loading)
+        c.model_calibrating.connect(self._model_calibrating)
         c.engine_started.connect(self._engine_started)
         c.engine_stopped.connect(self._engine_stopped)
         c.model_load_failed.connect(self._load_failed)
@@ -167,6 +168,15 @@ class ChatPage(QWidget):
         self.header.show_current(choice)
         self.header.set_state("Loading…", "busy")
         self._update_ready()
+
+    def _model_calibrating(self, what: str) -> None:
+        """The first load of a model on this computer measures its threads: a few seconds, said as such."""
+        label = self.controller.choice.label if self.controller.choice else "the model"
+        self.header.set_state("Measuring threads…", "busy")
+        self.composer.set_ready(False, f"Loading {label}: measuring its best thread count…")
+        self.view.empty.set_text(f"Measuring the best thread count for {label}",
+                                 f"Once per model on this computer, a few seconds — now: {what}.\n"
+                                 "You can start typing; send when it is ready.")
 
     def _engine_started(self, pid: int, info: dict[str, Any]) -> None:
         self.header.set_state("", "")

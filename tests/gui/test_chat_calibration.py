@@ -1,0 +1,56 @@
+"""A model's first load in the chat measures its threads, and says so: the window tells the person what
+the extra seconds are, offers Skip, and keeps the result (the real engine on the tiny model)."""
+
+from __future__ import annotations
+
+from app.context import AppContext
+from backend.engine import threads
+from tests.gui.conftest import LOAD_MS, TINY, register_tiny
+
+
+def open_and_load(open_window, tiny_models):
+    ctx = AppContext()
+    register_tiny(ctx, tiny_models)
+    w = open_window(ctx, wait_ready=False, pages=False)
+    seen: dict[str, list] = {"steps": [], "notices": [], "placeholders": []}
+    c = w.chat.controller
+
+    def on_step(what: str) -> None:
+        seen["steps"].append(what)
+        seen["placeholders"].append(w.chat.composer.input.placeholderText())
+
+    c.model_calibrating.connect(on_step)
+    w.bridge.posted.connect(lambda n: seen["notices"].append(n) if n.key == "calibration" else None)
+    assert w.chat.load_spec(TINY)
+    return w, c, seen
+
+
+def test_the_first_load_measures_threads_says_so_and_keeps_them(qtbot, open_window, tiny_models) -> None:
+    assert threads.cached(tiny_models["tq2_0"]) is None
+    w, c, seen = open_and_load(open_window, tiny_models)
+    qtbot.waitUntil(lambda: c.ready, timeout=LOAD_MS)
+    assert seen["steps"][0].startswith("warming up (0 of ")
+    assert any(s.startswith("decode with 1 thread (1 of ") for s in seen["steps"])
+    assert any(s.startswith("prompt with") for s in seen["steps"])
+    assert all("measuring its best thread count" in p for p in seen["placeholders"])
+    notice = seen["notices"][0]  # one notice for the load, with a way out
+    assert len(seen["notices"]) == 1 and "Measuring the best thread count for tiny" in notice.text
+    assert [label for label, _ in notice.actions] == ["Skip"]
+    cal = threads.cached(tiny_models["tq2_0"])
+    assert cal is not None and c.info["n_threads"] == cal.n_threads  # the engine runs with what it measured
+    assert w.chat.composer.input.placeholderText().startswith("Message tiny")
+    # the next load of the same file on this computer does not measure again
+    seen["steps"].clear()
+    assert w.chat.load_spec(TINY)
+    qtbot.waitUntil(lambda: c.ready, timeout=LOAD_MS)
+    assert seen["steps"] == []
+
+
+def test_skip_loads_with_the_default_threads_and_keeps_nothing(qtbot, open_window, tiny_models) -> None:
+    w, c, seen = open_and_load(open_window, tiny_models)
+    # the notice's Skip button, pressed as soon as it shows (while the engine warms up for the measurement)
+    w.bridge.posted.connect(lambda n: dict(n.actions)["Skip"]() if n.key == "calibration" else None)
+    qtbot.waitUntil(lambda: c.ready, timeout=LOAD_MS)
+    assert seen["notices"] and seen["steps"] and not any(s.startswith("prompt with") for s in seen["steps"])
+    assert threads.cached(tiny_models["tq2_0"]) is None  # nothing kept: the next load measures again
+    assert c.info["n_threads"] == threads.choose(tiny_models["tq2_0"], 0).n_threads
