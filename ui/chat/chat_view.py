@@ -37,6 +37,7 @@ class EmptyState(QFrame):
         self.title = QLabel("Start a conversation", self)
         self.title.setObjectName("EmptyTitle")
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title.setWordWrap(True)  # a long model name wraps rather than being cut off in a narrow window
         self.detail = QLabel(self)
         self.detail.setObjectName("EmptyDetail")
         self.detail.setWordWrap(True)

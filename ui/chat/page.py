@@ -173,9 +173,9 @@ class ChatPage(QWidget):
         """The first load of a model on this computer measures its threads: a few seconds, said as such."""
         label = self.controller.choice.label if self.controller.choice else "the model"
         self.header.set_state("Measuring threads…", "busy")
-        self.composer.set_ready(False, f"Loading {label}: measuring its best thread count…")
-        self.view.empty.set_text(f"Measuring the best thread count for {label}",
-                                 f"Once per model on this computer, a few seconds — now: {what}.\n"
+        self.composer.set_ready(False, "Measuring threads…")
+        self.view.empty.set_text(f"Measuring threads for {label}",
+                                 f"Once per model on this computer, a few seconds (now: {what}). "
                                  "You can start typing; send when it is ready.")
 
     def _engine_started(self, pid: int, info: dict[str, Any]) -> None:
