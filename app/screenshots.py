@@ -137,8 +137,9 @@ def _library_downloading(window: Any, path: Path) -> None:
             page, key = window.pages["library"], (hub_repos.TERNARY, "tiny-TQ2_0.gguf")
             page.set_tab(1)
             page.discover.search("")
-            def checked() -> bool:
-                rows = [r for c in page.discover.search_cards for r in c.rows]
+            def checked() -> bool:  # the Library checks the rows on screen (those further down when scrolled to)
+                rows = [r for c in page.discover.search_cards for r in c.rows
+                        if r.isVisible() and not r.visibleRegion().isEmpty()]
                 return bool(rows) and all(r.inspection for r in rows)
 
             def under_way() -> bool:
