@@ -106,6 +106,7 @@ class ModelEngine:
         self.threads: ThreadChoice | None = None  # what the loaded engine runs with, and why
         self.calibrating = False
         self._calibration: tuple[EngineClient, int, threading.Event] | None = None
+        self._skip_calibration = threading.Event()  # cancelled before it started: it does not start
         self.label = label or self.path.name
         self.name = name
         self._factory = client_factory
@@ -135,7 +136,7 @@ class ModelEngine:
             client.start()
             self.info = client.load(self.path, n_ctx=self.n_ctx, n_threads=choice.n_threads,
                                     n_threads_batch=choice.n_threads_batch)
-            if choice.source == threads.DEFAULT and self.calibrate:
+            if choice.source == threads.DEFAULT and self.calibrate and not self._skip_calibration.is_set():
                 choice = self._calibrate(client, choice)
         except BaseException:
             client.close()
@@ -153,6 +154,9 @@ class ModelEngine:
         stop = threading.Event()
         self._calibration = (client, rid, stop)
         self.calibrating = True
+        if self._skip_calibration.is_set():  # cancelled between the check in `load` and here
+            stop.set()
+            client.cancel(rid)
         try:
             cal = threads.calibrate(client, self.path, rid, self.on_calibration, cancel=stop)
         except threads.CalibrationCancelled:
@@ -168,7 +172,9 @@ class ModelEngine:
         return ThreadChoice(cal.n_threads, cal.n_threads_batch, threads.CALIBRATED, cal)
 
     def cancel_calibration(self) -> None:
-        """Thread-safe: stop a calibration in progress (the model keeps the default threads)."""
+        """Thread-safe: stop a calibration in progress, or keep one from starting in this engine's loads (the
+        model keeps the default threads)."""
+        self._skip_calibration.set()
         running = self._calibration
         if running is not None:
             client, rid, stop = running

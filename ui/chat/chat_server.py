@@ -40,7 +40,8 @@ class ChatServer(QObject):
         super().__init__()
         self.store = store
         self.model: ModelEngine | None = None
-        self._loading: ModelEngine | None = None  # the model being loaded (its calibration can be cancelled)
+        self._loading: tuple[int, ModelEngine] | None = None  # the load under way (its calibration can be cancelled)
+        self._skip_rid = 0  # a load whose calibration was cancelled before the load began
 
     @property
     def pid(self) -> int | None:
@@ -63,7 +64,9 @@ class ChatServer(QObject):
         self._close_model()  # the earlier model's process ends before the next one starts
         model = ModelEngine(path, n_ctx=n_ctx, n_threads=n_threads, label=label, name="chat",
                             on_calibration=lambda step, steps, what: self.calibrating.emit(rid, step, steps, what))
-        self._loading = model
+        self._loading = (rid, model)
+        if self._skip_rid == rid:
+            model.cancel_calibration()
         try:
             info = model.load()
         except Exception as e:  # every failure reaches the user through the controller
@@ -76,12 +79,13 @@ class ChatServer(QObject):
         self.model = model
         self.loaded.emit(rid, info.to_dict())
 
-    def cancel_calibration(self) -> None:
-        """Thread-safe (called from the GUI thread while `load` runs here): stop the first load's thread
-        calibration; the model keeps the default threads and nothing is kept."""
-        model = self._loading
-        if model is not None:
-            model.cancel_calibration()
+    def cancel_calibration(self, rid: int) -> None:
+        """Thread-safe (called from the GUI thread, also while `load` runs here): load `rid` does not measure
+        threads, or stops measuring them; the model keeps the default threads and nothing is kept."""
+        self._skip_rid = rid
+        loading = self._loading
+        if loading is not None and loading[0] == rid:
+            loading[1].cancel_calibration()
 
     @Slot(int)
     def eject(self, rid: int) -> None:

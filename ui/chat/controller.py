@@ -144,7 +144,7 @@ class ChatController(QObject):
         if self.busy:
             self.stop()
         if self.loading:
-            self.server.cancel_calibration()  # a model still being measured gives way at once
+            self.server.cancel_calibration(self._load_rid)  # a model still being measured gives way at once
         self.choice = choice
         self.load_options = (n_ctx, n_threads) if n_ctx or n_threads else None
         self.loading = True
@@ -168,7 +168,7 @@ class ChatController(QObject):
         if self.busy:
             self.stop()
         if self.loading:
-            self.server.cancel_calibration()
+            self.server.cancel_calibration(self._load_rid)
             self.bridge.dismiss("calibration")
         self.choice, self.load_options, self.loading = None, None, False
         self._load_rid = next(self._ids)
@@ -180,7 +180,7 @@ class ChatController(QObject):
     def cancel_calibration(self) -> None:
         """Stop measuring threads for the model being loaded: it loads with the default threads now."""
         if self.loading:
-            self.server.cancel_calibration()
+            self.server.cancel_calibration(self._load_rid)
 
     def _calibrating(self, rid: int, step: int, steps: int, what: str) -> None:
         if rid != self._load_rid or not self.loading:
