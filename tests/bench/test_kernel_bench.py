@@ -108,7 +108,7 @@ def test_700m_decode_prefill_threads_and_bandwidth_share(synthetic_models) -> No
                          f"{gbs / bandwidth:.0%}", f"{d / median(dec[('f16', threads)]):.2f}×", f"{p:.0f}",
                          f"{p / median(pre[('f16', threads)]):.2f}×"))
     report(f"700M shape through the engine, medians of 3 interleaved rounds (48 tokens after a "
-           f"{'/'.join(map(str, sorted(prompt_tokens)))}-token prompt: attention over that context costs about as much as reading "
-           f"the weights); "
+           f"{'/'.join(map(str, sorted(prompt_tokens)))}-token prompt: attention over that context costs about "
+           f"as much as reading the weights); "
            f"bandwidth {bandwidth:.1f} GB/s (F16 stream {stream_gbs:.1f} GB/s at 2 threads, or F16 decode)", rows)
     assert all(x > 0 for values in dec.values() for x in values)
