@@ -106,13 +106,14 @@ class _Recorder:
     writes: int = 0
     written: int = -1
 
-    def maybe(self, text: str) -> None:
+    def maybe(self, length: int, text: Callable[[], str]) -> None:
+        """The reply is `length` characters now; `text()` is joined only when a write is due."""
         if self.store is None or self.reply_id is None:
             return
         now = self.clock()
-        if now - self.last >= self.interval_s and len(text) != self.written:
-            self.store.update_message(self.reply_id, content=text)
-            self.last, self.written = now, len(text)
+        if now - self.last >= self.interval_s and length != self.written:
+            self.store.update_message(self.reply_id, content=text())
+            self.last, self.written = now, length
             self.writes += 1
 
     def final(self, text: str, status: str, stats: dict[str, Any]) -> None:
@@ -128,6 +129,7 @@ class Turn:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.spec = spec
         self._parts: list[str] = [spec.prefix] if spec.prefix else []
+        self._length = len(spec.prefix)  # of the reply so far: the offset of the next piece
         self._lock = threading.Lock()
         self._cancelled = False
         self._engine: EngineClient | None = None
@@ -251,9 +253,10 @@ class Turn:
 
     def _append(self, piece: str, tokens: list[Token]) -> Delta:
         with self._lock:
-            offset = sum(len(p) for p in self._parts)
+            offset = self._length
             self._parts.append(piece)
-        self.recorder.maybe(self.text)
+            self._length += len(piece)
+        self.recorder.maybe(offset + len(piece), lambda: self.text)
         return Delta(piece, offset, tokens)
 
     def _stats(self, stats: dict[str, Any]) -> dict[str, Any]:
@@ -268,6 +271,7 @@ class Turn:
         if held:
             with self._lock:
                 self._parts.append(held)
+                self._length += len(held)
         text = self.text
         try:
             self.recorder.final(text, status, stats)

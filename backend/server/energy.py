@@ -48,11 +48,6 @@ class ServerEnergy:
             return PowerLabel("none", "", "unavailable", st.reason or "no power source can be read here", st.badge)
         return PowerLabel(st.key, st.covers, "measured" if st.measured else "estimated", "", st.badge)
 
-    def watch(self, pid: int | None) -> None:
-        """Follow a freshly loaded engine when no other one is generating."""
-        if self.sampler is not None and pid and not self._active and self.sampler.pid != pid:
-            self.sampler.watch(pid)
-
     def begin(self, pid: int | None) -> int:
         """A turn starts on engine `pid` (called on its lane's thread, just before it is sent)."""
         with self._lock:

@@ -15,7 +15,6 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,13 +82,11 @@ class Job:
 
 
 class Lane:
-    def __init__(self, spec: str, model: ModelEngine, max_queue: int, energy: Any = None,
-                 on_loaded: Callable[[Lane], None] | None = None) -> None:
+    def __init__(self, spec: str, model: ModelEngine, max_queue: int, energy: Any = None) -> None:
         self.spec = spec
         self.model = model
         self.max_queue = max_queue
         self.energy = energy
-        self.on_loaded = on_loaded
         self.last_used = time.monotonic()
         self._lock = threading.Lock()
         self._jobs: dict[int, Job] = {}  # admitted and not finished: the one running and those in line
@@ -196,8 +193,6 @@ class Lane:
             if started and engine.info is not None:  # this request (re)started the engine
                 load_ms = engine.info.load_ms
                 log.info("loaded %s in %.0f ms (engine process %s)", self.spec, load_ms, self.model.pid)
-                if self.on_loaded is not None:
-                    self.on_loaded(self)
             queue_ms = (time.monotonic() - job.enqueued) * 1000
             turn = job.turn
             if turn is None:

@@ -143,7 +143,7 @@ class ModelPool:
                     "model_too_large")
             model = ModelEngine(ref.path, self.config.n_ctx, self.config.n_threads, label=ref.spec,
                                 name=f"server-{ref.spec}")
-            lane = Lane(ref.spec, model, self.config.max_queue, self.energy, on_loaded=self._loaded)
+            lane = Lane(ref.spec, model, self.config.max_queue, self.energy)
             self._lanes[ref.spec] = lane
             return lane
 
@@ -185,10 +185,6 @@ class ModelPool:
         del self._lanes[victim.spec]
         victim.close()
         return True
-
-    def _loaded(self, lane: Lane) -> None:
-        if self.energy is not None:
-            self.energy.watch(lane.model.pid)
 
     def stop(self) -> None:
         """Refuse new requests and stop every turn now, without waiting (a signal handler calls it)."""
