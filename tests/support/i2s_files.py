@@ -33,9 +33,10 @@ GGUF_LINEAR = {"q_proj": "attn_q", "k_proj": "attn_k", "v_proj": "attn_v", "o_pr
 
 
 def i2s_gguf(path: Path, tr: Truth, arch: str, pre: str | None = None, permuted: bool = False,
-             template: str = "{{ 'BITNETAssistant' }}") -> Path:
+             template: str = "{{ 'BITNETAssistant' }}", rope_freqs: np.ndarray | None = None) -> Path:
     """A bitnet.cpp-style I2_S GGUF of `tr`: arch `bitnet-25`/`bitnet-b1.58` (Hugging Face row order) or
-    `llama` (q/k rows in llama.cpp's order when `permuted`). F16 embeddings, F32 norms."""
+    `llama` (q/k rows in llama.cpp's order when `permuted`). F16 embeddings, F32 norms; a float32
+    `rope_freqs.weight` (RoPE frequency factors, as Llama 3 files carry) when given."""
     spec, tok = tr.spec, tokenizer()
     w = GGUFWriter(path, arch)
     w.add_uint32(f"{arch}.vocab_size", spec.vocab)
@@ -75,6 +76,8 @@ def i2s_gguf(path: Path, tr: Truth, arch: str, pre: str | None = None, permuted:
                          GGMLQuantizationType.F32))
             plan.append((f"blk.{i}.ffn_sub_norm.weight", tr.floats[p + "mlp.ffn_sub_norm.weight"],
                          GGMLQuantizationType.F32))
+    if rope_freqs is not None:
+        plan.append(("rope_freqs.weight", rope_freqs.astype(np.float32), GGMLQuantizationType.F32))
     plan.append(("output_norm.weight", tr.floats["model.norm.weight"], GGMLQuantizationType.F32))
     if not spec.tied:
         plan.append(("output.weight", tr.floats["lm_head.weight"].astype(np.float16), GGMLQuantizationType.F16))

@@ -146,7 +146,7 @@ def i2s_output(path: Path, source: str, target: str, head_encoding: str, name: s
             if values is not None and rope_freqs_neutral(values, head_dim, theta):
                 dropped.append(f"{t.name} (plain RoPE frequencies, which llama.cpp computes itself)")
             elif plan.arch == "llama" and t.type_id == 0:
-                out.append(_copy(path, t, False))
+                out.append(_copy(path, t))
             else:
                 raise ConvertError(source, "it carries RoPE frequency factors that llama.cpp's bitnet graph would "
                                    "ignore", code="unsupported_model")

@@ -270,3 +270,18 @@ def test_a_relu2_model_needs_the_engine_patch(registry: Registry, sources: dict[
     assert err.value.code == "engine_lacks_patch" and RELU2_PATCH in str(err.value) and str(v.path) in str(err.value)
     check_activation(v.path, header, patches=[RELU2_PATCH])
     preflight(v.path)  # the engine Tern builds has the patch
+
+
+def test_llama_i2s_with_rope_frequency_factors_keeps_them(registry: Registry, tmp_path: Path) -> None:
+    """A llama-architecture I2_S file whose RoPE factors are not the plain ones llama.cpp computes itself:
+    the factors are copied as they are (llama.cpp's llama graph reads rope_freqs.weight)."""
+    tr = R.make_truth(LLAMA, 5)
+    factors = np.linspace(1.0, 8.0, LLAMA.head_dim // 2).astype(np.float32)
+    src = I.i2s_gguf(tmp_path / "falcon-i2s.gguf", tr, "llama", permuted=True, rope_freqs=factors)
+    v = convert_and_register(registry, src, name="with-rope-factors")
+    h = read_header(v.path)
+    t = next(t for t in h.tensors if t.name == "rope_freqs.weight")
+    assert t.type_name == "F32" and t.shape == factors.shape
+    with open(v.path, "rb") as f:
+        f.seek(h.data_start + t.offset)
+        assert np.array_equal(np.frombuffer(f.read(factors.nbytes), np.float32), factors)
