@@ -40,13 +40,16 @@ def ternary_fast_path(features: list[str], machine: str | None = None,
 def engine_manifest() -> dict[str, Any] | None:
     """What Tern's engine build wrote into llama_cpp (packaging/engine/build_wheel.py): the pinned
     sdist, its hash, the patches applied and the CMake flags. None for a stock llama-cpp-python."""
+    import importlib.util
     import json
-    from importlib.resources import files
+    from pathlib import Path
 
-    try:
-        text = files("llama_cpp").joinpath("tern_engine.json").read_text("utf-8")
-        manifest = json.loads(text)
-    except (OSError, ValueError, ModuleNotFoundError):
+    try:  # found, not imported: importing llama_cpp would load the engine's C library into the window
+        spec = importlib.util.find_spec("llama_cpp")
+        if spec is None or spec.origin is None:
+            return None
+        manifest = json.loads((Path(spec.origin).parent / "tern_engine.json").read_text("utf-8"))
+    except (OSError, ValueError, ImportError):
         return None
     return manifest if isinstance(manifest, dict) else None
 
