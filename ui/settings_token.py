@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal, Slot
@@ -17,16 +17,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBox
 
 from backend.hub.account import whoami
 from backend.hub.env import endpoint
+from ui.context import TokenStore
 from ui.jobs import Job, start_job
 
 Report = Callable[[str, float], None]
-
-
-class TokenStore(Protocol):
-    def get_hf_token(self) -> str | None: ...
-    def set_hf_token(self, token: str | None) -> str: ...
-    def location(self) -> str | None: ...
-    def storage(self) -> str: ...
 
 
 class TokenRow(QWidget):

@@ -10,6 +10,7 @@ write, so a bad cache costs a re-measurement, never a crash.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -25,7 +26,9 @@ _LOCK = threading.Lock()
 VERSION = 1
 
 
+@functools.cache
 def cpu_key() -> str:
+    """This machine's CPU as cache entries are filed under (read once: it cannot change while Tern runs)."""
     return f"{hardware.cpu_name()} | {hardware.logical_cpus()} logical | {hardware.physical_cores()} cores"
 
 

@@ -6,6 +6,7 @@ then given the theme's look: inline code on a tinted background, tables with rul
 
 from __future__ import annotations
 
+import functools
 import math
 
 from PySide6.QtCore import QSize, Qt
@@ -40,7 +41,13 @@ HEADING_SCALE = {1: 1.45, 2: 1.25, 3: 1.12}
 
 
 def mono_font(pixel_size: int = CODE_PX) -> QFont:
-    """Code's font: one whose glyphs really share one advance (ui.fonts.code_font), not Qt's fixedPitch flag."""
+    """Code's font: one whose glyphs really share one advance (ui.fonts.code_font), not Qt's fixedPitch flag.
+    Chosen once per size (the choice measures glyphs; every render of a streaming reply asks for it)."""
+    return QFont(_chosen_mono_font(pixel_size))
+
+
+@functools.cache
+def _chosen_mono_font(pixel_size: int) -> QFont:
     return code_font(pixel_size)
 
 

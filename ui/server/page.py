@@ -75,6 +75,9 @@ class ServerPage(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        # Fitting the columns measures this many rows (the newest, on top), not the whole log of up to 500:
+        # every answered request refits them, and measuring every cell stalled the window ~70 ms a request.
+        header.setResizeContentsPrecision(32)
         self.table.resizeColumnsToContents()  # empty, the columns fit their titles: no sideways scrolling at 800 px
         col.addWidget(self.table, 1)
         self.empty = QLabel("No requests yet. Turn the server on and point a client at its URL.", self)
