@@ -179,7 +179,7 @@ def add_pages(window: Any, ctx: AppContext, catalog: Any, sampler: Any = None) -
     library.chat_requested.connect(window.chat_with)
     library.demo_requested.connect(window.make_demo)
     library.settings_requested.connect(window.open_settings)
-    window.models_changed.connect(library.refresh_local)
+    window.models_changed.connect(library.registry_changed)
     window.loaded_model_changed.connect(library.set_loaded)
     library.set_loaded(window.loaded_spec())
     hint = first_model(catalog, n_ctx=settings.n_ctx)  # the model the welcome page suggests: highlighted here too

@@ -61,3 +61,19 @@ def test_threads_from_settings_say_so(qtbot, open_library, tiny_models):
     facts = facts_of(page)
     qtbot.waitUntil(lambda: "from Settings" in facts.threads.text(), timeout=10_000)
     assert facts.threads.text().startswith("Threads: 1 thread decode, 1 for prompts")
+
+
+def test_a_change_made_here_rebuilds_the_cards_once(qtbot, open_library, tiny_models):
+    """The window answers the Library's own change with a refresh of every page; the Library's cards (and the
+    facts each rebuild reads from every file) were already redrawn, and a change made elsewhere still is."""
+    ctx = AppContext()
+    register(ctx, tiny_models)
+    w, page = open_library(ctx)
+    reads: list[object] = []
+    real_read = page.facts.read
+    page.facts.read = lambda paths: (reads.append(paths), real_read(paths))[1]
+    page.changed()  # what a finished download, derivation, import or removal calls
+    assert len(reads) == 1
+    register(ctx, tiny_models, ("f16",))  # a variant made elsewhere (Compare's "Make F16 variant")
+    w.refresh_models()
+    assert len(reads) == 2 and len(page.local.cards["tiny"].variant_rows) == 2

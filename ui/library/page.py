@@ -73,6 +73,7 @@ class LibraryPage(QWidget):
         self.registry, self.store = registry, store
         self.catalog = catalog
         self._loaded = ""  # the spec the chat has loaded ("Loaded" on its card)
+        self._announcing = False
         self.tasks = Tasks(hub_token, self)
         self.inspector = Inspector(self.tasks, lambda: self.settings.n_ctx, self)
         self.downloads = DownloadManager(self.tasks, self.store, lambda: self.settings.n_ctx,
@@ -275,7 +276,17 @@ class LibraryPage(QWidget):
     def changed(self) -> None:
         """The registry changed here: redraw, and let the window refresh the chat's model list."""
         self.refresh_local()
-        self.models_changed.emit()
+        self._announcing = True  # the window's answer (`registry_changed`) comes back during the emit
+        try:
+            self.models_changed.emit()
+        finally:
+            self._announcing = False
+
+    def registry_changed(self) -> None:
+        """The registry changed elsewhere (the demo, Compare, the chat): redraw. The window's echo of a change
+        made here is skipped: the cards were just rebuilt, and each rebuild re-reads every variant's facts."""
+        if not self._announcing:
+            self.refresh_local()
 
     # -- downloads ------------------------------------------------------------------------------
     def download(self, info: FileInfo) -> None:
