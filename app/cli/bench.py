@@ -24,8 +24,7 @@ from typing import Any
 from app import __version__
 from app.context import AppContext
 from backend import units
-from backend.bench.bandwidth import Bandwidth
-from backend.bench.bandwidth import cached as cached_bandwidth
+from backend.bench.bandwidth import Bandwidth, machine_bandwidth
 from backend.bench.bandwidth import measure as measure_bandwidth
 from backend.bench.export import write_csv, write_json
 from backend.bench.history import BenchHistory
@@ -122,11 +121,8 @@ def run(args: argparse.Namespace) -> int:
                         "For example: tern bench demo --runs 5")
     pair = resolve_pair(ctx.registry, args.ternary, args.f16)
     meter = default_meter(ctx.settings.sampler_hz, ctx.settings.cpu_watts_per_core)
-    machine = cached_bandwidth()
-    if machine is None or not machine.stream_gbs:
-        print("… measuring this computer's memory bandwidth (once; a streaming read test, about a second)",
-              file=sys.stderr, flush=True)
-        machine = measure_bandwidth()
+    machine = machine_bandwidth(lambda: print("… measuring this computer's memory bandwidth (once; a streaming "
+                                              "read test, about a second)", file=sys.stderr, flush=True))
     runner = Runner(pair, config, history=history, meter=meter, listener=progress_printer(pair, config),
                     tern_version=__version__, bandwidth=machine)
     t0 = time.monotonic()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -144,26 +145,27 @@ def note_decode(gbs: float | None, how: str, bytes_per_token: int) -> Bandwidth 
     return bw if bw.gb_per_s else None
 
 
-def measure(client: Any | None = None) -> Bandwidth:
-    """Run the streaming test in an engine process (a fresh one unless `client` is given) and keep it.
-    Blocks for about a second; run it off the GUI thread."""
+def measure() -> Bandwidth:
+    """Run the streaming test in a fresh engine process and keep it. Blocks for about a second; run it off
+    the GUI thread."""
     from backend.engine.client import EngineClient
     from backend.engine.hardware import logical_cpus
 
-    own = client is None
-    engine = client or EngineClient("bandwidth")
+    engine = EngineClient("bandwidth")
     try:
         engine.start()
         result = engine.bandwidth(logical_cpus())
     finally:
-        if own:
-            engine.close()
+        engine.close()
     return store_stream(result)
 
 
-def machine_bandwidth(measure_if_missing: bool = True) -> Bandwidth | None:
-    """The stored figure, measuring the streaming test first if there is none yet."""
+def machine_bandwidth(announce: Callable[[], None] | None = None) -> Bandwidth | None:
+    """This machine's bandwidth for the roofline: the stored figure, after running the streaming test once
+    (`announce` first says so) when there is none yet."""
     bw = cached()
-    if (bw is None or not bw.stream_gbs) and measure_if_missing:
+    if bw is None or not bw.stream_gbs:
+        if announce is not None:
+            announce()
         bw = measure()
-    return bw if bw and bw.gb_per_s else None
+    return bw

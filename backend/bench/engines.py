@@ -102,10 +102,6 @@ class EnginePair:
         if engine is not None:
             engine.close()
 
-    def cancel(self) -> None:
-        for engine in list(self.engines.values()):
-            engine.cancel()
-
     def close(self) -> None:
         for role in list(self.engines):
             self.close_side(role)

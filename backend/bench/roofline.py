@@ -47,10 +47,6 @@ class WeightTraffic:
     head_tied: bool
     linear_type: str  # the encoding of the bulk of the weights ("TQ2_0", "F16", …)
 
-    @property
-    def linear_bits(self) -> float | None:
-        return bits_per_weight(self.linear_type)
-
     def gb_per_s(self, tokens_per_s: float | None) -> float | None:
         """GB/s the weights stream at when decoding at `tokens_per_s`."""
         return tokens_per_s * self.total / 1e9 if tokens_per_s else None

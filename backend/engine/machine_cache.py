@@ -61,28 +61,20 @@ class JsonCache:
             return {}
         return doc["machines"]
 
-    def get(self, key: str, machine: str | None = None) -> dict[str, Any] | None:
+    def get(self, key: str) -> dict[str, Any] | None:
         with _LOCK:
-            entry = self._read().get(machine or cpu_key(), {}).get(key)
+            entry = self._read().get(cpu_key(), {}).get(key)
         return entry if isinstance(entry, dict) else None
 
-    def put(self, key: str, value: dict[str, Any], machine: str | None = None) -> None:
+    def put(self, key: str, value: dict[str, Any]) -> None:
         with _LOCK:
             machines = self._read()
-            mine = machines.get(machine or cpu_key())
+            mine = machines.get(cpu_key())
             if not isinstance(mine, dict):
-                mine = machines[machine or cpu_key()] = {}
+                mine = machines[cpu_key()] = {}
             mine[key] = value
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps({"version": VERSION, "machines": machines}, indent=1), encoding="utf-8")
             os.replace(tmp, self.path)
 
-    def remove(self, key: str, machine: str | None = None) -> None:
-        with _LOCK:
-            machines = self._read()
-            mine = machines.get(machine or cpu_key())
-            if isinstance(mine, dict) and mine.pop(key, None) is not None:
-                tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-                tmp.write_text(json.dumps({"version": VERSION, "machines": machines}, indent=1), encoding="utf-8")
-                os.replace(tmp, self.path)

@@ -122,14 +122,6 @@ def calibrate(client: Any, path: str | Path, rid: int | None = None,
     return cal
 
 
-def forget(path: str | Path) -> None:
-    """Drop the calibration of `path` on this machine (the next automatic load measures again)."""
-    try:
-        CACHE.remove(file_key(path))
-    except OSError:
-        pass
-
-
 def calibrate_file(path: str | Path, cancel: threading.Event | None = None,
                    progress: Callable[[int, int, str], None] | None = None, n_ctx: int = 512,
                    candidates: list[int] | None = None) -> Calibration:

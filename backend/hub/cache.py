@@ -106,15 +106,6 @@ def cached_commit(cache: Path, repo: str, revision: str = "main") -> str | None:
     return commit.lower() if HEX40.fullmatch(commit.lower()) else None
 
 
-def cached_files(cache: Path, repo: str) -> list[Path]:
-    """Every file of `repo` in the cache's snapshot of `main` (empty when none is cached)."""
-    commit = cached_commit(cache, repo)
-    if commit is None:
-        return []
-    snap = inside(cache, repo_dir(cache, repo) / "snapshots" / commit)
-    return sorted(p for p in snap.rglob("*") if p.is_file()) if snap.exists() else []
-
-
 @dataclass
 class PendingDownload:
     """A partial download on disk: enough to resume it after a restart."""

@@ -38,8 +38,6 @@ INDEX = "model.safetensors.index.json"
 # tokenizer_config.json and tokenizer.json); special_tokens_map.json and generation_config.json are not read,
 # so they are not downloaded (the end-of-turn token is taken from the chat template and the vocabulary).
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
-KIND_LABEL = {"packed-bitlinear": "packed ternary", "packed-autobitlinear": "packed ternary",
-              "master-weights": "BF16 master weights", "ternary-floats": "ternary floats", "i2_s": "I2_S"}
 
 
 @dataclass(frozen=True)

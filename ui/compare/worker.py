@@ -209,15 +209,14 @@ class CompareWorker(QObject):
 
     def _bandwidth(self, rid: int) -> Bandwidth | None:
         """This machine's bandwidth for the roofline, measured once before the first benchmark."""
-        machine = bandwidth.cached()
-        if (machine is None or not machine.stream_gbs) and not self._cancel.is_set():
-            self.event.emit(rid, RunEvent("phase", None, "measuring this computer's memory bandwidth (once, about "
-                                                         "a second)"))
-            try:
-                machine = bandwidth.measure()
-            except Exception as e:  # the roofline's share then reads "—" with the reason
-                log.info("the bandwidth test failed: %s", e)
-        return machine
+        if self._cancel.is_set():
+            return bandwidth.cached()
+        try:
+            return bandwidth.machine_bandwidth(lambda: self.event.emit(rid, RunEvent(
+                "phase", None, "measuring this computer's memory bandwidth (once, about a second)")))
+        except Exception as e:  # the roofline's share then reads "—" with the reason
+            log.info("the bandwidth test failed: %s", e)
+            return bandwidth.cached()
 
     def _history(self) -> BenchHistory:
         return BenchHistory(self.store)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 from gguf import GGMLQuantizationType, quants
 
-QK_I2S = 128
 QK_K = 256
 I2S_TAIL = 32  # the float32 scale and its padding after the packed codes
 

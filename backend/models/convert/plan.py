@@ -24,7 +24,6 @@ LLAMA_ARCHS = {"LlamaForCausalLM"}
 LINEAR = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
           "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
           "mlp.down_proj": "ffn_down"}
-NORMS = {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
 # BitNet sub-norms: 2B-4T's names, then 1bitLLM's.
 SUB_NORMS = {"attn_sub_norm": ("self_attn.attn_sub_norm", "self_attn.inner_attn_ln"),
              "ffn_sub_norm": ("mlp.ffn_sub_norm", "mlp.ffn_layernorm")}
