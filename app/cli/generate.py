@@ -67,7 +67,13 @@ def run(args: argparse.Namespace) -> int:
         # --json carries the reply's energy as Compare measures it (the same meter); started before the load so
         # the sampler has idle readings from before the reply to subtract
         meter = default_meter(ctx.settings.sampler_hz, ctx.settings.cpu_watts_per_core) if out_json else None
-        model = ModelEngine(path, n_ctx=args.ctx or ctx.settings.n_ctx, n_threads=threads, name="cli")
+        def calibrating(step: int, _steps: int, _what: str) -> None:  # a model's first load here measures threads
+            if step == 0:
+                print(f"tern: measuring the best thread count for {path.name} on this computer (once per model, "
+                      "a few seconds)…", file=sys.stderr, flush=True)
+
+        model = ModelEngine(path, n_ctx=args.ctx or ctx.settings.n_ctx, n_threads=threads, name="cli",
+                            on_calibration=calibrating)
         try:
             with _closing(meter):
                 return _generate(model, prompt, system, params, args.raw, out_json, meter)

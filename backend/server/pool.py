@@ -9,6 +9,7 @@ still does not fit the request gets 503 with the figures.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -142,7 +143,7 @@ class ModelPool:
                     "start the server with a shorter context (--ctx), or use a smaller encoding such as TQ1_0.",
                     "model_too_large")
             model = ModelEngine(ref.path, self.config.n_ctx, self.config.n_threads, label=ref.spec,
-                                name=f"server-{ref.spec}")
+                                name=f"server-{ref.spec}", on_calibration=functools.partial(_calibrating, ref.spec))
             lane = Lane(ref.spec, model, self.config.max_queue, self.energy)
             self._lanes[ref.spec] = lane
             return lane
@@ -201,3 +202,10 @@ class ModelPool:
             lanes, self._lanes = list(self._lanes.values()), {}
         for lane in lanes:
             lane.close(timeout)
+
+
+def _calibrating(spec: str, step: int, _steps: int, _what: str) -> None:
+    """A model's first load on this machine measures its threads first: the console says why it waits."""
+    if step == 0:
+        log.info("measuring the best thread count for %s on this computer (its first load here; once, a few "
+                 "seconds)", spec)

@@ -36,6 +36,10 @@ def test_generate_streams_text_and_prints_figures(tiny: Path) -> None:
     assert len(r.stdout.strip()) > 0
     assert SYNTHETIC_LABEL in r.stderr
     assert "12 tokens" in r.stderr and "decode" in r.stderr and "tok/s" in r.stderr
+    # the model's first load on this computer measured its threads, and said so; the next one does not
+    assert f"measuring the best thread count for {tiny.name} on this computer" in r.stderr
+    again = tern("generate", str(tiny), "--prompt", "Hello", "-n", "4")
+    assert again.returncode == 0 and "measuring the best thread count" not in again.stderr
 
 
 def test_generate_json_events(tiny: Path) -> None:
