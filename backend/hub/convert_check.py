@@ -28,16 +28,12 @@ from backend.hub.names import check_repo
 from backend.hub.remote import HttpRangeSource, Inspection
 from backend.hub.verdict import CONVERTS, NOT_CONVERTIBLE, Verdict
 from backend.models.convert import ConvertError, ConvertVerdict, check_i2s, check_safetensors
+from backend.models.convert.plan import SMALL_FILES
 from backend.models.convert.safetensors import STFile
 from backend.models.convert.safetensors import parse_header as parse_st_header
 from backend.models.gguf_header import GGUFHeader
 
 SMALL_MAX = 1 << 20  # config.json, an index: anything bigger is not what it claims to be
-INDEX = "model.safetensors.index.json"
-# What a conversion reads besides the weights: gguf-py's vocab helpers read these (special ids come from
-# tokenizer_config.json and tokenizer.json); special_tokens_map.json and generation_config.json are not read,
-# so they are not downloaded (the end-of-turn token is taken from the chat template and the vocabulary).
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
 
 
 @dataclass(frozen=True)
@@ -68,7 +64,7 @@ def safetensors_files(listing: RepoListing) -> SafetensorsRepo:
     names = {f.name: f for f in listing.files}
     weights = sorted((f for f in listing.files if "/" not in f.name and is_safetensors_name(f.name)),
                      key=lambda f: f.name)
-    small = [names[n] for n in ("config.json", INDEX, *TOKENIZER_FILES) if n in names]
+    small = [names[n] for n in SMALL_FILES if n in names]
     return SafetensorsRepo(listing.repo, weights, small)
 
 
@@ -108,14 +104,8 @@ def _json(data: bytes, where: str) -> dict[str, Any]:
 def verdict_of(v: ConvertVerdict) -> Verdict:
     """The converter's verdict in the words a row, a search result and `tern models inspect` show."""
     if not v.convertible:
-        why = "; ".join(v.reasons)
-        fallback = f". {v.f16_fallback}" if v.f16_fallback else ""
-        return Verdict(NOT_CONVERTIBLE, f"cannot be converted here: {why}{fallback}", "unknown", True)
-    parts = [f"{units.size(v.download_bytes)} download" if v.download_bytes else "",
-             f"{units.size(v.output_bytes)} on disk" if v.output_bytes else "",
-             f"needs ≈ {units.memory(v.ram.need_bytes)} RAM" if v.ram else ""]
-    return Verdict(CONVERTS, "runs here — converted on this computer (" + ", ".join(p for p in parts if p) + ")",
-                   "TQ2_0", True)
+        return Verdict(NOT_CONVERTIBLE, v.text, "unknown", True)
+    return Verdict(CONVERTS, f"runs here — {v.text}", "TQ2_0", True)
 
 
 def refusal(repo: str, filename: str, reason: str, n_ctx: int) -> Inspection:

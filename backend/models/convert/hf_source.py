@@ -163,7 +163,6 @@ def hf_output(folder: Path, source: str, target: str, head_encoding: str, name: 
     info = {"kind": kind, "kind_text": P.KIND_TEXT[kind], "arch": plan.hp.arch, "activation": plan.hp.act,
             "hf_architecture": plan.hf_arch, "tokenizer_pre": vocab.pre, "chat_template": bool(vocab.chat_template),
             "eot_token_id": vocab.special_ids.get("eot"), "head_encoding": HEAD_ENCODINGS[head_encoding].name}
-    inputs = [*files, *(folder / n for n in ("config.json", "model.safetensors.index.json", "tokenizer.json",
-                                             "tokenizer_config.json", "chat_template.jinja") if (folder / n).is_file())]
+    inputs = [*files, *(folder / n for n in P.SMALL_FILES if (folder / n).is_file())]
     return Output(kind, plan.hp.arch, out, keys, inputs, info)
 

@@ -28,6 +28,12 @@ LINEAR = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn
 SUB_NORMS = {"attn_sub_norm": ("self_attn.attn_sub_norm", "self_attn.inner_attn_ln"),
              "ffn_sub_norm": ("mlp.ffn_sub_norm", "mlp.ffn_layernorm")}
 IGNORED_SUFFIXES = ("rotary_emb.inv_freq",)
+# What a conversion reads besides the weights (gguf-py's vocab helpers read the tokenizer files; special ids
+# come from tokenizer_config.json and tokenizer.json). special_tokens_map.json and generation_config.json are
+# not read, so they are not downloaded (the end-of-turn token comes from the chat template and the vocabulary).
+CONFIG, INDEX = "config.json", "model.safetensors.index.json"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
+SMALL_FILES = (CONFIG, INDEX, *TOKENIZER_FILES)
 
 # Kinds of checkpoint (how the linear weights are stored).
 PACKED_BITLINEAR = "packed-bitlinear"  # uint8 + weight_scale, W = t ÷ scale

@@ -27,7 +27,6 @@ from backend.models.gguf_header import GGUFHeader
 from backend.models.ram_fit import RamFit, kv_bytes, ram_fit
 
 ALIGN = 32
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "config.json")
 
 
 @dataclass
@@ -98,7 +97,7 @@ def check_safetensors(source: str, config: dict[str, Any], headers: dict[str, ST
     """The verdict for a safetensors repo from its config, headers and file list (no weights read)."""
     v = ConvertVerdict(source, False)
     tensors = {n: t for h in headers.values() for n, t in h.tensors.items()}
-    v.download_bytes = sum(s for f, s in file_sizes.items() if f.endswith(".safetensors") or f in TOKENIZER_FILES)
+    v.download_bytes = sum(s for f, s in file_sizes.items() if f.endswith(".safetensors") or f in P.SMALL_FILES)
     if not headers:
         v.reasons.append("it holds no weights (no *.safetensors file)")
         return v
