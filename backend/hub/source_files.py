@@ -100,6 +100,7 @@ def remove_sources(cache: Path, repo: str, commit: str, names: list[str] | None 
     snapshot uses, partial downloads. Returns the names removed. Files not in the note stay."""
     known = noted(repo)
     removed = []
+    pending = [p for p in hc.pending_downloads() if p.repo == repo]  # read once: each read checks every note
     for name in [n for n in (names if names is not None else list(known)) if n in known]:
         blob_name = known[name]
         pointer = hc.pointer_path(cache, repo, commit, name)
@@ -108,8 +109,8 @@ def remove_sources(cache: Path, repo: str, commit: str, names: list[str] | None 
             pointer.unlink()
         if blob.exists() and not hc.blob_referenced(blob, ignoring=set()):
             blob.unlink()
-        for p in hc.pending_downloads():
-            if p.repo == repo and p.filename == name:
+        for p in pending:
+            if p.filename == name:
                 p.forget(delete_partial=True)
         hc.incomplete_path(cache, repo, blob_name).unlink(missing_ok=True)
         known.pop(name)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 from backend.errors import TernError
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+from backend.text import printable
 
 
 def clean(text: object, limit: int = 200) -> str:
-    """A string from a file, safe to print: control characters removed, length bounded."""
-    s = _CONTROL.sub("", str(text))
+    """A string from a file, safe to print (backend.text.printable: escape sequences, control characters and
+    bidirectional overrides removed), its length bounded."""
+    s = printable(str(text))
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
