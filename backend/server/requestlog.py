@@ -7,11 +7,14 @@ log view) on the thread that finished the request; subscribers must not block.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from backend import units
 
 log = logging.getLogger("tern.server")
 
@@ -42,17 +45,14 @@ class RequestRecord:
         if self.finish_reason:
             parts.append(f"finish: {self.finish_reason}")
         if self.outcome == "ok" or self.completion_tokens:
-            parts.append(f"TTFT {_num(self.ttft_ms, '{:,.0f} ms')}")
-            parts.append(f"decode {_num(self.decode_tps, '{:,.1f} tok/s')}")
-            parts.append(f"{_num(self.j_per_token, '{:.3g}')} J/token"
-                         + (f" ({self.energy_label})" if self.j_per_token is not None and self.energy_label else ""))
+            parts.append(f"TTFT {units.ms(self.ttft_ms)}")
+            parts.append(f"decode {units.tps(self.decode_tps)}")
+            energy = units.per_token(self.j_per_token)
+            parts.append(f"energy {energy}" + (f" ({self.energy_label})"
+                                                if self.j_per_token is not None and self.energy_label else ""))
         if self.outcome != "ok":
             parts.append(f"{self.outcome}: {self.message}" if self.message else self.outcome)
         return " · ".join(parts)
-
-
-def _num(v: float | None, fmt: str) -> str:
-    return "—" if v is None else fmt.format(v)
 
 
 class RequestLog:
@@ -63,7 +63,7 @@ class RequestLog:
 
     def add(self, record: RequestRecord) -> None:
         if not record.t:
-            record = RequestRecord(**{**record.__dict__, "t": time.time()})
+            record = dataclasses.replace(record, t=time.time())
         with self._lock:
             self._records.append(record)
             listeners = list(self._listeners)
