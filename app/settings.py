@@ -19,11 +19,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from backend.chat.context import MAX_CTX, MIN_CTX
 from backend.paths import paths
 
 log = logging.getLogger("tern.settings")
 THEMES = ("system", "light", "dark")
-MAX_THREADS = max(64, 2 * (os.cpu_count() or 1))  # the Settings dialog's own limit
+MAX_THREADS = max(64, 2 * (os.cpu_count() or 1))  # a stored value past this is damage (the dialog offers fewer)
 
 
 def _in_range(lo: float, hi: float) -> Callable[[Any], bool]:
@@ -33,7 +34,7 @@ def _in_range(lo: float, hi: float) -> Callable[[Any], bool]:
 # What a stored value must be, beyond its type (the type is the default's).
 VALID: dict[str, Callable[[Any], bool]] = {
     "threads": _in_range(0, MAX_THREADS),
-    "n_ctx": _in_range(256, 131072),
+    "n_ctx": _in_range(MIN_CTX, MAX_CTX),
     "theme": lambda v: v in THEMES,
     "sampler_hz": _in_range(0.5, 100.0),
     "cpu_watts_per_core": _in_range(0.0, 200.0),

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend.store_connection import MemoryConnection, connect_file, explain, memory_copy, storage_failure
+from backend.store_connection import (
+    LOW_DISK_BYTES,
+    MemoryConnection,
+    connect_file,
+    explain,
+    memory_copy,
+    storage_failure,
+)
 
 MIGRATIONS: list[str] = [
     # 1: the first schema
@@ -108,7 +115,6 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-LOW_DISK_BYTES = 64 * 1024  # less free space than this and the next save would fail: call the disk full
 
 # Message states. A reply is written while it streams ("streaming"); one left "streaming" when
 # Tern starts was cut off by a crash or a kill, and becomes "interrupted".

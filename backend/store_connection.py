@@ -41,13 +41,16 @@ def storage_failure(e: BaseException) -> str | None:
     return None
 
 
+LOW_DISK_BYTES = 64 * 1024  # less free space than this and the next save would fail: call the disk full
+
+
 def explain(reason: str, path: Path) -> str:
     """Say more exactly why `path` cannot be written, from the file system (SQLite's codes overlap)."""
     folder = path.parent
     try:
         if os.statvfs(folder).f_flag & os.ST_RDONLY:
             return "the disk holding the database is mounted read-only"
-        if shutil.disk_usage(folder).free < 64 * 1024:
+        if shutil.disk_usage(folder).free < LOW_DISK_BYTES:
             return "the disk is full"
         if not os.access(folder, os.W_OK):
             return "the database's folder is read-only"

@@ -19,6 +19,8 @@ from typing import Any
 
 from backend.errors import TernError
 
+MIN_CTX, MAX_CTX = 256, 131072  # the context lengths Tern loads a model with (Settings, load options, the server)
+
 TRUNCATE_MIDDLE, ROLLING, STOP = "truncate_middle", "rolling", "stop"
 DEFAULT_POLICY = TRUNCATE_MIDDLE
 POLICIES: dict[str, str] = {

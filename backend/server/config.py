@@ -10,6 +10,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from backend.chat.context import MIN_CTX
 from backend.errors import TernError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -73,8 +74,8 @@ class ServerConfig:
                 raise ServerConfigError(
                     f"{origin!r} is not a browser origin.", "Write it as scheme://host[:port], e.g. http://localhost:3000."
                 )
-        if self.n_ctx < 256:
-            raise ServerConfigError(f"A context of {self.n_ctx} tokens is too short.", "Use --ctx 256 or more.")
+        if self.n_ctx < MIN_CTX:
+            raise ServerConfigError(f"A context of {self.n_ctx} tokens is too short.", f"Use --ctx {MIN_CTX} or more.")
         if self.max_queue < 0:
             raise ServerConfigError(f"A queue of {self.max_queue} requests is not possible.", "Use 0 or more.")
         if self.n_threads < 0:

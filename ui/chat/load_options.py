@@ -11,10 +11,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSpinBox, QToolButton, QWidget
 
+from backend.chat.context import MAX_CTX, MIN_CTX
 from backend.engine.hardware import logical_cpus
 from ui import theme
-
-MIN_CTX, MAX_CTX = 256, 131072
 
 
 class LoadOptions(QFrame):
