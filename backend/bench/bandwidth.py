@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from backend import units
 from backend.engine.machine_cache import JsonCache
 
 CACHE = JsonCache("bandwidth.json")
@@ -112,9 +113,9 @@ class Bandwidth:
 
 
 def stream_label(r: dict[str, Any]) -> str:
-    llc = f", {r['bytes'] // max(1, r['llc']) }× the {r['llc'] >> 20} MB last-level cache" if r.get("llc") else ""
-    return (f"streaming read test: numpy, {r['threads']} thread{'s' if r['threads'] != 1 else ''}, "
-            f"{r['bytes'] >> 20} MB buffer{llc}, best of {r['passes']}")
+    llc = f", {r['bytes'] // max(1, r['llc'])}× the {units.memory(r['llc'])} last-level cache" if r.get("llc") else ""
+    return (f"streaming read test: numpy, {units.count(int(r['threads']), 'thread')}, "
+            f"{units.memory(r['bytes'])} buffer{llc}, best of {r['passes']}")
 
 
 def cached() -> Bandwidth | None:

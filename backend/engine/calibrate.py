@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from backend import units
 from backend.engine import hardware
 
 MARGIN = 0.05  # another thread count must beat the default by more than this to be chosen
@@ -96,7 +97,7 @@ class Calibrator:
                 for t in counts if rnd % 2 == 0 else counts[::-1]:
                     if self.cancelled():
                         return None
-                    self.progress(step, total, f"decode with {t} thread{'s' if t != 1 else ''}")
+                    self.progress(step, total, f"decode with {units.count(t, 'thread')}")
                     decode[t] = max(decode.get(t, 0.0), self._decode_rate(t, default))
                     step += 1
             best_decode = max(decode.values())
@@ -106,7 +107,7 @@ class Calibrator:
                 for t in counts if rnd % 2 == 0 else counts[::-1]:
                     if self.cancelled():
                         return None
-                    self.progress(step, total, f"prompt with {t} thread{'s' if t != 1 else ''}")
+                    self.progress(step, total, f"prompt with {units.count(t, 'thread')}")
                     prompt[t] = max(prompt.get(t, 0.0), self._prompt_rate(default, t, n_prompt))
                     step += 1
         finally:
