@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.models_hub import run_cancellable, run_catalog, run_download, run_inspect, run_search, token_args
-from app.cli.models_threads import facts_lines, run_calibrate, variant_facts
+from app.cli.models_threads import facts_lines, run_calibrate
 from app.cli.output import emit_json
 from app.context import AppContext
+from backend.engine.threads import variant_facts
 from backend.errors import TernError
 from backend.hub import (
     pending_downloads,

@@ -24,14 +24,6 @@ class CalibrateError(TernError):
     code = "calibrate_failed"
 
 
-def variant_facts(path: Any, setting: int) -> dict[str, Any]:
-    """Threads a load would use (and why), and the weight bytes one decoded token reads."""
-    traffic, why = traffic_of(path)
-    return {"threads": threads.choose(path, setting).to_dict(),
-            "weights_per_token": traffic.to_dict() if traffic else None,
-            **({"weights_per_token_unavailable": why} if traffic is None else {})}
-
-
 def facts_lines(path: Any, setting: int) -> list[str]:
     traffic, why = traffic_of(path)
     choice = threads.choose(path, setting)

@@ -94,17 +94,31 @@ def cached(path: str | Path) -> Calibration | None:
         return None
 
 
-def choose(path: str | Path, setting: int | None) -> ThreadChoice:
-    """The threads a load of `path` uses: the setting's count, else the calibration's, else the default."""
+def choose(path: str | Path, setting: int | None, cal: Calibration | None = None) -> ThreadChoice:
+    """The threads a load of `path` uses: the setting's count, else the calibration's (`cal` when the caller
+    has read it already), else the default."""
     if setting and setting > 0:
         n = hardware.bound_threads(setting)
         return ThreadChoice(n, n, SETTINGS)
-    cal = cached(path)
+    cal = cal or cached(path)
     if cal is not None:
         return ThreadChoice(hardware.bound_threads(cal.n_threads), hardware.bound_threads(cal.n_threads_batch),
                             CALIBRATED, cal)
     n = hardware.bound_threads(0)
     return ThreadChoice(n, n, DEFAULT)
+
+
+def variant_facts(path: str | Path, setting: int | None) -> dict[str, Any]:
+    """What a model file's card and `tern models list --json` show: the threads a load would use and why,
+    whether a calibration is kept (`kept`, also when Settings name a count), and the weight bytes one decoded
+    token reads (backend.bench.roofline)."""
+    from backend.bench.roofline import traffic_of
+
+    cal = cached(path)
+    traffic, why = traffic_of(path)
+    return {"threads": choose(path, setting, cal).to_dict(), "kept": cal is not None,
+            "weights_per_token": traffic.to_dict() if traffic else None,
+            **({"weights_per_token_unavailable": why} if traffic is None else {})}
 
 
 def calibrate(client: Any, path: str | Path, rid: int | None = None,

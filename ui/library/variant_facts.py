@@ -41,7 +41,7 @@ def threads_line(facts: dict[str, Any]) -> tuple[str, str]:
     text = f"Threads: {choice.text}"
     if facts.get("kept") and choice.source == "settings":
         text += " (a calibration is kept for Automatic)"
-    tip = cal.figures() if cal else "Measured the first time the model runs with Threads: Automatic, or now."
+    tip = "Measured the first time the model runs with Threads: Automatic, or now."
     if cal:
         gain_d, gain_p = cal.gain()
         tip = (f"Measured on this computer in {cal.seconds:.1f} s (best of {cal.rounds} rounds): {cal.figures()}.\n"
@@ -124,16 +124,9 @@ class FactsController(QObject):
         setting = int(self.threads_setting() or 0)
 
         def work(_report: Report, _cancel: threading.Event) -> dict[Path, dict[str, Any]]:
-            from backend.bench.roofline import traffic_of
-            from backend.engine import threads
+            from backend.engine.threads import variant_facts
 
-            out = {}
-            for p in paths:
-                traffic, why = traffic_of(p)
-                out[p] = {"threads": threads.choose(p, setting).to_dict(), "kept": threads.cached(p) is not None,
-                          "weights_per_token": traffic.to_dict() if traffic else None,
-                          "weights_per_token_unavailable": why}
-            return out
+            return {p: variant_facts(p, setting) for p in paths}
 
         if paths:
             self.tasks.start("variant-facts", work, self.loaded.emit)
