@@ -127,7 +127,8 @@ class ChatView(QScrollArea):
         self._after_change()
         self.scroll_to_bottom()
 
-    def _add(self, message: Message) -> MessageWidget:
+    def _add(self, message: Message, index: int | None = None) -> MessageWidget:
+        """A widget for `message`, wired, at `index` in the column (default: last, above the stretch)."""
         w = MessageWidget(message, self.column)
         w.edit_submitted.connect(self.edit_submitted)
         w.regenerate_requested.connect(self.regenerate_requested)
@@ -135,7 +136,7 @@ class ChatView(QScrollArea):
         w.delete_requested.connect(self.delete_requested)
         w.version_requested.connect(self.version_requested)
         w.set_bubble_width(self._bubble_width())
-        self.col.insertWidget(self.col.count() - 1, w)
+        self.col.insertWidget(self.col.count() - 1 if index is None else index, w)
         self.widgets[message.id] = w
         return w
 
@@ -149,18 +150,13 @@ class ChatView(QScrollArea):
 
     def insert(self, message: Message) -> MessageWidget:
         """Show `message` in its place by id (a deleted message put back)."""
-        w = self.widgets.get(message.id) or MessageWidget(message, self.column)
-        if message.id not in self.widgets:
-            self.widgets[message.id] = w
-            w.edit_submitted.connect(self.edit_submitted)
-            w.regenerate_requested.connect(self.regenerate_requested)
-            w.continue_requested.connect(self.continue_requested)
-            w.delete_requested.connect(self.delete_requested)
-            w.version_requested.connect(self.version_requested)
-            w.set_bubble_width(self._bubble_width())
-        later = [mid for mid in self.widgets if mid > message.id and mid != message.id]
+        later = [mid for mid in self.widgets if mid > message.id]
         index = self.col.indexOf(self.widgets[min(later)]) if later else self.col.count() - 1
-        self.col.insertWidget(index, w)
+        w = self.widgets.get(message.id)
+        if w is None:
+            w = self._add(message, index)
+        else:
+            self.col.insertWidget(index, w)
         self.widgets = dict(sorted(self.widgets.items()))
         self._after_change()
         return w
