@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from backend.chat.choices import SYNTHETIC_LABEL
 from ui import theme
+from ui.scroll_page import scroll_page
 
 ABOUT = ("Tern runs 1.58-bit (ternary) language models on this computer — no account, no cloud, and no "
          "internet once a model is downloaded. It measures what ternary weights buy you in memory, speed "
@@ -62,14 +62,7 @@ class WelcomePage(QWidget):
         self.setObjectName("WelcomePage")
         page = QVBoxLayout(self)
         page.setContentsMargins(0, 0, 0, 0)
-        self.scroll = QScrollArea(self)
-        self.scroll.setObjectName("WelcomeScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        body = QWidget(self.scroll)
-        body.setObjectName("WelcomeBody")
-        self.scroll.setWidget(body)
+        self.scroll, body = scroll_page(self, "Welcome", sideways=False)
         self.scroll.viewport().setAutoFillBackground(False)
         body.setAutoFillBackground(False)
         page.addWidget(self.scroll)

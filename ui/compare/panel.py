@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from backend.bench.history import BenchHistory
 from backend.bench.pairing import Pair
@@ -31,6 +31,7 @@ from ui.compare.pair_picker import PairPicker
 from ui.compare.paper_view import PaperView
 from ui.compare.side_by_side import SideBySide
 from ui.compare.worker import BENCH, FAIR, RACE, CompareJob, CompareWorker, Prepared
+from ui.scroll_page import scroll_page
 from ui.server_thread import serve
 
 log = logging.getLogger("tern.ui.compare")
@@ -74,14 +75,7 @@ class ComparePanel(QWidget):
         # In a short window (800×500) the page scrolls rather than squeeze the replies' figures out of sight.
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        self.scroll = QScrollArea(self)
-        self.scroll.setObjectName("CompareScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        body = QWidget(self.scroll)
-        body.setObjectName("CompareBody")
-        self.scroll.setWidget(body)
+        self.scroll, body = scroll_page(self, "Compare", sideways=False)
         outer.addWidget(self.scroll)
         lay = QVBoxLayout(body)
         self.picker = PairPicker(body)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
 
 from backend.hub import Catalog, HubOffline, Inspection, RateLimited
 from ui.library.cards import CatalogCard, FileCard, IncompatibleCard, SearchCard
@@ -22,6 +22,7 @@ from ui.library.search_results import SearchResults
 from ui.library.style import set_kind
 from ui.library.tasks import Tasks
 from ui.library.widgets import button, label, section
+from ui.scroll_page import scroll_page
 
 OK, OFFLINE, UNREACHABLE = "ok", "offline", "unreachable"
 
@@ -80,13 +81,8 @@ class DiscoverView(QWidget):
         self.strip.action.connect(self._strip_action)
         outer.addWidget(self.strip)
 
-        self.scroll = QScrollArea(self)
-        self.scroll.setObjectName("LibScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll, body = scroll_page(self, "Lib")
         self.scroll.verticalScrollBar().valueChanged.connect(lambda _v: self.schedule_checks())
-        body = QWidget(self.scroll)
-        body.setObjectName("LibBody")
         self.col = QVBoxLayout(body)
         self.col.setContentsMargins(0, 4, 6, 24)
         self.col.setSpacing(10)
@@ -99,7 +95,6 @@ class DiscoverView(QWidget):
         self.search_title, self.search_status = self.results.title, self.results.status
         self._build_catalog(body)
         self.col.addStretch(1)
-        self.scroll.setWidget(body)
         outer.addWidget(self.scroll, 1)
 
     # -- building -------------------------------------------------------------------------------

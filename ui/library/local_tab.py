@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from backend.models.registry import LocalModel
 from ui.library.local_view import EmptyLocal, LocalModelCard
 from ui.library.variant_facts import VariantFacts
 from ui.library.widgets import label
+from ui.scroll_page import scroll_page
 
 
 class LocalTab(QWidget):
@@ -33,12 +34,7 @@ class LocalTab(QWidget):
         super().__init__(parent)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        self.scroll = QScrollArea(self)
-        self.scroll.setObjectName("LibScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        body = QWidget(self.scroll)
-        body.setObjectName("LibBody")
+        self.scroll, body = scroll_page(self, "Lib")
         self.col = QVBoxLayout(body)
         self.col.setContentsMargins(0, 4, 6, 24)
         self.col.setSpacing(10)
@@ -52,7 +48,6 @@ class LocalTab(QWidget):
         )
         self.col.addWidget(self.hint)
         self.col.addStretch(1)
-        self.scroll.setWidget(body)
         outer.addWidget(self.scroll)
         self.cards: dict[str, LocalModelCard] = {}
         self.deriving: dict[str, tuple[str, Any]] = {}  # model -> (target, last DeriveProgress)
