@@ -27,17 +27,10 @@ class MetricsMeter:
         return cls(sampler, own=True)
 
     def label(self) -> PowerLabel:
-        self.sampler.wait_probed()  # at most a few seconds, once: the source is chosen at start
-        st = self.sampler.power_state()
-        if not st.available:
-            return PowerLabel("none", "", "unavailable", st.reason or "no power source can be read here", st.badge)
-        return PowerLabel(st.key, st.covers, "measured" if st.measured else "estimated", "", st.badge)
+        return power_label(self.sampler)
 
     def _watch(self, pid: int) -> None:
-        """Follow engine `pid`, and wait for the sampler's first reading of it (an estimate needs one)."""
-        if pid and self.sampler.pid != pid:
-            self.sampler.watch(pid)
-            self.sampler.wait_for(time.time_ns() + int(1.5e9 / self.sampler.hz))
+        follow(self.sampler, pid)
 
     def idle_baseline(self, pid: int) -> None:
         self._watch(pid)
@@ -79,3 +72,19 @@ def figure(te: TurnEnergy, label: PowerLabel) -> EnergyFigure:
 def default_meter(hz: float = 10.0, watts_per_core: float = 0.0) -> MetricsMeter:
     """A meter on a new sampler (its own thread); close() it when the comparison is over."""
     return MetricsMeter.start(hz, watts_per_core)
+
+
+def power_label(sampler: Sampler) -> PowerLabel:
+    """What the sampler's power figures are (measured, estimated or unavailable, and why)."""
+    sampler.wait_probed()  # at most a few seconds, once: the source is chosen at start
+    st = sampler.power_state()
+    if not st.available:
+        return PowerLabel("none", "", "unavailable", st.reason or "no power source can be read here", st.badge)
+    return PowerLabel(st.key, st.covers, "measured" if st.measured else "estimated", "", st.badge)
+
+
+def follow(sampler: Sampler, pid: int | None, timeout: float = 2.0) -> None:
+    """Make the sampler watch engine `pid`, and wait for its first reading of it (an estimate needs one)."""
+    if pid and sampler.pid != pid:
+        sampler.watch(pid)
+        sampler.wait_for(time.time_ns() + int(1.5e9 / sampler.hz), timeout=timeout)

@@ -14,11 +14,10 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-import time
 from typing import Any
 
 from backend.bench.energy import EnergyFigure, PowerLabel
-from backend.bench.meter import figure
+from backend.bench.meter import figure, follow, power_label
 
 log = logging.getLogger("tern.server")
 OVERLAP_REASON = "another model was generating at the same time, and the power reading cannot be split between them"
@@ -42,11 +41,7 @@ class ServerEnergy:
     def label(self) -> PowerLabel:
         if self.sampler is None:
             return PowerLabel("none", "", "unavailable", self.off_reason)
-        self.sampler.wait_probed()
-        st = self.sampler.power_state()
-        if not st.available:
-            return PowerLabel("none", "", "unavailable", st.reason or "no power source can be read here", st.badge)
-        return PowerLabel(st.key, st.covers, "measured" if st.measured else "estimated", "", st.badge)
+        return power_label(self.sampler)
 
     def begin(self, pid: int | None) -> int:
         """A turn starts on engine `pid` (called on its lane's thread, just before it is sent)."""
@@ -58,9 +53,8 @@ class ServerEnergy:
                 while len(self._overlapped) > 256:
                     del self._overlapped[next(iter(self._overlapped))]
             self._active[window] = pid or 0
-        if alone and self.sampler is not None and pid and self.sampler.pid != pid:
-            self.sampler.watch(pid)  # the estimate follows one process: the one generating now
-            self.sampler.wait_for(time.time_ns() + int(1.5e9 / self.sampler.hz), timeout=1.0)
+        if alone and self.sampler is not None:
+            follow(self.sampler, pid, timeout=1.0)  # the estimate follows one process: the one generating now
         return window
 
     def end(self, window: int) -> None:
