@@ -16,21 +16,18 @@ from typing import Any
 import psutil
 
 from backend import units
+from backend.engine.hardware import cpu_seconds_self
 from backend.engine.protocol import TurnStats
 
 BUSY_FIELDS = ("user", "nice", "system", "irq", "softirq", "steal")
 QUIET_CORES = 0.25  # less than a quarter of a core of other work: a quiet machine
 
 
-def busy_cpu_seconds() -> float:
-    """CPU seconds all cores have spent busy since boot (steal included: the VM wanted them)."""
+def busy_and_steal_seconds() -> tuple[float, float]:
+    """CPU seconds all cores have spent busy since boot (steal included: the VM wanted them), and of them
+    stolen by the hypervisor: one reading of the counters."""
     t = psutil.cpu_times()
-    return sum(float(getattr(t, name, 0.0)) for name in BUSY_FIELDS)
-
-
-def own_cpu_seconds() -> float:
-    t = psutil.Process().cpu_times()
-    return float(t.user + t.system)
+    return sum(float(getattr(t, name, 0.0)) for name in BUSY_FIELDS), float(getattr(t, "steal", 0.0))
 
 
 @dataclass
@@ -75,18 +72,17 @@ class LoadMeter:
 
     def begin(self) -> None:
         self._t = time.monotonic()
-        self._busy = busy_cpu_seconds()
-        self._steal = float(getattr(psutil.cpu_times(), "steal", 0.0))
-        self._own = own_cpu_seconds()
+        self._busy, self._steal = busy_and_steal_seconds()
+        self._own = cpu_seconds_self()
 
     def end(self, stats: TurnStats) -> None:
         wall = time.monotonic() - self._t
         if self._t == 0.0 or wall <= 0:
             return
-        busy = busy_cpu_seconds() - self._busy
-        own = own_cpu_seconds() - self._own
-        self.other_s += max(0.0, busy - own - max(0.0, stats.cpu_s))
-        self.steal_s += max(0.0, float(getattr(psutil.cpu_times(), "steal", 0.0)) - self._steal)
+        busy, steal = busy_and_steal_seconds()
+        own = cpu_seconds_self() - self._own
+        self.other_s += max(0.0, busy - self._busy - own - max(0.0, stats.cpu_s))
+        self.steal_s += max(0.0, steal - self._steal)
         self.wall_s += wall
         self.replies += 1
         self._t = 0.0
