@@ -23,7 +23,7 @@ from typing import Any
 
 from backend import units
 from backend.hub.names import filename_problem, printable, repo_problem
-from backend.models.ram_fit import RamFit, ram_fit
+from backend.models.ram_fit import RamFit, kv_bytes, ram_fit
 
 log = logging.getLogger("tern.hub")
 
@@ -81,7 +81,7 @@ class CatalogEntry:
         if not kv:
             return None
         ctx = min(n_ctx, int(kv.get("context_length") or n_ctx))
-        return 2 * int(kv["n_layer"]) * ctx * int(kv["n_head_kv"]) * int(kv["head_dim"]) * 2
+        return kv_bytes(int(kv["n_layer"]), int(kv["n_head_kv"]), int(kv["head_dim"]), ctx)
 
     def output_bytes(self, target: str = "tq2_0") -> int | None:
         """A converted model's size on disk, from its published dimensions; None when they are unknown."""
