@@ -150,6 +150,15 @@ def run_roofline(headers: dict[str, GGUFHeader | None], decode_tps: dict[str, fl
             "file_ideal_ratio": file_ideal, "measured_ratio": measured}
 
 
+def streaming_figures(s: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """A side's GB/s achieved and share of bandwidth as text, each with why it is missing (None when it is not):
+    {"gb_per_s": ("33.0 GB/s", None), "share": ("—", "this machine's bandwidth is not measured yet …")}."""
+    gbs, share = s.get("gb_per_s"), s.get("share")
+    return {"gb_per_s": (units.rate(gbs * 1e9), None) if gbs is not None
+            else (units.DASH, s.get("why_gb_per_s", "not measured")),
+            "share": (f"{share:.0%}", None) if share is not None else (units.DASH, s.get("why_share", "not measured"))}
+
+
 def side_text(s: dict[str, Any], encoding: str) -> str:
     """'TQ2_0 reads 275 MB of weights per token (output head Q6_K, 67 MB): 15.1 GB/s at 55.0 tok/s,
     35 % of this machine's bandwidth'."""

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QGroupBox, QHeaderView, QLabel, QTableWidget, QTab
 
 from backend import units
 from backend.bench.pairing import F16, TERNARY
-from backend.bench.roofline import bandwidth_text, ideal_text
+from backend.bench.roofline import bandwidth_text, ideal_text, streaming_figures
 
 COLUMNS = [
     ("weights / token", "Bytes of weights one decoded token reads, from the GGUF header: every layer, the final "
@@ -39,8 +39,8 @@ def _cells(s: dict[str, Any]) -> list[tuple[str, str]]:
         (units.size(s["bytes_per_token"]), COLUMNS[0][1]),
         (f"{s['head_type']} · {units.size(s['head_bytes'])}", f"Output head {s['head_type']}{tied}. {COLUMNS[1][1]}"),
         (units.tps(s.get("decode_tps")), COLUMNS[2][1]),
-        (units.rate(s["gb_per_s"] * 1e9), COLUMNS[3][1]) if s.get("gb_per_s") is not None else missing("gb_per_s"),
-        (f"{s['share']:.0%}", COLUMNS[4][1]) if s.get("share") is not None else missing("share"),
+        *((text, why or tip) for (text, why), tip in zip(streaming_figures(s).values(),
+                                                           (COLUMNS[3][1], COLUMNS[4][1]), strict=True)),
     ]
 
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPlainTextEdit, QVBox
 
 from backend import units
 from backend.bench.results import CANCELLED, OK, Sample
+from backend.bench.roofline import streaming_figures
 from ui.compare import format as f
 
 FIGURES = [
@@ -157,10 +158,9 @@ class SideColumn(QFrame):
     def show_roofline(self, s: dict[str, Any]) -> None:
         """GB/s and share of bandwidth from the run's roofline ("—" with the reason when missing)."""
         tips = dict((k, t) for k, _n, t in FIGURES)
-        for key, text in (("gbs", units.rate(s["gb_per_s"] * 1e9) if s.get("gb_per_s") is not None else None),
-                          ("share", f"{s['share']:.0%}" if s.get("share") is not None else None)):
-            self.values[key].setText(text or units.DASH)
-            self.values[key].setToolTip(tips[key] if text else f"Not available: {s.get(f'why_{key}', 'unknown')}.")
+        for key, (text, why) in zip(("gbs", "share"), streaming_figures(s).values(), strict=True):
+            self.values[key].setText(text)
+            self.values[key].setToolTip(f"Not available: {why}." if why else tips[key])
 
     def show_outcome(self, samples: list[Sample]) -> None:
         """The side's line once the run is over, from its samples (a stopped side still wrote something)."""

@@ -50,3 +50,16 @@ def test_an_unreadable_file_says_why(tmp_path: Path) -> None:
     bad.write_bytes(b"GGUF" + b"\0" * 10)
     traffic, why = traffic_of(bad)
     assert traffic is None and "header" in why
+
+
+def test_a_missing_figure_reads_a_dash_with_its_reason(tiny_models: dict[str, Path]) -> None:
+    """What the Compare columns and the roofline table show for GB/s and the share of bandwidth."""
+    from backend.bench.roofline import side_roofline, streaming_figures
+
+    header = read_header(tiny_models["tq2_0"])
+    assert streaming_figures(side_roofline(header, None, 40.0)) == {
+        "gb_per_s": ("—", "no decode speed was measured"), "share": ("—", "no decode speed was measured")}
+    unmeasured = streaming_figures(side_roofline(header, 100.0, None))
+    assert unmeasured["gb_per_s"][0].endswith("B/s") and unmeasured["gb_per_s"][1] is None
+    assert unmeasured["share"][0] == "—" and "not measured yet" in str(unmeasured["share"][1])
+    assert streaming_figures(side_roofline(header, 100.0, 0.001))["share"][1] is None
