@@ -25,12 +25,12 @@ def figures_text(stats: dict[str, Any] | None) -> tuple[str, str]:
     parts = [
         f"TTFT {units.ms(stats.get('ttft_ms'))}",
         units.tps(tps) if tps else f"{units.DASH} tok/s",
-        f"{stats.get('output_tokens', 0):,} tokens",
+        units.count(int(stats.get("output_tokens") or 0), "token"),
         STOP_WORDS.get(str(stats.get("stop_reason")), str(stats.get("stop_reason", ""))),
     ]
     ctx = stats.get("context") or {}
     if ctx.get("dropped"):
-        parts.append(f"{ctx['dropped']} earlier message{'s' if ctx['dropped'] != 1 else ''} left out")
+        parts.append(f"{units.count(int(ctx['dropped']), 'earlier message')} left out")
     tip = ["Measured by the engine for this reply:",
            f"• time to first token: {units.ms(stats.get('ttft_ms'))} (request received → first token, "
            f"including the prompt: {stats.get('prompt_tokens', '—')} tokens, "
@@ -47,7 +47,8 @@ def figures_text(stats: dict[str, Any] | None) -> tuple[str, str]:
         tip.append(f"• context: {ctx.get('prompt_tokens', 0):,} of {ctx['n_ctx']:,} tokens held the conversation")
     if ctx.get("dropped"):
         kept = _POLICY_WORDS.get(str(ctx.get("policy")), "")
-        tip.append(f"  {ctx['dropped']} earlier messages were left out so it fits ({kept})")
+        left_out = "was" if int(ctx["dropped"]) == 1 else "were"
+        tip.append(f"  {units.count(int(ctx['dropped']), 'earlier message')} {left_out} left out so it fits ({kept})")
     if stats.get("continued"):
         tip.append("• these figures are for the last part (the reply was continued)")
     return "  ·  ".join(parts), "\n".join(tip)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from backend import units
 from backend.hub import CatalogEntry, SearchHit
 from backend.hub.catalog import Incompatible
 from ui.library.file_row import FileInfo, FileRow
@@ -188,7 +189,7 @@ class SearchCard(FileCard):
             total = sum(x for x in sizes if x) if all(sizes) else None
             n = len(hit.weights)
             infos.insert(0, FileInfo(hit.repo, hit.weights[0].name, "safetensors", total,
-                                     note=f"{n} safetensors file{'s' * (n > 1)}, converted on this computer"))
+                                     note=f"{units.count(n, 'safetensors file')}, converted on this computer"))
         self.add_rows(infos)
         if not ggufs and not hit.weights and not hit.error:
             self.body.addWidget(label("No GGUF files or safetensors weights in this repo.", "LibNote", self))
