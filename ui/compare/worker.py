@@ -82,14 +82,13 @@ class CompareWorker(QObject):
         self._rid = 0  # the request being served (swap notices belong to it)
         self._lock = threading.Lock()
         self._cancelled: set[int] = set()  # requests cancelled before they started
-        self._done: set[int] = set()  # requests that have started (a late cancel for them is ignored)
 
     # -- called from the GUI thread -------------------------------------------------------------
     def cancel_now(self, rid: int | None = None) -> None:
         """Stop request `rid` (None: whatever runs, at shutdown), now if it runs, else when it starts."""
         with self._lock:
             if rid is not None and rid != self._rid:
-                if rid not in self._done:
+                if rid > self._rid:  # not started yet (ids grow, requests are served in order); else a late cancel
                     self._cancelled.add(rid)
                 return
             self._cancel.set()  # set before reading the runner: `_run` checks it after publishing its runner
@@ -102,7 +101,6 @@ class CompareWorker(QObject):
     def _begin(self, rid: int) -> threading.Event:
         with self._lock:
             self._rid = rid
-            self._done.add(rid)
             self._cancel = threading.Event()
             if rid in self._cancelled:
                 self._cancelled.discard(rid)
