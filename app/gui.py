@@ -105,8 +105,10 @@ def load_page_backends() -> Any:
     `run_gui` calls it on a job once the window is on screen; `build_window` calls it directly.
     """
     # The Hub client first: backend.hub and backend.models import each other. Then Compare's runner
-    # (psutil, the engine client) and the variant tools (gguf, numpy).
-    for name in ("backend.hub", "backend.bench.runner", "backend.models.derive", "backend.models.importer"):
+    # (psutil, the engine client), the variant tools (gguf, numpy) and the converter's size estimates (the
+    # catalog's first-model suggestion reads them when the pages are added).
+    for name in ("backend.hub", "backend.bench.runner", "backend.models.derive", "backend.models.importer",
+                 "backend.models.convert.verdict"):
         importlib.import_module(name)
     from backend.hub import load_catalog
 
