@@ -144,16 +144,28 @@ def memory_copy(path: Path | None, lock: threading.RLock) -> tuple[MemoryConnect
     conn.lock = lock
     if path is None or not path.exists():
         return conn, "empty"
+    src = open_read_only(path)
+    if src is None:
+        return conn, "unreadable"
+    try:
+        src.backup(conn)
+        return conn, "copied"
+    except sqlite3.Error:
+        return conn, "unreadable"
+    finally:
+        src.close()
+
+
+def open_read_only(path: Path) -> sqlite3.Connection | None:
+    """`path` opened for reading only and checked readable; None when SQLite cannot read it."""
     for query in ("mode=ro", "mode=ro&immutable=1"):  # immutable: a read-only folder cannot hold the -shm file
         try:
-            src = sqlite3.connect(f"{path.absolute().as_uri()}?{query}", uri=True)
+            conn = sqlite3.connect(f"{path.absolute().as_uri()}?{query}", uri=True)
         except sqlite3.Error:
             continue
         try:
-            src.backup(conn)
-            return conn, "copied"
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            return conn
         except sqlite3.Error:
-            continue
-        finally:
-            src.close()
-    return conn, "unreadable"
+            conn.close()
+    return None

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.store import Store
+from backend.store_connection import open_read_only
 
 log = logging.getLogger("tern.store")
 TABLES = ("conversations", "messages", "models", "variants", "bench_runs", "bench_samples")
@@ -54,7 +55,7 @@ def _count(n: int, noun: str) -> str:
 def salvage(old: Path, new: Store) -> SalvageReport:
     """Copy every readable row of `old` into `new` (which has the current schema); never raises for damage."""
     report = SalvageReport()
-    src = _open_read_only(old)
+    src = open_read_only(old)
     if src is None:
         return report
     try:
@@ -64,17 +65,6 @@ def salvage(old: Path, new: Store) -> SalvageReport:
         src.close()
     log.info("salvaged from %s: %s", old, report.describe())
     return report
-
-
-def _open_read_only(path: Path) -> sqlite3.Connection | None:
-    for query in ("mode=ro", "mode=ro&immutable=1"):
-        try:
-            conn = sqlite3.connect(f"{path.absolute().as_uri()}?{query}", uri=True)
-            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-            return conn
-        except sqlite3.Error:
-            continue
-    return None
 
 
 def _copy_table(src: sqlite3.Connection, new: Store, table: str, report: SalvageReport) -> None:
