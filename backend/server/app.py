@@ -74,8 +74,8 @@ async def models(request: Request) -> JSONResponse:
     parts: Parts = request.app.state.parts
     listing = await anyio.to_thread.run_sync(parts.pool.listing)
     data = []
-    for ref, state in listing:
-        created = int(ref.path.stat().st_mtime) if ref.path.exists() else 0
+    for ref, state in listing:  # read on a worker thread, the file's time too: the event loop never waits on disk
+        created = state.pop("created")
         data.append({"id": ref.spec, "object": "model", "created": created, "owned_by": "local",
                      "tern": {"name": ref.name, "encoding": ref.encoding, "file_bytes": ref.file_bytes,
                               "synthetic": ref.synthetic, "chat": ref.chat, **state}})

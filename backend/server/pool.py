@@ -42,6 +42,13 @@ class ModelRef:
     synthetic: bool
     chat: bool | None
 
+    @classmethod
+    def of(cls, model: Any, variant: Any) -> ModelRef:
+        """The reference to `variant` of registry model `model`."""
+        enc = variant.encoding.upper()
+        return cls(f"{model.name}:{enc}", model.name, enc, variant.path, variant.file_bytes, model.synthetic,
+                   model.chat)
+
 
 class ModelPool:
     def __init__(self, registry: Registry, config: ServerConfig, energy: Any = None) -> None:
@@ -61,8 +68,7 @@ class ModelPool:
         for m in self.registry.models():
             for v in m.variants:
                 if v.usable:
-                    out.append(ModelRef(f"{m.name}:{v.encoding.upper()}", m.name, v.encoding.upper(), v.path,
-                                        v.file_bytes, m.synthetic, m.chat))
+                    out.append(ModelRef.of(m, v))
         return out
 
     def find(self, spec: str) -> ModelRef:
@@ -81,8 +87,7 @@ class ModelPool:
             known = ", ".join(r.spec for r in self.refs()) or "none yet (`tern demo` makes one)"
             what = f"no usable {encoding.upper()} variant of {model.name!r}" if model else f"no local model {name!r}"
             raise ApiError(404, f"There is {what}. Models here: {known}.", code="model_not_found", param="model")
-        return ModelRef(f"{model.name}:{variant.encoding.upper()}", model.name, variant.encoding.upper(),
-                        variant.path, variant.file_bytes, model.synthetic, model.chat)
+        return ModelRef.of(model, variant)
 
     def check(self, ref: ModelRef) -> tuple[GGUFHeader | None, str]:
         """(header, "") when the file can run here, else (None, the reason); cached per file version."""
@@ -115,7 +120,7 @@ class ModelPool:
                 continue
             lane = self._lanes.get(ref.spec)
             state = {"state": lane.state if lane else "not loaded", "running": lane.running if lane else 0,
-                     "queued": lane.queued if lane else 0}
+                     "queued": lane.queued if lane else 0, "created": _mtime(ref.path)}
             if lane is None or lane.state == "not loaded":
                 fit = self.fit(ref, header)
                 state.update(ram_fit=fit.verdict, ram_fit_detail=fit.describe())
@@ -209,3 +214,11 @@ def _calibrating(spec: str, step: int, _steps: int, _what: str) -> None:
     if step == 0:
         log.info("measuring the best thread count for %s on this computer (its first load here; once, a few "
                  "seconds)", spec)
+
+
+def _mtime(path: Path) -> int:
+    """When the model file was made (OpenAI's `created`); 0 when it cannot be read."""
+    try:
+        return int(path.stat().st_mtime)
+    except OSError:
+        return 0
