@@ -18,7 +18,7 @@ from backend.errors import TernError
 from backend.models.registry import Registry
 from backend.paths import Paths, paths
 from backend.store import Store
-from backend.store_open import open_store, saving_off_text
+from backend.store_open import open_store, saving_off_advice, saving_off_text
 
 log = logging.getLogger("tern")
 # Set by the command line to print notices on stderr (once per process); the window reads notices() instead.
@@ -71,8 +71,7 @@ class AppContext:
         """Refuse a command whose only point is to record something, when nothing can be recorded."""
         if self.store.saving_off:
             raise SavingOff(f"Cannot {doing}: saving is off — {self.store.saving_off}.",
-                            "Free some disk space or make the folder writable, then try again."
-                            if "newer Tern" not in self.store.saving_off else "")
+                            saving_off_advice(self.store.saving_off, "try again"))
 
 
 def _announce(texts: list[str]) -> None:

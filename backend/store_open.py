@@ -141,11 +141,16 @@ def _saving_off(store: Store) -> Store:
 
 
 def saving_off_text(reason: str) -> str:
-    if "full" in reason:
-        todo = " Free some disk space, then restart Tern."
-    elif "newer Tern" in reason:
-        todo = ""
-    else:
-        todo = " Make the folder writable (or the disk read-write), then restart Tern."
+    todo = saving_off_advice(reason, "restart Tern")
     return (f"Saving is off: {reason}. Tern works, but conversations and changes made now are not kept after it "
-            f"closes.{todo}")
+            f"closes.{' ' + todo if todo else ''}")
+
+
+def saving_off_advice(reason: str, then: str) -> str:
+    """What to do about `reason` (Store.saving_off), then `then`; "" when nothing here helps (a newer Tern's
+    database)."""
+    if "full" in reason:
+        return f"Free some disk space, then {then}."
+    if "newer Tern" in reason:
+        return ""
+    return f"Make the folder writable (or the disk read-write), then {then}."
