@@ -134,7 +134,7 @@ class Composer(QFrame):
         over = ("  ·  context full" if policy == STOP else "  ·  older messages left out") if full else ""
         self.meter.setText(f"{used:,} / {n_ctx:,} tokens{over}")
         kind = "full" if full else "warn" if used >= 0.85 * n_ctx else ""
-        self.meter.setProperty("kind", kind)
+        restyle = self.meter.property("kind") != kind
         tip = (f"The conversation takes {used:,} of the {n_ctx:,} tokens the model holds at once "
                "(counted with the model's own tokenizer and chat template).")
         if full and policy == STOP:
@@ -145,8 +145,10 @@ class Composer(QFrame):
                    ("(the system prompt and the first exchange are kept)." if policy != "rolling" else
                     "(the oldest first).")
         self.meter.setToolTip(tip)
-        self.meter.style().unpolish(self.meter)
-        self.meter.style().polish(self.meter)
+        if restyle:  # the colour changes at 85 % and when full, not with every token batch of a reply
+            self.meter.setProperty("kind", kind)
+            self.meter.style().unpolish(self.meter)
+            self.meter.style().polish(self.meter)
         self._fit_hint()
 
     def set_ready(self, ready: bool, placeholder: str = "Message the model…") -> None:

@@ -20,6 +20,7 @@ class MessageActions:
         self.page = page
         self.bridge = page.bridge
         self._context: tuple[int, int, int] | None = None  # (conversation, tokens, context length) last counted
+        self._policy: tuple[int, str] | None = None  # (conversation, its context policy) as last read
         page.view.continue_requested.connect(self.continue_reply)
         page.view.delete_requested.connect(self.delete_message)
         page.view.version_requested.connect(self.show_version)
@@ -28,14 +29,22 @@ class MessageActions:
     # -- the context meter -------------------------------------------------------------------
     def _context_changed(self, cid: int, used: int, n_ctx: int) -> None:
         self._context = (cid, used, n_ctx)
-        self.show_context()
+        self._show()  # every token batch while a reply streams: no database read here
 
     def show_context(self) -> None:
-        ctx = self._context
-        if ctx is None or ctx[0] != self.page.cid or not self.page.cid or self.page.controller.info is None:
+        """The conversation on screen, or its settings, changed: read its context policy, then show the meter."""
+        cid = self.page.cid
+        self._policy = (cid, self.page.controller.session.policy(cid)) if cid else None
+        self._show()
+
+    def _show(self) -> None:
+        ctx, cid = self._context, self.page.cid
+        if ctx is None or ctx[0] != cid or not cid or self.page.controller.info is None:
             self.page.composer.set_context(None, None)
             return
-        self.page.composer.set_context(ctx[1], ctx[2], self.page.controller.session.policy(self.page.cid))
+        if self._policy is None or self._policy[0] != cid:
+            self._policy = (cid, self.page.controller.session.policy(cid))
+        self.page.composer.set_context(ctx[1], ctx[2], self._policy[1])
 
     def context_full(self) -> bool:
         """Whether this conversation fills the context under the "stop" policy (nothing more can be sent)."""
