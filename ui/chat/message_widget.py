@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
@@ -52,8 +51,6 @@ class MessageWidget(QFrame):
         self.message = message
         self.mid = message.id
         self.role = message.role
-        self.status = message.status
-        self.stats = message.stats
         self.setObjectName("UserMessage" if self.role == "user" else "AssistantMessage")
         self.setAccessibleName("Your message" if self.role == "user" else "Reply")
         self._last_reply = False
@@ -66,7 +63,11 @@ class MessageWidget(QFrame):
         else:
             self._build_reply(outer)
         self._set_content(message.content, streaming=message.status == STREAMING)
-        self.set_status(message.status, message.stats)
+        self._show_status()
+
+    @property
+    def status(self) -> str:
+        return self.message.status
 
     # -- layout -----------------------------------------------------------------------------
     def _build_user(self, outer: QVBoxLayout) -> None:
@@ -215,7 +216,8 @@ class MessageWidget(QFrame):
         """Start showing a reply as it is written (`initial`: the text so far, when continued or re-shown)."""
         self._raw = [initial]
         self.body.start_stream(initial)
-        self.set_status(STREAMING, None)
+        self.message = dataclasses.replace(self.message, status=STREAMING, stats=None)
+        self._show_status()
 
     def feed(self, text: str) -> None:
         self._raw.append(text)
@@ -225,16 +227,16 @@ class MessageWidget(QFrame):
         """The reply ended: show it as stored (status, figures, versions)."""
         self.body.finish_stream()
         self.message = message
-        self.set_status(message.status, message.stats)
+        self._show_status()
 
     def show_message(self, message: Message) -> None:
         """Show another state of the same message (a different version of a reply)."""
         self.message = message
         self._set_content(message.content, streaming=message.status == STREAMING)
-        self.set_status(message.status, message.stats)
+        self._show_status()
 
-    def set_status(self, status: str, stats: dict[str, Any] | None) -> None:
-        self.status, self.stats = status, stats
+    def _show_status(self) -> None:
+        status, stats = self.message.status, self.message.stats
         if self.role == "user":
             return
         assert self.badge is not None and self.footer is not None
@@ -278,12 +280,9 @@ class MessageWidget(QFrame):
         self.delete_button.setEnabled(enabled)
         self.regenerate_button.setVisible(self._last_reply and not streaming)
         self.regenerate_button.setEnabled(enabled)
-        self.continue_button.setVisible(self._last_reply and not streaming and can_continue(self.message_now()))
+        self.continue_button.setVisible(self._last_reply and not streaming and can_continue(
+            dataclasses.replace(self.message, content=self.text)))
         self.continue_button.setEnabled(enabled)
-
-    def message_now(self) -> Message:
-        """The message as this widget shows it (status and figures as of now)."""
-        return dataclasses.replace(self.message, status=self.status, stats=self.stats, content=self.text)
 
     def _flip(self, step: int) -> None:
         self.version_requested.emit(self.mid, self.message.version_pos + step)
