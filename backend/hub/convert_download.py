@@ -48,6 +48,7 @@ from backend.models.convert import (
     ConvertProgress,
     convert_and_register,
 )
+from backend.models.convert.gguf_out import ENCODING
 from backend.models.convert.plan import read_config
 from backend.models.convert.vocab import vocab_from_folder
 from backend.models.registry import Registry, Variant
@@ -58,7 +59,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tern.hub")
 STAGES = ("download", "convert", "verify")
-ENCODING = {"tq2_0": "TQ2_0", "tq1_0": "TQ1_0"}
 EVERY = 0.1  # seconds between progress reports of the conversion
 
 

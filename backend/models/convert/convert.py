@@ -24,7 +24,7 @@ from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, quants
 
 from backend.hub.download import free_space
 from backend.models.convert.errors import ConvertCancelled, ConvertError
-from backend.models.convert.gguf_out import DEFAULT_HEAD, HEAD_ENCODINGS, TARGETS, Output, OutTensor
+from backend.models.convert.gguf_out import DEFAULT_HEAD, ENCODING, HEAD_ENCODINGS, TARGETS, Output, OutTensor
 from backend.models.convert.hf_source import hf_output
 from backend.models.convert.i2s_source import i2s_output
 from backend.models.convert.writer import GGUFStream
@@ -100,7 +100,7 @@ def _verify(tmp: Path, output: Output, target: str, source: str) -> None:
         header = read_header(tmp)
     except HeaderError as e:
         raise ConvertError(source, f"the written file does not read back ({e.reason})", code="verify_failed") from e
-    want_enc = {"tq2_0": "TQ2_0", "tq1_0": "TQ1_0"}[target]
+    want_enc = ENCODING[target]
     if header.encoding != want_enc or len(header.tensors) != len(output.tensors):
         raise ConvertError(source, f"the written file holds {header.encoding} in {len(header.tensors)} tensors, "
                            f"expected {want_enc} in {len(output.tensors)}", code="verify_failed")

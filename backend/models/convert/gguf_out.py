@@ -26,6 +26,7 @@ from backend.models.convert.scales import TernaryWeight
 from backend.models.convert.writer import GGUFStream
 
 TARGETS = {"tq2_0": GGMLQuantizationType.TQ2_0, "tq1_0": GGMLQuantizationType.TQ1_0}
+ENCODING = {target: qtype.name for target, qtype in TARGETS.items()}  # "tq2_0" → "TQ2_0", the registry's name
 FILE_TYPES = {"tq2_0": 37, "tq1_0": 36}  # llama.cpp's LLAMA_FTYPE_MOSTLY_TQ2_0 / TQ1_0
 HEAD_ENCODINGS = {"f16": GGMLQuantizationType.F16, "q8_0": GGMLQuantizationType.Q8_0,
                   "q6_k": GGMLQuantizationType.Q6_K}

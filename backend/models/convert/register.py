@@ -16,11 +16,10 @@ from pathlib import Path
 
 from backend.models.convert.convert import CONVERTER_VERSION, ConvertResult, ProgressFn, convert_file
 from backend.models.convert.errors import ConvertError
-from backend.models.convert.gguf_out import DEFAULT_HEAD
+from backend.models.convert.gguf_out import DEFAULT_HEAD, ENCODING
 from backend.models.registry import Registry, Variant
 from backend.paths import paths
 
-ENCODING = {"tq2_0": "TQ2_0", "tq1_0": "TQ1_0"}
 _NAME_OK = re.compile(r"[^A-Za-z0-9._-]+")
 
 
