@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.engine import Done, EngineClient
 from backend.models.synth import make_pair
 
 
@@ -24,6 +25,19 @@ def synthetic_models(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., 
         return make_pair(folder, shape=shape, seed=0, encodings=encodings or ("tq2_0", "f16"))
 
     return make
+
+
+PROMPT = [{"role": "user", "content": "Write a long story about a heron that learns to count in threes."}]
+
+
+def engine_decode(engine: EngineClient, n: int = 128) -> Done:
+    """One reply of `n` tokens (EOS ignored, fresh KV cache) through the engine: its Done, with the figures."""
+    done = None
+    for ev in engine.generate(PROMPT, {"max_tokens": n, "temperature": 0, "ignore_eos": True, "reuse_cache": False}):
+        if isinstance(ev, Done):
+            done = ev
+    assert done is not None
+    return done
 
 
 def median(values: list[float]) -> float:

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from backend.engine import Done, EngineClient
+from backend.engine import EngineClient
 from backend.engine.hardware import physical_cores
 from backend.models.convert import convert_and_register
 from backend.models.derive import derive_variant
 from backend.models.registry import Registry
 from backend.store import Store
-from tests.bench.conftest import median, report
+from tests.bench.conftest import engine_decode, median, report
 from tests.support.bench_repos import SHAPE_2B4T, write_2b4t_repo
 
 TARGET_RSS = 1.5e9
@@ -42,16 +42,6 @@ total = time.perf_counter() - t0
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) * 1024
 print(json.dumps({"seconds": total, "phases": phases, "peak_rss": hwm, "file_bytes": r.file_bytes}))
 """
-PROMPT = [{"role": "user", "content": "Tell me a long story about a heron that counts in threes."}]
-
-
-def decode(engine: EngineClient, n: int) -> Done:
-    done = None
-    for ev in engine.generate(PROMPT, {"max_tokens": n, "temperature": 0, "ignore_eos": True, "reuse_cache": False}):
-        if isinstance(ev, Done):
-            done = ev
-    assert done is not None
-    return done
 
 
 @pytest.fixture()
@@ -99,9 +89,9 @@ def test_convert_a_2b4t_shaped_repo_then_tq2_vs_f16(workdir: Path) -> None:
     for enc, path in (("TQ2_0", tq2.path), ("F16", f16.path)):  # one engine at a time: F16 alone is ~5 GB
         with EngineClient(f"bench-{enc}") as engine:
             engine.load(path, n_ctx=512, n_threads=threads)
-            decode(engine, 4)  # warm-up
+            engine_decode(engine, 4)  # warm-up
             for _ in range(3):
-                d = decode(engine, 32)
+                d = engine_decode(engine, 32)
                 tps[enc].append(d.stats.decode_tps)
                 rss[enc] = d.stats.peak_rss
     report(f"2B-4T-shaped model (random weights) converted here: TQ2_0 vs its F16 variant, {threads} threads, "

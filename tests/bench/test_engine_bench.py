@@ -8,21 +8,11 @@ import sys
 import time
 from pathlib import Path
 
-from backend.engine import Done, EngineClient
+from backend.engine import EngineClient
 from backend.engine.hardware import physical_cores
-from tests.bench.conftest import iqr, median, report
+from tests.bench.conftest import PROMPT, engine_decode, iqr, median, report
 
-PROMPT = [{"role": "user", "content": "Write a long story about a heron that learns to count in threes."}]
 TOKENS = 128
-
-
-def engine_decode(engine: EngineClient, n: int = TOKENS) -> Done:
-    done = None
-    for ev in engine.generate(PROMPT, {"max_tokens": n, "temperature": 0, "ignore_eos": True, "reuse_cache": False}):
-        if isinstance(ev, Done):
-            done = ev
-    assert done is not None
-    return done
 
 
 def bare_decode(llm, prompt_tokens: list[int], n: int = TOKENS) -> float:
